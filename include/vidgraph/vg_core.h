@@ -385,6 +385,73 @@ int vg_frame_plane_rows(const vg_frame *f, int plane);
 vg_status vg_frame_to_device(const vg_frame *f, vg_device dev, vg_pool *pool, vg_stream s,
                              vg_frame *out);
 
+/* ===================================================================== objects */
+
+/* An axis-aligned box in pixel coordinates of the frame it belongs to (x2, y2 exclusive). */
+typedef struct vg_box {
+  float x1, y1, x2, y2;
+} vg_box;
+
+/* A quadrilateral (rotated text, plates): points clockwise from top-left. */
+typedef struct vg_quad {
+  float x[4], y[4];
+} vg_quad;
+
+/* How a model-input image was made from a frame region: model = (frame - offset) * scale + pad.
+ * vg_xform_to_frame maps model coordinates back to the frame. Produced by preprocess/tiles,
+ * consumed by the decoders. */
+typedef struct vg_xform {
+  float scale_x, scale_y; /* model pixels per frame pixel */
+  float pad_x, pad_y;     /* letterbox padding in model pixels */
+  float off_x, off_y;     /* top-left of the source region in the frame (tiles, crops) */
+} vg_xform;
+
+static inline vg_xform vg_xform_identity(void) {
+  vg_xform x = {1.f, 1.f, 0.f, 0.f, 0.f, 0.f};
+  return x;
+}
+static inline void vg_xform_to_frame(const vg_xform *t, float mx, float my, float *fx, float *fy) {
+  *fx = (mx - t->pad_x) / t->scale_x + t->off_x;
+  *fy = (my - t->pad_y) / t->scale_y + t->off_y;
+}
+
+#define VG_LABEL_MAX 32
+#define VG_TEXT_MAX 96
+#define VG_ATTR_MAX 16
+
+/* One detected/recognised thing in one frame (DeepStream's object meta, as a plain struct). */
+typedef struct vg_object {
+  vg_box box;
+  vg_quad quad;  /* valid when has_quad */
+  bool has_quad;
+  int class_id;
+  float score;
+  int64_t track_id; /* -1 until a tracker assigns one */
+  int stream_id;
+  int64_t frame_no;
+  char label[VG_LABEL_MAX]; /* class name when known */
+  char text[VG_TEXT_MAX];   /* recognised text (UTF-8), "" when none */
+  float text_score;
+  int nattrs;               /* classifier outputs, e.g. top-k scores or valence/arousal */
+  float attrs[VG_ATTR_MAX];
+  int32_t mask_index;       /* index into a side list of masks (segmentation), -1 when none */
+} vg_object;
+
+/* A growable list of objects; {0} is a valid empty list. */
+typedef struct vg_objects {
+  vg_object *items;
+  size_t count, cap;
+} vg_objects;
+
+/* A zeroed object with track_id and mask_index -1. */
+vg_object vg_object_init(void);
+vg_status vg_objects_push(vg_objects *list, const vg_object *obj);
+vg_status vg_objects_reserve(vg_objects *list, size_t cap);
+void vg_objects_clear(vg_objects *list); /* count = 0, keeps memory */
+void vg_objects_free(vg_objects *list);
+/* Intersection over union of two boxes (0 when either is empty). */
+float vg_box_iou(const vg_box *a, const vg_box *b);
+
 /* ===================================================================== bounded queue */
 
 /* A bounded multi-producer multi-consumer queue of pointers with timeouts and close. A full
