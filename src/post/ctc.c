@@ -1,0 +1,166 @@
+/* ctc.c - text recognition decoding: greedy CTC over [N, T, C] with a PP-OCR style dictionary
+ * (class 0 = blank, 1..n = dictionary lines, n+1 = space), and the 180-degree direction
+ * classifier. */
+#include "post_internal.h"
+
+#include <float.h>
+#include <math.h>
+
+struct vg_ctc_dict {
+  vg_labels *lines;
+  bool use_space;
+};
+
+static vg_status dict_wrap(vg_labels *l, bool use_space, vg_ctc_dict **out) {
+  vg_ctc_dict *d = calloc(1, sizeof *d);
+  if (!d) {
+    vg_labels_free(l);
+    return vg_set_error(VG_ERR_NO_MEMORY, "ctc: out of memory");
+  }
+  d->lines = l;
+  d->use_space = use_space;
+  *out = d;
+  return VG_OK;
+}
+
+vg_status vg_ctc_dict_load(const char *path, bool use_space, vg_ctc_dict **out) {
+  *out = NULL;
+  vg_labels *l;
+  VG_TRY(vg_labels_load(path, &l));
+  return dict_wrap(l, use_space, out);
+}
+
+vg_status vg_ctc_dict_parse(const char *data, size_t len, const char *name, bool use_space,
+                            vg_ctc_dict **out) {
+  *out = NULL;
+  vg_labels *l;
+  VG_TRY(vg_labels_parse(data, len, name, &l));
+  return dict_wrap(l, use_space, out);
+}
+
+void vg_ctc_dict_free(vg_ctc_dict *d) {
+  if (!d) return;
+  vg_labels_free(d->lines);
+  free(d);
+}
+
+size_t vg_ctc_dict_num_classes(const vg_ctc_dict *d) {
+  return vg_labels_count(d->lines) + 1 + (d->use_space ? 1 : 0);
+}
+
+const char *vg_ctc_dict_get(const vg_ctc_dict *d, size_t c) {
+  size_t n = vg_labels_count(d->lines);
+  if (c == 0) return "";
+  if (c <= n) return vg_labels_get(d->lines, c - 1);
+  if (c == n + 1 && d->use_space) return " ";
+  return NULL;
+}
+
+static vg_status check_rec(const vg_tensor *t, const vg_ctc_dict *d) {
+  char sh[96];
+  VG_TRY(post_check_host(t, "ctc", true));
+  if (!d) return vg_set_error(VG_ERR_INVALID_ARG, "ctc: no dictionary");
+  if (t->ndim != 3 || t->shape[0] < 1 || t->shape[1] < 1)
+    return vg_set_error(VG_ERR_INVALID_ARG, "ctc: recogniser output %s is not [N, T, C]",
+                        post_shape_str(t, sh, sizeof sh));
+  if ((size_t)t->shape[2] != vg_ctc_dict_num_classes(d))
+    return vg_set_error(VG_ERR_INVALID_ARG,
+                        "ctc: recogniser output %s has %lld classes, the dictionary (%zu lines, "
+                        "blank%s) gives %zu",
+                        post_shape_str(t, sh, sizeof sh), (long long)t->shape[2],
+                        vg_labels_count(d->lines), d->use_space ? ", space" : "",
+                        vg_ctc_dict_num_classes(d));
+  return VG_OK;
+}
+
+/* True when every row of sample n looks like a probability distribution. */
+static bool looks_like_probs(const vg_tensor *t, int n) {
+  for (int64_t s = 0; s < t->shape[1]; s++) {
+    double sum = 0;
+    for (int64_t c = 0; c < t->shape[2]; c++) {
+      float v = post_get(t, n * t->strides[0] + s * t->strides[1] + c * t->strides[2]);
+      if (!(v >= 0.f && v <= 1.f)) return false;
+      sum += v;
+    }
+    if (fabs(sum - 1.0) > 0.01) return false;
+  }
+  return true;
+}
+
+/* Appends s to text (cap bytes incl. NUL) when it fits; returns false once full. */
+static bool append_text(char *text, size_t cap, size_t *len, const char *s) {
+  size_t n = strlen(s);
+  if (*len + n + 1 > cap) return false;
+  memcpy(text + *len, s, n + 1);
+  *len += n;
+  return true;
+}
+
+vg_status vg_ctc_decode(const vg_tensor *probs, int n, const vg_ctc_dict *d, vg_ctc_input input,
+                        char *text, size_t cap, float *score) {
+  VG_TRY(check_rec(probs, d));
+  if (!text || cap == 0) return vg_set_error(VG_ERR_INVALID_ARG, "ctc: no text buffer");
+  if (n < 0 || n >= probs->shape[0])
+    return vg_set_error(VG_ERR_INVALID_ARG, "ctc: sample %d outside the batch of %lld", n,
+                        (long long)probs->shape[0]);
+  bool logits = input == VG_CTC_LOGITS || (input == VG_CTC_AUTO && !looks_like_probs(probs, n));
+  const vg_tensor *t = probs;
+  text[0] = '\0';
+  size_t len = 0, kept = 0;
+  bool full = false;
+  double conf = 0;
+  int64_t prev = -1;
+  for (int64_t s = 0; s < t->shape[1]; s++) {
+    int64_t base = n * t->strides[0] + s * t->strides[1], best = 0;
+    float bv = post_get(t, base);
+    for (int64_t c = 1; c < t->shape[2]; c++) {
+      float v = post_get(t, base + c * t->strides[2]);
+      if (v > bv) bv = v, best = c;
+    }
+    bool keep = best != 0 && best != prev;
+    prev = best;
+    if (!keep) continue;
+    float p = bv;
+    if (logits) { /* max softmax probability = 1 / sum exp(x - max) */
+      double sum = 0;
+      for (int64_t c = 0; c < t->shape[2]; c++)
+        sum += exp((double)post_get(t, base + c * t->strides[2]) - bv);
+      p = (float)(1.0 / sum);
+    }
+    conf += p;
+    kept++;
+    if (!full) full = !append_text(text, cap, &len, vg_ctc_dict_get(d, (size_t)best));
+  }
+  if (score) *score = kept ? (float)(conf / (double)kept) : 0.f;
+  return VG_OK;
+}
+
+vg_status vg_ctc_decode_objects(const vg_tensor *probs, const vg_ctc_dict *d, vg_ctc_input input,
+                                vg_object *objs, size_t count) {
+  VG_TRY(check_rec(probs, d));
+  if ((int64_t)count > probs->shape[0])
+    return vg_set_error(VG_ERR_INVALID_ARG, "ctc: %zu objects but only %lld recognised crops",
+                        count, (long long)probs->shape[0]);
+  for (size_t i = 0; i < count; i++)
+    VG_TRY(vg_ctc_decode(probs, (int)i, d, input, objs[i].text, sizeof objs[i].text,
+                         &objs[i].text_score));
+  return VG_OK;
+}
+
+vg_status vg_textdir_decode(const vg_tensor *out, int n, float threshold, bool *rotate,
+                            float *score) {
+  char sh[96];
+  VG_TRY(post_check_host(out, "textdir", true));
+  if (out->ndim != 2 || out->shape[1] != 2)
+    return vg_set_error(VG_ERR_INVALID_ARG, "textdir: classifier output %s is not [N, 2]",
+                        post_shape_str(out, sh, sizeof sh));
+  if (n < 0 || n >= out->shape[0])
+    return vg_set_error(VG_ERR_INVALID_ARG, "textdir: sample %d outside the batch of %lld", n,
+                        (long long)out->shape[0]);
+  float p0 = post_get(out, n * out->strides[0]),
+        p1 = post_get(out, n * out->strides[0] + out->strides[1]);
+  bool is180 = p1 > p0;
+  *rotate = is180 && p1 > threshold;
+  if (score) *score = is180 ? p1 : p0;
+  return VG_OK;
+}
