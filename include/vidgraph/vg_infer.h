@@ -1,5 +1,17 @@
 /* vg_infer.h - inference on ONNX Runtime: providers with visible fallback, IOBinding, CUDA
- * graphs, model cache. */
+ * graphs, model cache.
+ *
+ * A model is described by a vg_model_spec (file or bytes, fallback files, provider preference
+ * list and per-provider options) and loaded into a vg_model. Loading tries every candidate file
+ * with every provider in order; each provider that cannot be used is skipped with the exact
+ * reason, which the model's report keeps (vg_model_get_report, vg_model_report_json).
+ *
+ * Runs take vg_tensor inputs in host or device memory and give vg_tensor outputs that the model
+ * owns and reuses while shapes repeat (see vg_model_run). With io_binding on a GPU provider,
+ * inputs and outputs stay in device memory and are bound in place: no host copies.
+ *
+ * ONNX Runtime's own log goes through vg_log with component "ort". The ONNX Runtime environment
+ * is process-wide (ONNX Runtime allows one); everything else lives in explicit objects. */
 #ifndef VIDGRAPH_VG_INFER_H
 #define VIDGRAPH_VG_INFER_H
 
@@ -11,6 +23,233 @@ extern "C" {
 
 /* Version of the ONNX Runtime library loaded, e.g. "1.29.0". */
 const char *vg_infer_runtime_version(void);
+
+/* ===================================================================== providers */
+
+typedef enum vg_provider {
+  VG_PROVIDER_TENSORRT = 0,
+  VG_PROVIDER_CUDA = 1,
+  VG_PROVIDER_CPU = 2,
+  VG_PROVIDER_COUNT_
+} vg_provider;
+
+/* "tensorrt", "cuda", "cpu". */
+const char *vg_provider_name(vg_provider p);
+/* Parses "tensorrt"/"trt", "cuda", "cpu" (case-insensitive). */
+vg_status vg_provider_parse(const char *text, vg_provider *out);
+
+/* Whether a provider can actually create a session and run here: builds a session for a tiny
+ * built-in model with that provider alone (device `device_id` for GPU providers) and runs it.
+ * Returns VG_OK when it works; otherwise the status and, in reason, why (the exact ONNX Runtime
+ * or loader message, e.g. "libnvinfer.so.10: cannot open shared object file"). */
+vg_status vg_infer_probe_provider(vg_provider p, int device_id, char *reason, size_t cap);
+
+/* Folder holding the ONNX Runtime provider libraries: $VG_ORT_LIB_DIR when set, else the
+ * folder of the loaded libonnxruntime.so. */
+const char *vg_infer_provider_lib_dir(void);
+
+/* ===================================================================== model spec */
+
+#define VG_MODEL_PATH_MAX 1024
+#define VG_MODEL_NAME_MAX 64
+#define VG_MODEL_MAX_FALLBACKS 4
+#define VG_MODEL_MAX_PROVIDERS 3
+
+typedef struct vg_trt_options {
+  bool fp16;
+  bool int8;
+  size_t workspace_bytes;    /* 0 = ONNX Runtime's default */
+  int builder_opt_level;     /* 0..5, -1 = default */
+  char engine_cache_dir[512]; /* "" = no engine cache */
+  char timing_cache_dir[512]; /* "" = no timing cache */
+} vg_trt_options;
+
+typedef enum vg_conv_algo_search {
+  VG_CONV_ALGO_EXHAUSTIVE = 0,
+  VG_CONV_ALGO_HEURISTIC = 1,
+  VG_CONV_ALGO_DEFAULT = 2
+} vg_conv_algo_search;
+
+typedef struct vg_cuda_options {
+  int device_id;
+  vg_conv_algo_search conv_algo_search;
+  size_t mem_limit_bytes; /* 0 = no limit */
+  bool cuda_graph;        /* capture the run in a CUDA graph (needs io_binding) */
+} vg_cuda_options;
+
+typedef struct vg_cpu_options {
+  int threads; /* intra-op threads, 0 = ONNX Runtime's default */
+} vg_cpu_options;
+
+typedef struct vg_model_spec {
+  char name[VG_MODEL_NAME_MAX]; /* for messages and reports; "" = the file's base name */
+  char path[VG_MODEL_PATH_MAX]; /* primary file, or "" when bytes are given */
+  const void *bytes;            /* primary model in memory (copied at load), or NULL */
+  size_t nbytes;
+  char fallbacks[VG_MODEL_MAX_FALLBACKS][VG_MODEL_PATH_MAX]; /* tried in order after primary */
+  int nfallbacks;
+  bool required; /* false: a missing model is a warning and the feature is disabled */
+  vg_provider providers[VG_MODEL_MAX_PROVIDERS]; /* preference order */
+  int nproviders;
+  vg_trt_options trt;
+  vg_cuda_options cuda;
+  vg_cpu_options cpu;
+  bool io_binding; /* GPU providers: bind device tensors in place, outputs on the device */
+  int max_batch;   /* 0 = what the model allows; else a larger input batch is an error */
+  vg_stream stream; /* CUDA stream ONNX Runtime computes on (user_compute_stream); NULL = its own */
+} vg_model_spec;
+
+/* Defaults: required, providers [tensorrt, cuda, cpu], io_binding off, no cuda graph,
+ * conv algorithm search exhaustive, builder_opt_level -1, everything else zero. */
+void vg_model_spec_init(vg_model_spec *spec);
+
+/* Fills a spec (after vg_model_spec_init) from a config map such as
+ *   model: models/det.fp16.onnx            (or "path:")
+ *   fallback: [models/det.onnx]            (a string or a list)
+ *   name: det   required: true   io_binding: true   max_batch: 8
+ *   providers: [tensorrt, cuda, cpu]
+ *   tensorrt: {fp16: true, int8: false, workspace_mb: 2048, builder_optimization_level: 3,
+ *              engine_cache: cache/trt, timing_cache: cache/trt}
+ *   cuda: {device: 0, conv_algo_search: exhaustive|heuristic|default, mem_limit_mb: 0,
+ *          cuda_graph: true}
+ *   cpu: {threads: 4}
+ * Relative paths are taken as they are when they exist from the working directory, else
+ * relative to base_dir (the config file's folder; may be NULL). Unknown keys, wrong types and
+ * unknown providers are errors naming the file, line and key. */
+vg_status vg_model_spec_from_config(const vg_cnode *map, const char *base_dir, vg_model_spec *spec);
+
+/* ===================================================================== models */
+
+typedef struct vg_model vg_model;
+
+#define VG_IO_NAME_MAX 128
+#define VG_DIM_NAME_MAX 48
+
+/* One model input or output. */
+typedef struct vg_model_io {
+  char name[VG_IO_NAME_MAX];
+  int onnx_type;          /* ONNX TensorProto element type */
+  char type_name[16];     /* "float32", "float16", "uint8", "int64", "double", ... */
+  bool dtype_supported;   /* false when a vg_tensor cannot hold it (then dtype is meaningless) */
+  vg_dtype dtype;
+  int ndim;
+  int64_t shape[VG_MAX_DIMS];                   /* -1 where the dimension is dynamic */
+  char dim_names[VG_MAX_DIMS][VG_DIM_NAME_MAX]; /* symbolic names, "" when fixed or unnamed */
+} vg_model_io;
+
+#define VG_META_MAX_CUSTOM 16
+
+typedef struct vg_model_meta {
+  char producer[64], graph_name[64], domain[64], description[256];
+  int64_t model_version;
+  int opset; /* default ONNX domain; 0 when unknown */
+  int ncustom;
+  char custom_keys[VG_META_MAX_CUSTOM][64];
+  char custom_values[VG_META_MAX_CUSTOM][512]; /* truncated when longer */
+} vg_model_meta;
+
+#define VG_REASON_MAX 512
+#define VG_MAX_PLACEMENTS 8
+
+/* What loading decided and why: the record the API, `check` and the dashboard show. */
+typedef struct vg_model_report {
+  char name[VG_MODEL_NAME_MAX];
+  char source[VG_MODEL_PATH_MAX]; /* the file loaded, or "<memory>" */
+  int candidate; /* 0 = primary, k = fallback k-1 */
+  char candidate_reasons[1 + VG_MODEL_MAX_FALLBACKS][VG_REASON_MAX]; /* why a file was skipped */
+  vg_provider requested[VG_MODEL_MAX_PROVIDERS];
+  int nrequested;
+  vg_provider used;
+  char provider_reasons[VG_MODEL_MAX_PROVIDERS][VG_REASON_MAX]; /* "" for the one used/untried */
+  bool io_binding;
+  bool cuda_graph;
+  char cuda_graph_reason[VG_REASON_MAX]; /* why it is off (when asked for), or a note */
+  char precision[8];                     /* "fp32", "fp16", "int8" */
+  char notes[VG_REASON_MAX];             /* options that could not be applied, etc. */
+  double load_ms;
+  int nplacements; /* nodes per provider, when ONNX Runtime reports it (0 = unknown) */
+  struct {
+    char provider[40];
+    int nodes;
+  } placements[VG_MAX_PLACEMENTS];
+  uint64_t runs;
+} vg_model_report;
+
+/* Loads a model: for each candidate file (primary, then fallbacks) and each provider in order,
+ * until a session is created. A missing or corrupt file moves to the next candidate; a provider
+ * that cannot be appended or create the session moves to the next provider; each reason is
+ * recorded. When no candidate loads: VG_ERR_NOT_FOUND (all missing) or the last error, with a
+ * message naming the model and every file's reason; for a spec with required=false a warning
+ * says the model's feature is disabled (the status is the same: callers skip the feature). */
+vg_status vg_model_load(const vg_model_spec *spec, vg_model **out);
+void vg_model_free(vg_model *m);
+
+const char *vg_model_name(const vg_model *m);
+int vg_model_input_count(const vg_model *m);
+int vg_model_output_count(const vg_model *m);
+const vg_model_io *vg_model_input(const vg_model *m, int i);
+const vg_model_io *vg_model_output(const vg_model *m, int i);
+/* Index of the input/output with that name, or -1. */
+int vg_model_input_index(const vg_model *m, const char *name);
+int vg_model_output_index(const vg_model *m, const char *name);
+const vg_model_meta *vg_model_metadata(const vg_model *m);
+/* The device outputs are produced on: the GPU with io_binding on a GPU provider, else the CPU. */
+vg_device vg_model_output_device(const vg_model *m);
+
+/* A snapshot of the report (copied under the model's lock). */
+void vg_model_get_report(vg_model *m, vg_model_report *out);
+/* The report as a JSON object text (malloc'd; free it). NULL on allocation failure. */
+char *vg_model_report_json(vg_model *m);
+/* Same for a report value. */
+char *vg_model_report_to_json(const vg_model_report *r);
+
+/* Runs the model once.
+ *  - names: input names in the order of inputs, or NULL for the model's input order. Every
+ *    model input must be given exactly once.
+ *  - inputs: contiguous tensors in host or device memory, of the model's element types and
+ *    shapes (dynamic dimensions free, fixed ones equal, batch within limits).
+ *  - outputs: noutputs (<= the model's output count) tensor values that receive new references
+ *    to the model's outputs (release them with vg_tensor_release). The model reuses an output
+ *    buffer for the next run with the same shapes once the caller has released it; while the
+ *    caller holds it, a new one is used. With CUDA graphs the buffers are fixed: outputs are
+ *    overwritten by the next run.
+ *  - s: the stream the inputs were produced on (NULL = default). When it is the spec's stream,
+ *    the run is asynchronous on it (outputs are valid in stream order); otherwise s is
+ *    synchronised first and the outputs are ready when the call returns.
+ * A provider that fails on the model's first run is skipped and the next one is tried.
+ * Thread-safe: runs of one model are serialised. */
+vg_status vg_model_run(vg_model *m, const char *const *names, const vg_tensor *inputs,
+                       int ninputs, vg_tensor *outputs, int noutputs, vg_stream s);
+
+/* Counters of one model: runs, host<->device copies the model made (bytes), time in them. */
+typedef struct vg_model_stats {
+  uint64_t runs;
+  uint64_t copies;
+  uint64_t copy_bytes;
+  double copy_ms;
+} vg_model_stats;
+void vg_model_get_stats(vg_model *m, vg_model_stats *out);
+
+/* ===================================================================== model cache */
+
+/* A process-wide (but explicit) cache of loaded models keyed by content hash, provider list,
+ * device, precision and options, so that many graph runs share one session. Thread-safe. */
+typedef struct vg_model_cache vg_model_cache;
+
+/* max_models: loaded models kept at most (0 = 64). */
+vg_status vg_model_cache_create(size_t max_models, vg_model_cache **out);
+/* Frees the cache and every model no one holds; models still held are freed when released. */
+void vg_model_cache_destroy(vg_model_cache *c);
+/* The shared model for spec: loaded on a miss, else the cached one; takes a reference. */
+vg_status vg_model_cache_get(vg_model_cache *c, const vg_model_spec *spec, vg_model **out);
+/* Drops a reference taken by vg_model_cache_get (the model stays cached until unloaded). */
+void vg_model_cache_release(vg_model_cache *c, vg_model *m);
+/* Removes the spec's model from the cache: freed now when no one holds it, else at the last
+ * release. VG_ERR_NOT_FOUND when it is not cached. */
+vg_status vg_model_cache_unload(vg_model_cache *c, const vg_model_spec *spec);
+size_t vg_model_cache_count(vg_model_cache *c);
+/* The cache key of a spec (hex text) into buf; reads the model files to hash them. */
+vg_status vg_model_cache_key(const vg_model_spec *spec, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

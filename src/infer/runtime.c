@@ -1,9 +1,254 @@
-/* runtime.c - the ONNX Runtime library as a whole: version and API table. */
-#include "vidgraph/vg_infer.h"
+/* runtime.c - the ONNX Runtime library as a whole: version, API table, the process-wide
+ * environment with ONNX Runtime's log routed through vg_log (component "ort"), error
+ * conversion, the provider library folder and the CUDA execution-provider library. */
+#include "infer_internal.h"
 
-#include <onnxruntime_c_api.h>
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static const OrtApi *g_api;
+static OrtEnv *g_env;
+static char g_env_error[512];
+static _Thread_local char t_last_log[1024];
 
 const char *vg_infer_runtime_version(void) {
   const OrtApiBase *base = OrtGetApiBase();
   return base ? base->GetVersionString() : "unknown";
+}
+
+const OrtApi *vg_ort_api(void) {
+  if (!g_api) g_api = OrtGetApiBase()->GetApi(ORT_API_VERSION);
+  return g_api;
+}
+
+/* "/src/x.cc:12 fn() [ONNXRuntimeError] : 1 : FAIL : real message\n" -> "real message". */
+static void clean_message(const char *msg, char *out, size_t cap) {
+  const char *p = strstr(msg, "[ONNXRuntimeError] : ");
+  if (p) {
+    p += strlen("[ONNXRuntimeError] : ");
+    for (int k = 0; k < 2; k++) {
+      const char *q = strstr(p, " : ");
+      if (q) p = q + 3;
+    }
+    msg = p;
+  }
+  snprintf(out, cap, "%s", msg);
+  size_t n = strlen(out);
+  while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' ')) out[--n] = '\0';
+}
+
+static void ort_logger(void *param, OrtLoggingLevel severity, const char *category,
+                       const char *logid, const char *code_location, const char *message) {
+  (void)param;
+  vg_log_level level = VG_LOG_ERROR;
+  switch (severity) {
+  case ORT_LOGGING_LEVEL_VERBOSE: level = VG_LOG_TRACE; break;
+  case ORT_LOGGING_LEVEL_INFO: level = VG_LOG_DEBUG; break;
+  case ORT_LOGGING_LEVEL_WARNING: level = VG_LOG_WARN; break;
+  default: level = VG_LOG_ERROR; break;
+  }
+  if (severity >= ORT_LOGGING_LEVEL_WARNING)
+    clean_message(message ? message : "", t_last_log, sizeof t_last_log);
+  if (level < vg_log_get_level("ort")) return;
+  char cat[64], id[96], loc[160], fields[400];
+  snprintf(fields, sizeof fields, "\"category\":\"%s\",\"logid\":\"%s\",\"where\":\"%s\"",
+           vg_json_escape(category, cat, sizeof cat), vg_json_escape(logid, id, sizeof id),
+           vg_json_escape(code_location, loc, sizeof loc));
+  vg_log(level, "ort", fields, "%s", message ? message : "");
+}
+
+const char *vg_ort_last_log(void) { return t_last_log; }
+void vg_ort_clear_last_log(void) { t_last_log[0] = '\0'; }
+
+static void create_env(void) {
+  const OrtApi *api = vg_ort_api();
+  if (!api) {
+    snprintf(g_env_error, sizeof g_env_error,
+             "ONNX Runtime %s does not provide API version %d", vg_infer_runtime_version(),
+             ORT_API_VERSION);
+    return;
+  }
+  vg_log_level l = vg_log_get_level("ort");
+  OrtLoggingLevel ol = l <= VG_LOG_TRACE   ? ORT_LOGGING_LEVEL_VERBOSE
+                       : l <= VG_LOG_DEBUG ? ORT_LOGGING_LEVEL_INFO
+                                           : ORT_LOGGING_LEVEL_WARNING;
+  OrtStatus *st = api->CreateEnvWithCustomLogger(ort_logger, NULL, ol, "vidgraph", &g_env);
+  if (st) {
+    char msg[400];
+    vg_ort_take_message(st, msg, sizeof msg);
+    snprintf(g_env_error, sizeof g_env_error, "cannot create the ONNX Runtime environment: %s",
+             msg);
+    g_env = NULL;
+  }
+}
+
+vg_status vg_ort_env(OrtEnv **out) {
+  pthread_once(&g_once, create_env);
+  if (!g_env) return vg_set_error(VG_ERR_BACKEND, "%s", g_env_error);
+  *out = g_env;
+  return VG_OK;
+}
+
+bool vg_ort_ok(OrtStatus *st) {
+  if (!st) return true;
+  vg_ort_api()->ReleaseStatus(st);
+  return false;
+}
+
+void vg_ort_take_message(OrtStatus *st, char *buf, size_t cap) {
+  if (!st) {
+    snprintf(buf, cap, "ok");
+    return;
+  }
+  clean_message(vg_ort_api()->GetErrorMessage(st), buf, cap);
+  vg_ort_api()->ReleaseStatus(st);
+}
+
+vg_status vg_ort_fail(OrtStatus *st, vg_status code, const char *what) {
+  char msg[768];
+  vg_ort_take_message(st, msg, sizeof msg);
+  return vg_set_error(code, "%s: %s", what, msg);
+}
+
+/* ----------------------------------------------------------------- provider library folder */
+
+static pthread_once_t g_dir_once = PTHREAD_ONCE_INIT;
+static char g_lib_dir[VG_MODEL_PATH_MAX];
+
+static void find_lib_dir(void) {
+  const char *env = getenv("VG_ORT_LIB_DIR");
+  if (env && env[0]) {
+    snprintf(g_lib_dir, sizeof g_lib_dir, "%s", env);
+    return;
+  }
+  Dl_info info;
+  if (dladdr((void *)OrtGetApiBase, &info) && info.dli_fname) {
+    snprintf(g_lib_dir, sizeof g_lib_dir, "%s", info.dli_fname);
+    char *slash = strrchr(g_lib_dir, '/');
+    if (slash) {
+      *slash = '\0';
+      return;
+    }
+  }
+  snprintf(g_lib_dir, sizeof g_lib_dir, ".");
+}
+
+const char *vg_infer_provider_lib_dir(void) {
+  pthread_once(&g_dir_once, find_lib_dir);
+  return g_lib_dir;
+}
+
+/* ----------------------------------------------------------------- CUDA EP library (V2 route) */
+
+static pthread_mutex_t g_ep_mu = PTHREAD_MUTEX_INITIALIZER;
+static int g_ep_state; /* 0 untried, 1 registered, -1 failed */
+static char g_ep_error[VG_REASON_MAX];
+
+vg_status vg_ort_cuda_ep_device(int ordinal, const OrtEpDevice **out, char *reason, size_t cap) {
+  OrtEnv *env;
+  if (vg_ort_env(&env) != VG_OK) {
+    snprintf(reason, cap, "%s", vg_last_error());
+    return vg_last_status();
+  }
+  const OrtApi *api = vg_ort_api();
+  pthread_mutex_lock(&g_ep_mu);
+  if (g_ep_state == 0) {
+    char path[VG_MODEL_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/libonnxruntime_providers_cuda.so", vg_infer_provider_lib_dir());
+    OrtStatus *st = api->RegisterExecutionProviderLibrary(env, "vidgraph_cuda", path);
+    g_ep_state = st ? -1 : 1;
+    if (st) {
+      char msg[VG_REASON_MAX - 64];
+      vg_ort_take_message(st, msg, sizeof msg);
+      snprintf(g_ep_error, sizeof g_ep_error, "RegisterExecutionProviderLibrary: %s", msg);
+    }
+  }
+  int state = g_ep_state;
+  pthread_mutex_unlock(&g_ep_mu);
+  if (state < 0) {
+    snprintf(reason, cap, "%s", g_ep_error);
+    return vg_set_error(VG_ERR_UNSUPPORTED, "%s", g_ep_error);
+  }
+  const OrtEpDevice *const *devs = NULL;
+  size_t n = 0;
+  OrtStatus *st = api->GetEpDevices(env, &devs, &n);
+  if (st) {
+    char msg[VG_REASON_MAX - 32];
+    vg_ort_take_message(st, msg, sizeof msg);
+    snprintf(reason, cap, "GetEpDevices: %s", msg);
+    return vg_set_error(VG_ERR_BACKEND, "%s", reason);
+  }
+  int seen = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(api->EpDevice_EpName(devs[i]), "CUDAExecutionProvider") != 0) continue;
+    if (seen++ == ordinal) {
+      *out = devs[i];
+      return VG_OK;
+    }
+  }
+  snprintf(reason, cap, "the CUDA execution-provider library lists %d device(s), none for cuda:%d",
+           seen, ordinal);
+  return vg_set_error(VG_ERR_DEVICE, "%s", reason);
+}
+
+/* ----------------------------------------------------------------- names and types */
+
+bool vg_ort_dtype(int t, vg_dtype *out) {
+  switch (t) {
+  case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: *out = VG_DTYPE_F32; return true;
+  case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16: *out = VG_DTYPE_F16; return true;
+  case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8: *out = VG_DTYPE_U8; return true;
+  case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: *out = VG_DTYPE_I32; return true;
+  case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: *out = VG_DTYPE_I64; return true;
+  default: return false;
+  }
+}
+
+int vg_ort_onnx_type(vg_dtype d) {
+  static const int map[] = {ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16,
+                            ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8, ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32,
+                            ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64};
+  return (unsigned)d < sizeof map / sizeof map[0] ? map[d] : 0;
+}
+
+const char *vg_ort_type_name(int t) {
+  static const char *const names[] = {"undefined", "float32", "uint8",  "int8",    "uint16",
+                                      "int16",     "int32",   "int64",  "string",  "bool",
+                                      "float16",   "double",  "uint32", "uint64",  "complex64",
+                                      "complex128", "bfloat16"};
+  if (t >= 0 && t < (int)(sizeof names / sizeof names[0])) return names[t];
+  return "other";
+}
+
+static const char *const g_provider_names[] = {"tensorrt", "cuda", "cpu"};
+static const char *const g_ep_names[] = {"TensorrtExecutionProvider", "CUDAExecutionProvider",
+                                         "CPUExecutionProvider"};
+
+const char *vg_provider_name(vg_provider p) {
+  return (unsigned)p < VG_PROVIDER_COUNT_ ? g_provider_names[p] : "unknown";
+}
+
+const char *vg_ort_ep_name(vg_provider p) {
+  return (unsigned)p < VG_PROVIDER_COUNT_ ? g_ep_names[p] : "unknown";
+}
+
+vg_status vg_provider_parse(const char *text, vg_provider *out) {
+  if (text) {
+    for (int i = 0; i < VG_PROVIDER_COUNT_; i++) {
+      if (strcasecmp(text, g_provider_names[i]) == 0 || strcasecmp(text, g_ep_names[i]) == 0) {
+        *out = (vg_provider)i;
+        return VG_OK;
+      }
+    }
+    if (strcasecmp(text, "trt") == 0) {
+      *out = VG_PROVIDER_TENSORRT;
+      return VG_OK;
+    }
+  }
+  return vg_set_error(VG_ERR_INVALID_ARG, "unknown provider '%s' (use tensorrt, cuda or cpu)",
+                      text ? text : "(null)");
 }

@@ -1,0 +1,107 @@
+/* infer_internal.h - private declarations shared by the files of the infer layer: the ONNX
+ * Runtime API table and environment, error conversion, provider appending and the model
+ * object's layout. Nothing here is visible outside src/infer. */
+#ifndef VIDGRAPH_INFER_INTERNAL_H
+#define VIDGRAPH_INFER_INTERNAL_H
+
+#include "vidgraph/vg_infer.h"
+
+#include <onnxruntime_c_api.h>
+#include <pthread.h>
+
+/* ----------------------------------------------------------------- runtime.c */
+
+/* The ONNX Runtime API table (never NULL after the first successful vg_ort_env). */
+const OrtApi *vg_ort_api(void);
+/* The process-wide environment, created on first use with our custom logger. */
+vg_status vg_ort_env(OrtEnv **out);
+/* Converts a failed OrtStatus into a vg error "<what>: <ORT message>" and releases it. */
+vg_status vg_ort_fail(OrtStatus *st, vg_status code, const char *what);
+/* True when st is NULL (success); releases a failure status (for informative calls). */
+bool vg_ort_ok(OrtStatus *st);
+/* Copies the ORT message (without the source-location prefix) into buf and releases st. */
+void vg_ort_take_message(OrtStatus *st, char *buf, size_t cap);
+/* The last warning/error ONNX Runtime logged on this thread (cleaned of its location prefix),
+ * "" when none since vg_ort_clear_last_log. Provider loaders log the real cause there (the
+ * missing library) while the returned status only says "Failed to load shared library". */
+const char *vg_ort_last_log(void);
+void vg_ort_clear_last_log(void);
+/* Registers libonnxruntime_providers_cuda.so as an execution-provider library (once per
+ * process) and returns the OrtEpDevice of CUDA device `ordinal`; reason on failure. */
+vg_status vg_ort_cuda_ep_device(int ordinal, const OrtEpDevice **out, char *reason, size_t cap);
+/* ONNX element type -> vg dtype / display name. */
+bool vg_ort_dtype(int onnx_type, vg_dtype *out);
+const char *vg_ort_type_name(int onnx_type);
+int vg_ort_onnx_type(vg_dtype d);
+/* The ONNX Runtime execution provider name of p ("CUDAExecutionProvider", ...). */
+const char *vg_ort_ep_name(vg_provider p);
+
+/* ----------------------------------------------------------------- providers.c */
+
+typedef struct vg_append_result {
+  bool graph_on;                       /* CUDA graph enabled in the options */
+  char graph_reason[VG_REASON_MAX];    /* why not, when it was asked for */
+  char reason[VG_REASON_MAX];          /* why the provider could not be appended */
+  char notes[VG_REASON_MAX];           /* options that could not be applied */
+} vg_append_result;
+
+/* Appends provider spec->providers[pidx] (and, for TensorRT, CUDA when it comes later in the
+ * list) to so. want_graph asks for CUDA graphs. VG_OK or an error with res->reason set. */
+vg_status vg_infer_append_provider(OrtSessionOptions *so, const vg_model_spec *spec, int pidx,
+                                   bool want_graph, vg_append_result *res);
+
+/* ----------------------------------------------------------------- probe_model.c */
+
+extern const unsigned char vg_probe_model_onnx[];
+extern const size_t vg_probe_model_onnx_len;
+
+/* ----------------------------------------------------------------- model.c / run.c */
+
+/* One set of bound outputs for one input-shape signature. */
+typedef struct vg_io_slot {
+  bool valid;
+  int nsig;
+  int64_t sig[64];  /* ndims and dims of every input, concatenated */
+  vg_tensor *outs;  /* nout adopted outputs (buffer NULL until the first run) */
+  OrtValue **vals;  /* the OrtValue behind each output (owned by the output buffer) */
+  vg_tensor *held;  /* graph slot only: the input tensors bound at capture */
+} vg_io_slot;
+
+struct vg_model {
+  pthread_mutex_t lock;
+  vg_model_spec spec; /* a copy; spec.bytes points at bytes_copy */
+  void *bytes_copy;
+  char path[VG_MODEL_PATH_MAX]; /* candidate loaded ("" = memory) */
+  int pidx;                     /* index in spec.providers of the provider used */
+  OrtSession *session;
+  bool bind;        /* IOBinding in device memory */
+  bool graph;       /* CUDA graph enabled in the session */
+  bool graph_given_up;
+  vg_device dev;    /* where outputs live and bound inputs must be */
+  OrtMemoryInfo *mem_cpu, *mem_dev;
+  OrtIoBinding *binding;
+  int nin, nout;
+  vg_model_io *inputs, *outputs;
+  const char **in_names, **out_names;
+  vg_model_meta meta;
+  vg_model_report report;
+  vg_model_stats stats;
+  vg_io_slot cur;   /* last signature (non-graph runs) */
+  vg_io_slot gslot; /* the captured graph's signature */
+  vg_io_slot *last; /* the slot of the last run (its outputs are handed out) */
+  uint64_t graph_runs, graph_other_runs;
+  vg_tensor *stage_host, *stage_dev; /* per input staging copies */
+  vg_pool *pinned;
+};
+
+/* (Re)creates the session with provider index pidx and the loaded candidate; fills report. */
+vg_status vg_model_open_provider(vg_model *m, int pidx, bool want_graph, vg_append_result *res);
+/* Tries providers first.. of the spec on the loaded candidate; records reasons. VG_ERR_PARSE
+ * when the file itself is bad. */
+vg_status vg_model_try_providers(vg_model *m, int first);
+/* Drops the session and every run-time resource tied to it (slots, binding). */
+void vg_model_close_session(vg_model *m);
+/* Frees the outputs and held inputs of a slot. */
+void vg_io_slot_clear(vg_model *m, vg_io_slot *s);
+
+#endif
