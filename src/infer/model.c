@@ -346,7 +346,13 @@ vg_status vg_model_try_providers(vg_model *m, int first) {
             vg_provider_name(m->spec.providers[p]), r->provider_reasons[p]);
     last = s;
   }
-  return vg_set_error(last, "no provider could load it");
+  char msg[2048];
+  int n = snprintf(msg, sizeof msg, "no provider could load it");
+  for (int p = first; p < m->spec.nproviders && n < (int)sizeof msg; p++)
+    n += snprintf(msg + n, sizeof msg - (size_t)n, "%s%s: %s", p == first ? " (" : "; ",
+                  vg_provider_name(m->spec.providers[p]), r->provider_reasons[p]);
+  if (n < (int)sizeof msg) snprintf(msg + n, sizeof msg - (size_t)n, ")");
+  return vg_set_error(last, "%s", msg);
 }
 
 static vg_status load_candidates(vg_model *m) {
