@@ -137,9 +137,9 @@ static inline int t_near(double f, int n, int cand[2]) {
   int a = (int)floor(g);
   int cnt = 1;
   cand[0] = a;
-  if (g - a < 1e-4)
+  if (g - a < 1e-3)
     cand[cnt++] = a - 1;
-  else if (a + 1 - g < 1e-4)
+  else if (a + 1 - g < 1e-3)
     cand[cnt++] = a + 1;
   for (int i = 0; i < cnt; i++)
     cand[i] = cand[i] < 0 ? 0 : (cand[i] > n - 1 ? n - 1 : cand[i]);
