@@ -1,0 +1,181 @@
+/* graph_internal.h - private structures of the graph layer shared by spec.c (the validated
+ * graph), run.c (runs and nodes), sched.c (the scheduler) and summary.c. */
+#ifndef VIDGRAPH_GRAPH_INTERNAL_H
+#define VIDGRAPH_GRAPH_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "vidgraph/vg_graph.h"
+
+#define VG_ID_MAX 64
+#define VG_MAX_NODES 1024
+#define VG_MAX_STREAMS 4096
+
+/* ----------------------------------------------------------------------------- graph */
+
+typedef struct gedge {
+  int from, from_port, to, to_port;
+  const vg_cnode *where;
+} gedge;
+
+typedef struct gnode {
+  char id[VG_ID_MAX];
+  const vg_node_type *type;
+  const vg_cnode *where;  /* the node's map in the spec */
+  const vg_cnode *params; /* NULL when the spec has none */
+  vg_device device;
+  char fallback[160];
+  vg_on_error on_error;
+  int interval;
+  int max_batch, max_wait_ms, max_in_flight;
+  bool ordered, batching, source, sees_skipped;
+  int nin, nout;
+  unsigned in_types[VG_MAX_PORTS];
+  unsigned out_types[VG_MAX_PORTS]; /* after VG_PORT_FORWARD inference */
+  int *out_edges, nout_edges;       /* edge indices */
+  int *in_edges, nin_edges;
+  int var_base; /* index of output port 0 in a frame's variable store */
+} gnode;
+
+/* What a frame of one source touches: reached nodes, their in-degree, which edge feeds each
+ * input port. */
+typedef struct gplan {
+  int source;
+  int nreached;
+  bool *reached;  /* [nnodes] */
+  int *indeg;     /* [nnodes] live incoming edges */
+  int *port_edge; /* [nnodes * VG_MAX_PORTS] edge feeding (node, port), -1 when none */
+  bool *live;     /* [nedges] producer reached */
+} gplan;
+
+typedef struct gsettings {
+  int workers, cuda_streams, queue_size, max_batch, max_wait_ms;
+} gsettings;
+
+struct vg_graph {
+  vg_config *doc;
+  gnode *nodes;
+  int nnodes;
+  gedge *edges;
+  int nedges;
+  int *topo; /* node indices in topological order */
+  int nvars;
+  gsettings settings;
+  gplan *plans; /* one per source */
+  int nsources;
+  int *plan_of; /* [nnodes] plan index of a source node, -1 otherwise */
+};
+
+/* ----------------------------------------------------------------------------- runs */
+
+typedef struct frame frame;
+
+/* State of one node for one frame. */
+enum { I_UNREACHED = 0, I_PENDING, I_WAIT_ORDER, I_READY, I_RUNNING, I_DONE, I_DEAD };
+
+typedef struct inst {
+  uint8_t state;
+  int16_t indeg;
+  int64_t t_ready_ns;
+} inst;
+
+struct frame {
+  int plan;
+  int stream_slot;
+  int stream_id;
+  int64_t frame_no, seq;
+  int remaining; /* reached instances not yet done or dead */
+  bool dropped;
+  inst *inst;         /* [nnodes] */
+  vg_packet **vars;   /* [nvars] */
+  int *var_uses;      /* [nvars] consumers still to read the variable */
+  vg_event *events;   /* [nnodes] recorded after a node ran on a CUDA stream; NULL otherwise */
+  frame *snext, *sprev; /* frames of the same stream in flight, by seq */
+};
+
+typedef struct stream_slot {
+  int stream_id;
+  int64_t next_seq;
+  frame *head, *tail;
+} stream_slot;
+
+/* A ring of frames waiting for one node. */
+typedef struct fring {
+  frame **items;
+  int cap, head, count;
+} fring;
+
+typedef struct fed_list {
+  vg_packet **items;
+  int n, next;
+} fed_list;
+
+struct vg_node {
+  vg_run *run;
+  int index;
+  const gnode *g;
+  void *state;
+  bool inited;
+  vg_pool *pool;
+  fed_list fed;
+  vg_packet *result;
+  vg_packet_fn cb;
+  void *cb_user;
+  /* scheduling (run lock) */
+  fring ready;
+  int running;
+  bool src_busy, src_eof;
+  int inflight; /* frames of this source in flight */
+  /* metrics (run lock or atomics) */
+  vg_latency *lat, *wait;
+  uint64_t frames, calls, errors, dropped, filtered, skipped, batch_items;
+  char last_error[256];
+};
+
+typedef struct worker {
+  vg_run *run;
+  pthread_t thread;
+  bool started;
+  vg_device device;
+  vg_stream stream;
+  int source; /* node index of the source this thread pumps; -1 for pool workers */
+} worker;
+
+struct vg_run {
+  const vg_graph *g;
+  vg_run_options opt;
+  vg_node *nodes;
+  int nnodes;
+  pthread_mutex_t mu;
+  pthread_cond_t work_cv; /* workers: something may be ready */
+  pthread_cond_t done_cv; /* waiters: the run ended */
+  vg_run_state state;
+  vg_status status;
+  char error[512];
+  atomic_bool cancel;
+  bool stop, finishing, ended;
+  worker *workers;
+  int nworkers, ncpu_workers, cuda_streams;
+  int running_tasks;
+  stream_slot *streams;
+  int nstreams;
+  int frames_in_flight;
+  vg_pool *host_pool;
+  vg_pool *dev_pools[16];
+  int64_t t_start_ns, t_end_ns;
+  uint64_t frames_in, frames_done, frames_dropped;
+  uint64_t peak_frames, packets_held, peak_packets;
+  atomic_ullong copies_to_device, copies_to_host, frame_copies_to_host, copy_bytes;
+};
+
+/* sched.c */
+void *vg__worker_main(void *arg);
+void vg__run_teardown_frames(vg_run *r);
+
+/* run.c */
+vg_status vg__node_pool_for(vg_run *r, vg_device dev, vg_pool **out);
+void vg__emit(vg_run *r, int node, vg_node_state st, const frame *f, int64_t dur_ns, bool skipped,
+              bool dropped, const char *msg, const vg_packet *out);
+
+#endif

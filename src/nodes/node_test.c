@@ -1,0 +1,197 @@
+/* node_test.c - synthetic nodes for tests, benchmarks of the runtime and demos without media:
+ * `test_source` emits numbered packets (a "value" tensor, optionally a grey picture) on one or
+ * more streams; `test_sum` computes value = (sum of its inputs' values) * mul + add, with an
+ * optional delay and an injected failure, so that any DAG of them has a known answer. */
+#include "vidgraph/vg_graph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TEST_MOD 1000003
+
+/* ----------------------------------------------------------------------------- test_source */
+
+typedef struct test_source {
+  int64_t count; /* frames per stream, 0 = endless */
+  int streams, first_stream, period_ms, width, height;
+  bool eos;
+  int64_t k;        /* packets emitted (round-robin over streams) */
+  int eos_sent;
+  int64_t next_due; /* vg_now_ns of the next packet when paced */
+} test_source;
+
+static const char *const k_source_params[] = {"count", "streams", "stream_id", "period_ms",
+                                              "width", "height", "eos", NULL};
+
+static vg_status test_source_init(vg_node *self, const vg_cnode *params, void **state) {
+  int64_t count, streams, first, period, w, h;
+  bool eos;
+  VG_TRY(vg_params_check(self, params, k_source_params));
+  VG_TRY(vg_cfg_int_range(params, "count", false, 10, 0, INT64_MAX / 2, &count));
+  VG_TRY(vg_cfg_int_range(params, "streams", false, 1, 1, 64, &streams));
+  VG_TRY(vg_cfg_int_range(params, "stream_id", false, 0, 0, 1 << 20, &first));
+  VG_TRY(vg_cfg_int_range(params, "period_ms", false, 0, 0, 60000, &period));
+  VG_TRY(vg_cfg_int_range(params, "width", false, 0, 0, 8192, &w));
+  VG_TRY(vg_cfg_int_range(params, "height", false, 0, 0, 8192, &h));
+  VG_TRY(vg_cfg_bool(params, "eos", false, false, &eos));
+  test_source *s = calloc(1, sizeof *s);
+  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
+  *s = (test_source){count, (int)streams, (int)first, (int)period, (int)w, (int)h, eos, 0, 0, 0};
+  *state = s;
+  return VG_OK;
+}
+
+/* Sleeps until the next packet is due, in slices that poll the cancel token. */
+static vg_status pace(vg_node *node, test_source *s) {
+  if (s->period_ms <= 0) return VG_OK;
+  int64_t now = vg_now_ns();
+  if (s->next_due == 0) s->next_due = now;
+  while (now < s->next_due) {
+    if (vg_node_canceled(node)) return vg_set_error(VG_ERR_CANCELED, "canceled");
+    int64_t left = (s->next_due - now) / 1000000;
+    vg_sleep_ms(left > 10 ? 10 : left > 0 ? (unsigned)left : 1);
+    now = vg_now_ns();
+  }
+  s->next_due += (int64_t)s->period_ms * 1000000;
+  return VG_OK;
+}
+
+static vg_status add_payload(vg_node *node, test_source *s, vg_packet *p, int stream, int64_t fno) {
+  vg_tensor t;
+  int64_t shape[1] = {1};
+  VG_TRY(vg_tensor_alloc(VG_DTYPE_I64, 1, shape, vg_cpu(), vg_node_pool(node), &t));
+  *(int64_t *)vg_tensor_data(&t) = 1000 * (int64_t)stream + fno;
+  vg_status st = vg_packet_set_tensor(p, "value", &t);
+  vg_tensor_release(&t);
+  if (st != VG_OK || s->width == 0 || s->height == 0) return st;
+  vg_frame f;
+  VG_TRY(vg_frame_alloc(VG_PIX_GRAY8, s->width, s->height, vg_cpu(), vg_node_pool(node), 0, &f));
+  for (int y = 0; y < f.height; y++) memset(vg_frame_plane(&f, 0) + (size_t)y * f.pitch[0], (int)((fno + stream) & 255), (size_t)f.width);
+  f.stream_id = stream;
+  f.frame_no = fno;
+  f.t_capture_ns = vg_now_ns();
+  vg_packet_set_frame(p, &f);
+  vg_frame_release(&f);
+  return VG_OK;
+}
+
+static vg_status test_source_process(vg_call *c) {
+  test_source *s = c->state;
+  bool done = s->count > 0 && s->k >= s->count * s->streams;
+  if (done && (!s->eos || s->eos_sent == s->streams)) return VG_ERR_EOF;
+  vg_packet *p;
+  VG_TRY(vg_packet_new(&p));
+  if (done) { /* one end-of-stream packet per stream */
+    int stream = s->first_stream + s->eos_sent++;
+    vg_packet_set_stream(p, stream, s->count);
+    vg_packet_set_flags(p, VG_PACKET_EOS);
+    c->io[0].out[0] = p;
+    return VG_OK;
+  }
+  vg_status st = pace(c->node, s);
+  int stream = s->first_stream + (int)(s->k % s->streams);
+  int64_t fno = s->k / s->streams;
+  if (st == VG_OK) st = add_payload(c->node, s, p, stream, fno);
+  if (st != VG_OK) {
+    vg_packet_unref(p);
+    return st;
+  }
+  vg_packet_set_stream(p, stream, fno);
+  vg_packet_set_pts(p, fno, vg_now_ns());
+  s->k++;
+  c->io[0].out[0] = p;
+  return VG_OK;
+}
+
+const vg_node_type vg_node_test_source = {
+    .name = "test_source",
+    .doc = "emits params.count numbered packets per stream (tensor 'value' = 1000*stream + frame)",
+    .outputs = {{"out", VG_PORT_TENSOR | VG_PORT_FRAME}},
+    .devices = VG_DEVICES_CPU,
+    .preferred = VG_DEVICE_CPU,
+    .flags = VG_NODE_SOURCE,
+    .init = test_source_init,
+    .process = test_source_process,
+    .destroy = free,
+};
+
+/* ----------------------------------------------------------------------------- test_sum */
+
+typedef struct test_sum {
+  int64_t mul, add, fail_on_frame;
+  int delay_ms;
+} test_sum;
+
+static const char *const k_sum_params[] = {"mul", "add", "delay_ms", "fail_on_frame", NULL};
+
+static vg_status test_sum_init(vg_node *self, const vg_cnode *params, void **state) {
+  int64_t mul, add, delay, fail;
+  VG_TRY(vg_params_check(self, params, k_sum_params));
+  VG_TRY(vg_cfg_int_range(params, "mul", false, 1, -1000, 1000, &mul));
+  VG_TRY(vg_cfg_int_range(params, "add", false, 0, -1000000, 1000000, &add));
+  VG_TRY(vg_cfg_int_range(params, "delay_ms", false, 0, 0, 60000, &delay));
+  VG_TRY(vg_cfg_int(params, "fail_on_frame", false, -1, &fail));
+  test_sum *s = calloc(1, sizeof *s);
+  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
+  *s = (test_sum){mul, add, fail, (int)delay};
+  *state = s;
+  return VG_OK;
+}
+
+static vg_status read_value(vg_call *c, const vg_packet *p, int64_t *v) {
+  const vg_tensor *t = vg_packet_tensor(p, "value");
+  if (!t || t->dtype != VG_DTYPE_I64 || vg_tensor_numel(t) != 1)
+    return vg_node_error(c->node, VG_ERR_INVALID_ARG, "input packet has no i64 tensor 'value'");
+  *v = *(const int64_t *)vg_tensor_data(t);
+  return VG_OK;
+}
+
+static vg_status sum_one(vg_call *c, test_sum *s, vg_node_io *io) {
+  int64_t acc = 0, v = 0;
+  for (int p = 0; p < VG_MAX_PORTS; p++) {
+    if (!io->in[p]) continue;
+    VG_TRY(read_value(c, io->in[p], &v));
+    acc = (acc + v % TEST_MOD + TEST_MOD) % TEST_MOD;
+  }
+  if (vg_packet_frame_no(io->in[0]) == s->fail_on_frame)
+    return vg_set_error(VG_ERR_BACKEND, "failing on frame %lld as asked (fail_on_frame)",
+                        (long long)s->fail_on_frame);
+  int64_t out = ((acc * s->mul + s->add) % TEST_MOD + TEST_MOD) % TEST_MOD;
+  vg_tensor t;
+  int64_t shape[1] = {1};
+  VG_TRY(vg_tensor_alloc(VG_DTYPE_I64, 1, shape, vg_cpu(), vg_node_pool(c->node), &t));
+  *(int64_t *)vg_tensor_data(&t) = out;
+  vg_packet *p;
+  vg_status st = vg_packet_derive(io->in[0], &p);
+  if (st == VG_OK) st = vg_packet_set_tensor(p, "value", &t);
+  vg_tensor_release(&t);
+  if (st != VG_OK) {
+    vg_packet_unref(p);
+    return st;
+  }
+  io->out[0] = p;
+  return VG_OK;
+}
+
+static vg_status test_sum_process(vg_call *c) {
+  test_sum *s = c->state;
+  int64_t end = vg_now_ns() + (int64_t)s->delay_ms * 1000000;
+  while (vg_now_ns() < end && !vg_node_canceled(c->node)) vg_sleep_ms(1);
+  for (int i = 0; i < c->n; i++) VG_TRY(sum_one(c, s, &c->io[i]));
+  return VG_OK;
+}
+
+const vg_node_type vg_node_test_sum = {
+    .name = "test_sum",
+    .doc = "value = (sum of the inputs' 'value' tensors) * mul + add (mod 1000003); for tests",
+    .inputs = {{"in0", VG_PORT_TENSOR},
+               {"in1", VG_PORT_TENSOR, true},
+               {"in2", VG_PORT_TENSOR, true},
+               {"in3", VG_PORT_TENSOR, true}},
+    .outputs = {{"out", VG_PORT_TENSOR | VG_PORT_FORWARD}},
+    .devices = VG_DEVICES_CPU,
+    .preferred = VG_DEVICE_CPU,
+    .init = test_sum_init,
+    .process = test_sum_process,
+    .destroy = free,
+};

@@ -1,0 +1,24 @@
+/* registry.c - the table of built-in node types. Adding a type: write src/nodes/node_<name>.c
+ * defining `const vg_node_type vg_node_<name>` and add one X(<name>) line below. */
+#include "vidgraph/vg_graph.h"
+
+#define VG_BUILTIN_NODES(X)                                                                        \
+  X(input)                                                                                         \
+  X(output)                                                                                        \
+  X(json_sink)                                                                                     \
+  X(callback_sink)                                                                                 \
+  X(pass)                                                                                          \
+  X(test_source)                                                                                   \
+  X(test_sum)
+
+#define DECLARE(name) extern const vg_node_type vg_node_##name;
+#define ENTRY(name) &vg_node_##name,
+
+VG_BUILTIN_NODES(DECLARE)
+
+static const vg_node_type *const g_builtin[] = {VG_BUILTIN_NODES(ENTRY) NULL};
+
+const vg_node_type *const *vg_builtin_node_types(size_t *count) {
+  if (count) *count = sizeof g_builtin / sizeof g_builtin[0] - 1;
+  return g_builtin;
+}
