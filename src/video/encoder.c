@@ -133,6 +133,7 @@ static vg_status write_packets(vg_encoder *e) {
     if (r == AVERROR(EAGAIN) || r == AVERROR_EOF) return VG_OK;
     if (r < 0)
       return vg_set_error(VG_ERR_BACKEND, "encoding '%s': %s", e->path, averr(r, eb, sizeof eb));
+    if (e->pkt->duration <= 0) e->pkt->duration = 1; /* else MP4 edit lists cut the last frame */
     av_packet_rescale_ts(e->pkt, e->cc->time_base, e->st->time_base);
     e->pkt->stream_index = e->st->index;
     int size = e->pkt->size;

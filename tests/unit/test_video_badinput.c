@@ -1,0 +1,176 @@
+/* Bad video input: empty, garbage, missing, audio-only, not-an-image, unreachable and silent
+ * network sources, bad options. Each gives a clear error that names the source, without a crash,
+ * a leak (the sanitizer build runs this) or a hang (every wait has a deadline). */
+#include "vg_test.h"
+#include "vidgraph/vg_video.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static const char *fixtures(void) {
+  static char dir[512];
+  if (dir[0]) return dir;
+  const char *env = getenv("VG_VIDEO_FIXTURES");
+  snprintf(dir, sizeof dir, "%s", env ? env : "/tmp/vidgraph-video-fixtures");
+  char cmd[1400];
+  snprintf(cmd, sizeof cmd, "bash '%s/scripts/make_video_fixtures.sh' '%s' >/dev/null",
+           vg_test_root(), dir);
+  if (system(cmd) != 0) {
+    printf("FAIL: fixture generation failed: %s\n", cmd);
+    exit(1);
+  }
+  return dir;
+}
+
+static const char *fx(const char *name) {
+  static char path[4][700];
+  static int k;
+  k = (k + 1) % 4;
+  snprintf(path[k], sizeof path[k], "%s/%s", fixtures(), name);
+  return path[k];
+}
+
+/* Opening must fail with status want and a message naming the source (and `also`). */
+static void expect_open_fails(const char *url, vg_status want, const char *also,
+                              const vg_source_opts *o) {
+  vg_source *s = (vg_source *)0x1;
+  vg_status st = vg_source_open(url, o, &s);
+  if (st != want)
+    fail_msg("%s: got %s (%s), want %s", url, vg_status_name(st), vg_last_error(),
+             vg_status_name(want));
+  assert_null(s);
+  printf("%-40.40s -> %s: %s\n", url, vg_status_name(st), vg_last_error());
+  VG_ASSERT_MSG_HAS(url);
+  if (also) VG_ASSERT_MSG_HAS(also);
+}
+
+static void test_bad_files(void **st) {
+  char missing[700];
+  snprintf(missing, sizeof missing, "%s/no_such_video.mp4", fixtures());
+  expect_open_fails(missing, VG_ERR_NOT_FOUND, "no such file", NULL);
+  expect_open_fails(fx("empty.mp4"), VG_ERR_PARSE, NULL, NULL);
+  expect_open_fails(fx("garbage.mp4"), VG_ERR_PARSE, NULL, NULL);
+  expect_open_fails(fx("audio_only.wav"), VG_ERR_UNSUPPORTED, "no video stream", NULL);
+  /* a file that claims to be an image but is not one */
+  expect_open_fails(fx("images/readme.txt"), VG_ERR_PARSE, NULL, NULL);
+  char fake[700];
+  snprintf(fake, sizeof fake, "%s/garbage_image.jpg", fixtures());
+  FILE *f = fopen(fake, "wb");
+  fputs("\xff\xd8\xff this is not really a jpeg", f);
+  fclose(f);
+  expect_open_fails(fake, VG_ERR_PARSE, "bad JPEG", NULL);
+  snprintf(fake, sizeof fake, "%s/empty_folder", fixtures());
+  char cmd[800];
+  snprintf(cmd, sizeof cmd, "mkdir -p '%s'", fake);
+  assert_int_equal(system(cmd), 0);
+  expect_open_fails(fake, VG_ERR_NOT_FOUND, "no .jpg", NULL);
+}
+
+static void test_bad_arguments(void **st) {
+  vg_source *s;
+  assert_int_equal(vg_source_open("", NULL, &s), VG_ERR_INVALID_ARG);
+  assert_int_equal(vg_source_open(NULL, NULL, &s), VG_ERR_INVALID_ARG);
+  vg_source_opts o;
+  vg_source_opts_default(&o);
+  o.output_frames = 0;
+  assert_int_equal(vg_source_open(fx("h264_raw.h264"), &o, &s), VG_ERR_INVALID_ARG);
+  VG_ASSERT_MSG_HAS("output_frames 0");
+  vg_source_opts_default(&o);
+  o.read_timeout_ms = 0;
+  assert_int_equal(vg_source_open(fx("h264_raw.h264"), &o, &s), VG_ERR_INVALID_ARG);
+  VG_ASSERT_MSG_HAS("timeouts");
+  vg_source_opts_default(&o);
+  o.reconnect_max_ms = 1;
+  assert_int_equal(vg_source_open(fx("h264_raw.h264"), &o, &s), VG_ERR_INVALID_ARG);
+  VG_ASSERT_MSG_HAS("reconnect");
+  assert_int_equal(vg_source_read(NULL, NULL, 0), VG_ERR_INVALID_ARG);
+  vg_source_close(NULL);
+}
+
+static int free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  socklen_t len = sizeof a;
+  getsockname(fd, (struct sockaddr *)&a, &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+static void test_unreachable_and_silent_network(void **st) {
+  /* nobody listens on the port: refused at once */
+  char url[128];
+  snprintf(url, sizeof url, "rtsp://127.0.0.1:%d/cam", free_port());
+  vg_source_opts o;
+  vg_source_opts_default(&o);
+  o.open_timeout_ms = 3000;
+  vg_source *s = NULL;
+  vg_status rc = vg_source_open(url, &o, &s);
+  assert_true(rc == VG_ERR_IO || rc == VG_ERR_TIMEOUT);
+  VG_ASSERT_MSG_HAS(url);
+  printf("%s -> %s: %s\n", url, vg_status_name(rc), vg_last_error());
+
+  /* a server that accepts the connection and never answers: the open deadline ends it */
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  socklen_t len = sizeof a;
+  getsockname(fd, (struct sockaddr *)&a, &len);
+  assert_int_equal(listen(fd, 4), 0);
+  snprintf(url, sizeof url, "rtsp://127.0.0.1:%d/cam", ntohs(a.sin_port));
+  o.open_timeout_ms = 700;
+  o.read_timeout_ms = 700;
+  rc = vg_source_open(url, &o, &s);
+  close(fd);
+  printf("%s -> %s: %s\n", url, vg_status_name(rc), vg_last_error());
+  assert_true(rc == VG_ERR_TIMEOUT || rc == VG_ERR_IO);
+  VG_ASSERT_MSG_HAS(url);
+  assert_null(s);
+
+  /* the same for HTTP */
+  fd = socket(AF_INET, SOCK_STREAM, 0);
+  a.sin_port = 0;
+  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  getsockname(fd, (struct sockaddr *)&a, &len);
+  assert_int_equal(listen(fd, 4), 0);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/video.mp4", ntohs(a.sin_port));
+  rc = vg_source_open(url, &o, &s);
+  close(fd);
+  printf("%s -> %s: %s\n", url, vg_status_name(rc), vg_last_error());
+  assert_true(rc == VG_ERR_TIMEOUT || rc == VG_ERR_IO);
+  VG_ASSERT_MSG_HAS(url);
+}
+
+static void test_close_while_reading(void **st) {
+  /* closing a looping, paced source with frames held and queued neither hangs nor leaks */
+  vg_source_opts o;
+  vg_source_opts_default(&o);
+  o.loop = true;
+  o.output_frames = 2;
+  vg_source *s;
+  VG_ASSERT_OK(vg_source_open(fx("hevc_raw.hevc"), &o, &s));
+  vg_frame f;
+  VG_ASSERT_OK(vg_source_read(s, &f, 20000));
+  vg_source_close(s);
+  vg_frame_release(&f);
+  o.realtime = true;
+  VG_ASSERT_OK(vg_source_open(fx("h264_320x240.mp4"), &o, &s));
+  vg_source_close(s);
+}
+
+int main(void) {
+  vg_log_set_level(NULL, VG_LOG_ERROR);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_bad_files),
+      cmocka_unit_test(test_bad_arguments),
+      cmocka_unit_test(test_unreachable_and_silent_network),
+      cmocka_unit_test(test_close_while_reading),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
