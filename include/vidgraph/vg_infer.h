@@ -114,9 +114,13 @@ void vg_model_spec_init(vg_model_spec *spec);
  *          cuda_graph: true}
  *   cpu: {threads: 4}
  * Relative paths are taken as they are when they exist from the working directory, else
- * relative to base_dir (the config file's folder; may be NULL). Unknown keys, wrong types and
- * unknown providers are errors naming the file, line and key. */
+ * relative to base_dir (the config file's folder; may be NULL). Wrong types, unknown providers
+ * and unknown keys inside tensorrt/cuda/cpu are errors naming the file, line and key. Other keys
+ * of the map are left to its owner (a node's params hold its own keys too): check them with
+ * vg_model_spec_is_key. */
 vg_status vg_model_spec_from_config(const vg_cnode *map, const char *base_dir, vg_model_spec *spec);
+/* True when key is one vg_model_spec_from_config reads at the top level ("model", "providers"...). */
+bool vg_model_spec_is_key(const char *key);
 
 /* ===================================================================== models */
 

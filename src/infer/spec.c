@@ -171,10 +171,16 @@ static vg_status read_sections(const vg_cnode *map, vg_model_spec *spec) {
   return VG_OK;
 }
 
+bool vg_model_spec_is_key(const char *key) {
+  for (int j = 0; key && g_top_keys[j]; j++)
+    if (strcmp(key, g_top_keys[j]) == 0) return true;
+  return false;
+}
+
 vg_status vg_model_spec_from_config(const vg_cnode *map, const char *base_dir,
                                     vg_model_spec *spec) {
   if (!map || !spec) return vg_set_error(VG_ERR_INVALID_ARG, "vg_model_spec_from_config: NULL");
-  VG_TRY(check_keys(map, g_top_keys, false));
+  VG_TRY(check_keys(map, g_top_keys, true)); /* other keys belong to the node that holds us */
   const vg_cnode *model = vg_cnode_get(map, "model");
   if (!model) model = vg_cnode_get(map, "path");
   if (!model) return vg_cnode_error(map, VG_ERR_NOT_FOUND, "missing 'model' (the ONNX file)");
