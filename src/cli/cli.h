@@ -16,6 +16,8 @@ typedef struct cli_command {
 
 int cli_version(int argc, char **argv);
 int cli_check(int argc, char **argv);
+int cli_models(int argc, char **argv);
+int cli_bench(int argc, char **argv);
 
 /* Prints "vidgraph <cmd>: <message>" with the last error to stderr; returns exit code 1. */
 int cli_fail(const char *cmd, const char *what);
