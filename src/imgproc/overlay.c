@@ -154,10 +154,12 @@ static void add_op(prim_list *l, const vg_draw_op *op) {
     if (op->kind == VG_DRAW_FILL) {
       add_prim(l, VG_IP_PRIM_RECT, x1, y1, x2, y2);
     } else if (x2 > x1 && y2 > y1) {
-      add_prim(l, VG_IP_PRIM_RECT, x1, y1, x2, y1 + t);
-      add_prim(l, VG_IP_PRIM_RECT, x1, y2 - t, x2, y2);
-      add_prim(l, VG_IP_PRIM_RECT, x1, y1, x1 + t, y2);
-      add_prim(l, VG_IP_PRIM_RECT, x2 - t, y1, x2, y2);
+      /* the four edges, kept inside the box when it is thinner than 2 * thickness */
+      int ty = y2 - y1 < t ? y2 - y1 : t, tx = x2 - x1 < t ? x2 - x1 : t;
+      add_prim(l, VG_IP_PRIM_RECT, x1, y1, x2, y1 + ty);
+      add_prim(l, VG_IP_PRIM_RECT, x1, y2 - ty, x2, y2);
+      add_prim(l, VG_IP_PRIM_RECT, x1, y1, x1 + tx, y2);
+      add_prim(l, VG_IP_PRIM_RECT, x2 - tx, y1, x2, y2);
     }
   } else if (op->kind == VG_DRAW_POLYGON) {
     int n = op->npoints, segs = n == 2 ? 1 : n;
