@@ -384,7 +384,6 @@ static void admit(wctx *c, int src, vg_packet **outs) {
     if (!pl->reached[i]) continue;
     f->inst[i].state = I_PENDING;
     f->inst[i].indeg = (int16_t)pl->indeg[i];
-    if (i != src) defer_ev(c, i, VG_NODE_PENDING, f, false, false, NULL);
   }
   f->remaining = pl->nreached;
   r->nodes[src].inflight++;
@@ -597,11 +596,19 @@ static void run_source(wctx *c, int i) {
     snprintf(msg, sizeof msg, "node '%s' (%s): %s", nd->g->id, nd->g->type->name, vg_last_error());
   bool any = false;
   for (int p = 0; p < nd->g->nout; p++) any |= io.out[p] != NULL;
+  const vg_packet *first = NULL;
+  for (int p = 0; p < nd->g->nout && !first; p++) first = io.out[p];
+  frame fake = {.stream_id = first ? vg_packet_stream(first) : 0,
+                .frame_no = first ? vg_packet_frame_no(first) : -1};
+  const gplan *pl = &r->g->plans[r->g->plan_of[i]];
   if (s == VG_OK && any) {
     vg_latency_add_ns(nd->lat, t1 - t0);
-    frame fake = {.stream_id = vg_packet_stream(io.out[0] ? io.out[0] : io.out[1]),
-                  .frame_no = vg_packet_frame_no(io.out[0] ? io.out[0] : io.out[1])};
-    if (r->opt.on_event) vg__emit(r, i, VG_NODE_SUCCEEDED, &fake, t1 - t0, false, false, NULL, io.out[0]);
+    if (r->opt.on_event) {
+      /* Pending before the frame is admitted, so that no node's Running can precede it */
+      vg__emit(r, i, VG_NODE_SUCCEEDED, &fake, t1 - t0, false, false, NULL, first);
+      for (int k = 0; k < r->nnodes; k++)
+        if (k != i && pl->reached[k]) vg__emit(r, k, VG_NODE_PENDING, &fake, 0, false, false, NULL, NULL);
+    }
   }
   pthread_mutex_lock(&r->mu);
   nd->running--;
@@ -612,6 +619,8 @@ static void run_source(wctx *c, int i) {
     nd->frames++;
     if (atomic_load(&r->cancel)) {
       for (int p = 0; p < nd->g->nout; p++) vg_packet_unref(io.out[p]);
+      for (int k = 0; k < r->nnodes; k++)
+        if (k != i && pl->reached[k]) defer_ev(c, k, VG_NODE_CANCELED, &fake, false, false, "run canceled");
     } else {
       admit(c, i, io.out);
     }

@@ -398,14 +398,20 @@ static vg_status report_cycle(vg_graph *g, const int *indeg) {
     }
     cur = next;
   }
+  /* path[seen[cur]-1 .. len-1] walks the cycle backwards; print it forwards, starting at the
+   * node defined first in the spec */
+  int first = seen[cur] - 1, m = len - first, best = 0;
+  for (int k = 0; k < m; k++)
+    if (path[len - 1 - k] < path[len - 1 - best]) best = k;
   char text[600];
   size_t l = 0;
   text[0] = '\0';
-  for (int k = len - 1; k >= seen[cur] - 1 && l < sizeof text; k--) {
-    int w = snprintf(text + l, sizeof text - l, "%s -> ", g->nodes[path[k]].id);
+  for (int k = 0; k <= m && l < sizeof text; k++) {
+    int w = snprintf(text + l, sizeof text - l, "%s%s", k ? " -> " : "",
+                     g->nodes[path[len - 1 - (best + k) % m]].id);
     if (w > 0) l += (size_t)w;
   }
-  if (l < sizeof text) snprintf(text + l, sizeof text - l, "%s", g->nodes[path[len - 1]].id);
+  cur = path[len - 1 - best];
   vg_status s = vg_cnode_error(g->nodes[cur].where, VG_ERR_PARSE, "cycle: %s", text);
   free(seen);
   free(path);

@@ -130,7 +130,7 @@ static vg_status test_sum_init(vg_node *self, const vg_cnode *params, void **sta
   VG_TRY(vg_cfg_int_range(params, "mul", false, 1, -1000, 1000, &mul));
   VG_TRY(vg_cfg_int_range(params, "add", false, 0, -1000000, 1000000, &add));
   VG_TRY(vg_cfg_int_range(params, "delay_ms", false, 0, 0, 60000, &delay));
-  VG_TRY(vg_cfg_int(params, "fail_on_frame", false, -1, &fail));
+  VG_TRY(vg_cfg_int_range(params, "fail_on_frame", false, -1, -1, INT64_MAX, &fail)); /* -1: never */
   test_sum *s = calloc(1, sizeof *s);
   if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
   *s = (test_sum){mul, add, fail, (int)delay};
@@ -153,7 +153,7 @@ static vg_status sum_one(vg_call *c, test_sum *s, vg_node_io *io) {
     VG_TRY(read_value(c, io->in[p], &v));
     acc = (acc + v % TEST_MOD + TEST_MOD) % TEST_MOD;
   }
-  if (vg_packet_frame_no(io->in[0]) == s->fail_on_frame)
+  if (s->fail_on_frame >= 0 && vg_packet_frame_no(io->in[0]) == s->fail_on_frame)
     return vg_set_error(VG_ERR_BACKEND, "failing on frame %lld as asked (fail_on_frame)",
                         (long long)s->fail_on_frame);
   int64_t out = ((acc * s->mul + s->add) % TEST_MOD + TEST_MOD) % TEST_MOD;
