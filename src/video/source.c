@@ -179,6 +179,12 @@ static vg_status sink_emit(void *ctx, vg_frame *f) {
     s->rebase = false;
   }
   pts += s->pts_offset;
+  if (s->have_last && pts <= s->last_pts) {
+    /* a timestamp jump backwards (RTCP re-basing of a live stream, damaged input): frames keep
+     * strictly increasing timestamps, one frame duration apart over the jump */
+    s->pts_offset += s->last_pts + s->dur - pts;
+    pts = s->last_pts + s->dur;
+  }
   s->last_pts = pts;
   s->have_last = true;
   pace(s, pts);
