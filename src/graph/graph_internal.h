@@ -138,7 +138,8 @@ typedef struct worker {
   pthread_t thread;
   bool started;
   vg_device device;
-  vg_stream stream;
+  vg_stream stream;      /* CUDA workers: the stream their nodes enqueue on */
+  vg_stream copy_stream; /* CPU workers of a graph that uses CUDA: for copies to the host */
   int source; /* node index of the source this thread pumps; -1 for pool workers */
 } worker;
 
@@ -157,6 +158,7 @@ struct vg_run {
   bool stop, finishing, ended;
   worker *workers;
   int nworkers, ncpu_workers, cuda_streams;
+  int first_cuda; /* lowest CUDA ordinal a node uses, -1 when none */
   int running_tasks;
   stream_slot *streams;
   int nstreams;

@@ -281,9 +281,12 @@ static vg_status start_worker(vg_run *r, vg_device dev, int source) {
   w->device = dev;
   w->source = source;
   if (dev.kind == VG_DEVICE_CUDA) VG_TRY(vg_stream_create(dev, &w->stream));
+  if (dev.kind == VG_DEVICE_CPU && r->first_cuda >= 0)
+    VG_TRY(vg_stream_create(vg_cuda(r->first_cuda), &w->copy_stream));
   if (pthread_create(&w->thread, NULL, vg__worker_main, w) != 0) {
     vg_stream_destroy(w->stream);
-    w->stream = NULL;
+    vg_stream_destroy(w->copy_stream);
+    w->stream = w->copy_stream = NULL;
     return vg_set_error(VG_ERR_INTERNAL, "cannot start a worker thread");
   }
   w->started = true;
@@ -296,11 +299,13 @@ vg_status vg_run_start(vg_run *r) {
     return vg_set_error(VG_ERR_STATE, "vg_run_start: the run was already started");
   bool cuda[16] = {false};
   int ncuda = 0;
+  r->first_cuda = -1;
   for (int i = 0; i < r->nnodes; i++) {
     vg_device d = r->g->nodes[i].device;
     if (d.kind == VG_DEVICE_CUDA && d.ordinal < 16 && !cuda[d.ordinal]) {
       cuda[d.ordinal] = true;
       ncuda++;
+      if (r->first_cuda < 0) r->first_cuda = d.ordinal;
     }
   }
   int nthreads = r->ncpu_workers + ncuda * r->cuda_streams + r->g->nsources;
@@ -416,7 +421,10 @@ void vg_run_destroy(vg_run *r) {
   if (r->state == VG_RUN_RUNNING) vg_run_cancel(r);
   for (int k = 0; k < r->nworkers; k++)
     if (r->workers[k].started) pthread_join(r->workers[k].thread, NULL);
-  for (int k = 0; k < r->nworkers; k++) vg_stream_destroy(r->workers[k].stream);
+  for (int k = 0; k < r->nworkers; k++) {
+    vg_stream_destroy(r->workers[k].stream);
+    vg_stream_destroy(r->workers[k].copy_stream);
+  }
   free(r->workers);
   vg__run_teardown_frames(r); /* frames left when workers never ran */
   if (r->nodes) destroy_nodes(r);

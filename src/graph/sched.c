@@ -493,12 +493,13 @@ static vg_status move_input(wctx *c, const gnode *n, int p, vg_packet *in, vg_pa
   VG_TRY(vg__node_pool_for(r, n->device, &pool));
   vg_packet *out;
   VG_TRY(vg_packet_derive(in, &out));
+  vg_stream cs = c->w->device.kind == VG_DEVICE_CUDA ? c->w->stream : c->w->copy_stream;
   bool from_cuda = false;
   vg_status s = VG_OK;
   if (mv_frame) {
     vg_frame nf;
     from_cuda |= vg_frame_device(fr).kind == VG_DEVICE_CUDA;
-    s = vg_frame_to_device(fr, n->device, pool, c->w->stream, &nf);
+    s = vg_frame_to_device(fr, n->device, pool, cs, &nf);
     if (s == VG_OK) {
       vg_packet_set_frame(out, &nf);
       atomic_fetch_add(&r->copy_bytes, vg_buffer_size(nf.buffer));
@@ -517,7 +518,7 @@ static vg_status move_input(wctx *c, const gnode *n, int p, vg_packet *in, vg_pa
     if (vg_device_eq(vg_tensor_device(t), n->device)) continue;
     vg_tensor nt;
     from_cuda |= vg_tensor_device(t).kind == VG_DEVICE_CUDA;
-    s = vg_tensor_to_device(t, n->device, pool, c->w->stream, &nt);
+    s = vg_tensor_to_device(t, n->device, pool, cs, &nt);
     if (s == VG_OK) {
       s = vg_packet_set_tensor(out, name, &nt);
       atomic_fetch_add(&r->copy_bytes, vg_tensor_nbytes(&nt));
@@ -525,7 +526,7 @@ static vg_status move_input(wctx *c, const gnode *n, int p, vg_packet *in, vg_pa
       vg_tensor_release(&nt);
     }
   }
-  if (s == VG_OK && from_cuda && n->device.kind == VG_DEVICE_CPU) s = vg_stream_sync(c->w->stream);
+  if (s == VG_OK && from_cuda && n->device.kind == VG_DEVICE_CPU) s = vg_stream_sync(cs);
   if (s != VG_OK) {
     vg_packet_unref(out);
     return vg_wrap_error(s, "copying input '%s' to %s", n->type->inputs[p].name,
@@ -590,6 +591,10 @@ static void run_source(wctx *c, int i) {
   vg_call call = {nd, nd->state, c->w->stream, 1, &io};
   int64_t t0 = vg_now_ns();
   vg_status s = nd->g->type->process(&call);
+  if (c->w->device.kind == VG_DEVICE_CUDA) { /* what it decoded on its stream is ready */
+    vg_status ss = vg_stream_sync(c->w->stream);
+    if (s == VG_OK) s = ss;
+  }
   int64_t t1 = vg_now_ns();
   char msg[400] = "";
   if (s != VG_OK && s != VG_ERR_EOF)
@@ -656,6 +661,12 @@ static void run_task(wctx *c, int i, int n) {
   if (s == VG_OK) {
     vg_call call = {nd, nd->state, c->w->stream, n, c->io};
     s = gn->type->process(&call);
+    /* Until frees are stream-ordered, a CUDA worker waits for its stream, so that memory its
+     * inputs release cannot be reused while kernels still read it. */
+    if (c->w->device.kind == VG_DEVICE_CUDA) {
+      vg_status ss = vg_stream_sync(c->w->stream);
+      if (s == VG_OK) s = ss;
+    }
     record_events(c, i, n);
   } else {
     for (int b = 0; b < n; b++) memset(c->io[b].out, 0, sizeof c->io[b].out);
