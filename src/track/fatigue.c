@@ -108,7 +108,7 @@ vg_status vg_fatigue_update(vg_fatigue *f, double t_sec, const float *left6, con
   f->ring[(f->head + f->n) % (size_t)f->p.max_samples] = (fat_sample){t_sec, closed};
   f->n++;
   f->nclosed += closed;
-  while (f->n > 0 && f->ring[f->head].t < t_sec - f->p.window_sec)
+  while (f->n > 0 && f->ring[f->head].t < t_sec - f->p.window_sec - 1e-9) /* 1 ns slack: rounding */
     drop_oldest(f);
   if (closed && isnan(f->closed_since)) f->closed_since = t_sec;
   if (!closed) f->closed_since = NAN;

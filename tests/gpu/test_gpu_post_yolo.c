@@ -19,12 +19,17 @@ static void random_head(vg_yolo_layout l, vg_dtype dt, int B, int N, int nc, vg_
     for (int i = 0; i < N; i++)
       for (int c = 0; c < C; c++) {
         float v;
-        if (c < 2) v = (float)(rnd() % 6400) / 10.f;        /* centre */
-        else if (c < 4) v = 8.f + (float)(rnd() % 1200) / 10.f; /* size */
-        else v = (float)(rnd() % 64) / 64.f * (c == 4 && l == VG_YOLO_V5 ? 1.f : 0.7f);
+        if (c < 2)
+          v = (float)(rnd() % 6400) / 10.f; /* centre */
+        else if (c < 4)
+          v = 8.f + (float)(rnd() % 1200) / 10.f; /* size */
+        else
+          v = (float)(rnd() % 64) / 64.f * (c == 4 && l == VG_YOLO_V5 ? 1.f : 0.7f);
         int64_t off = l == VG_YOLO_V5 ? ((int64_t)b * N + i) * C + c : ((int64_t)b * C + c) * N + i;
-        if (dt == VG_DTYPE_F16) ((uint16_t *)vg_tensor_data(t))[off] = vg_f32_to_f16(v);
-        else ((float *)vg_tensor_data(t))[off] = v;
+        if (dt == VG_DTYPE_F16)
+          ((uint16_t *)vg_tensor_data(t))[off] = vg_f32_to_f16(v);
+        else
+          ((float *)vg_tensor_data(t))[off] = v;
       }
 }
 
@@ -35,7 +40,8 @@ static void compare(vg_yolo_cuda *w, vg_stream s, const vg_tensor *h, const vg_y
   VG_ASSERT_OK(vg_tensor_to_device(h, vg_cuda(0), NULL, s, &d));
   VG_ASSERT_OK(vg_stream_sync(s));
   vg_xform xf[8];
-  for (int b = 0; b < B; b++) xf[b] = (vg_xform){0.5f + 0.1f * (float)b, 0.5f, 0, 140.f, 3.f * (float)b, 0};
+  for (int b = 0; b < B; b++)
+    xf[b] = (vg_xform){0.5f + 0.1f * (float)b, 0.5f, 0, 140.f, 3.f * (float)b, 0};
   vg_objects gpu[8] = {{0}}, cpu = {0};
   VG_ASSERT_OK(vg_yolo_decode_cuda(w, &d, p, xf, gpu, s));
   size_t total = 0;

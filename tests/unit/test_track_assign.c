@@ -1,0 +1,86 @@
+/* track: the gated optimal assignment against exhaustive search on small random matrices. */
+#include "vg_test.h"
+#include "vidgraph/vg_track.h"
+
+static unsigned rng_state = 99;
+static double rnd01(void) {
+  rng_state = rng_state * 1103515245u + 12345u;
+  return (double)((rng_state >> 8) & 0xffffff) / 16777216.0;
+}
+
+/* Objective of a partial assignment: matched costs + gate/2 for every free row and column. */
+static double objective(const double *c, int r, int k, double gate, const int *m) {
+  double s = 0;
+  int used = 0;
+  for (int i = 0; i < r; i++) {
+    if (m[i] < 0) {
+      s += gate / 2;
+      continue;
+    }
+    s += c[i * k + m[i]];
+    used++;
+  }
+  return s + (k - used) * gate / 2;
+}
+
+/* Exhaustive: every row takes a free column with cost <= gate, or none. */
+static void best_rec(const double *c, int r, int k, double gate, int i, int *m, char *used,
+                     double *best) {
+  if (i == r) {
+    double o = objective(c, r, k, gate, m);
+    if (o < *best) *best = o;
+    return;
+  }
+  m[i] = -1;
+  best_rec(c, r, k, gate, i + 1, m, used, best);
+  for (int j = 0; j < k; j++) {
+    if (used[j] || c[i * k + j] > gate) continue;
+    used[j] = 1, m[i] = j;
+    best_rec(c, r, k, gate, i + 1, m, used, best);
+    used[j] = 0, m[i] = -1;
+  }
+}
+
+static void test_assign_vs_exhaustive(void **st) {
+  for (int trial = 0; trial < 500; trial++) {
+    int r = 1 + (int)(rnd01() * 6), k = 1 + (int)(rnd01() * 6);
+    double c[36], gate = 0.2 + 0.7 * rnd01();
+    for (int i = 0; i < r * k; i++)
+      c[i] = rnd01();
+    int m[6], mm[6];
+    char used[6] = {0};
+    VG_ASSERT_OK(vg_assign(c, r, k, gate, m));
+    /* a valid matching: distinct columns, gate respected */
+    for (int i = 0; i < r; i++) {
+      if (m[i] < 0) continue;
+      assert_true(m[i] < k);
+      assert_true(c[i * k + m[i]] <= gate);
+      for (int j = 0; j < i; j++)
+        assert_true(m[j] != m[i]);
+    }
+    double best = 1e18;
+    best_rec(c, r, k, gate, 0, mm, used, &best);
+    double got = objective(c, r, k, gate, m);
+    if (got > best + 1e-9)
+      fail_msg("trial %d (%dx%d): objective %f, optimum %f", trial, r, k, got, best);
+  }
+}
+
+static void test_assign_edges(void **st) {
+  int m[3];
+  VG_ASSERT_OK(vg_assign(NULL, 0, 5, 0.5, m));
+  double c[3] = {0.9, 0.95, 0.99};
+  VG_ASSERT_OK(vg_assign(c, 3, 1, 0.5, m)); /* all above the gate: nothing matched */
+  assert_int_equal(m[0], -1), assert_int_equal(m[1], -1), assert_int_equal(m[2], -1);
+  assert_int_equal(vg_assign(c, 3, 1, -1, m), VG_ERR_INVALID_ARG);
+  assert_int_equal(vg_assign(c, 5000, 1, 0.5, m), VG_ERR_INVALID_ARG);
+  VG_ASSERT_MSG_HAS("5000 x 1");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_assign_vs_exhaustive),
+      cmocka_unit_test(test_assign_edges),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
