@@ -281,4 +281,37 @@ VG_IP_FN int vg_ip_covers(const vg_ip_prim *p, int x, int y) {
   return VG_FADD(VG_FMUL(ex, ex), VG_FMUL(ey, ey)) <= p->hw2;
 }
 
+/* The GPU overlay's work item: block number `local` (row-major over the 2x2 blocks of the
+ * bounding box) of primitive k. Luma pixels covered by k and by no later primitive of the same
+ * frame take k's colour; the block's chroma takes it when k covers one of the four pixels and
+ * no later primitive covers any. Threads never write the same byte, whatever their order. */
+VG_IP_FN void vg_ip_overlay_block(const vg_ip_prim *prims, int k, int64_t local) {
+  const vg_ip_prim *p = &prims[k];
+  int bx0 = p->x0 >> 1, by0 = p->y0 >> 1, nbx = ((p->x1 - 1) >> 1) - bx0 + 1;
+  int bx = bx0 + (int)(local % nbx), by = by0 + (int)(local / nbx);
+  int mine[4], later[4] = {0, 0, 0, 0};
+  for (int q = 0; q < 4; q++) {
+    int x = 2 * bx + (q & 1), y = 2 * by + (q >> 1);
+    mine[q] = x < p->fw && y < p->fh && vg_ip_covers(p, x, y);
+  }
+  if (!(mine[0] | mine[1] | mine[2] | mine[3])) return;
+  for (int j = k + 1; j < p->frame_end; j++) {
+    const vg_ip_prim *o = &prims[j];
+    if (o->x1 <= 2 * bx || o->x0 > 2 * bx + 1 || o->y1 <= 2 * by || o->y0 > 2 * by + 1) continue;
+    for (int q = 0; q < 4; q++) {
+      int x = 2 * bx + (q & 1), y = 2 * by + (q >> 1);
+      if (!later[q] && x < p->fw && y < p->fh) later[q] = vg_ip_covers(o, x, y);
+    }
+  }
+  for (int q = 0; q < 4; q++) {
+    int x = 2 * bx + (q & 1), y = 2 * by + (q >> 1);
+    if (mine[q] && !later[q]) p->py[(size_t)y * (size_t)p->pitch_y + x] = p->yuv[0];
+  }
+  if (!(later[0] | later[1] | later[2] | later[3])) {
+    uint8_t *uv = p->puv + (size_t)by * (size_t)p->pitch_uv + (size_t)bx * 2;
+    uv[0] = p->yuv[1];
+    uv[1] = p->yuv[2];
+  }
+}
+
 #endif

@@ -283,6 +283,27 @@ void vg_ip_overlay_cpu(const vg_ip_prim *prims, int n) {
   }
 }
 
+void vg_ip_overlay_prefix(const vg_ip_prim *prims, int n, int64_t *prefix) {
+  prefix[0] = 0;
+  for (int k = 0; k < n; k++) {
+    const vg_ip_prim *p = &prims[k];
+    int64_t nbx = ((p->x1 - 1) >> 1) - (p->x0 >> 1) + 1;
+    int64_t nby = ((p->y1 - 1) >> 1) - (p->y0 >> 1) + 1;
+    prefix[k + 1] = prefix[k] + nbx * nby;
+  }
+}
+
+vg_status vg_ip_overlay_emulate(const vg_ip_prim *prims, int n) {
+  int64_t *prefix = malloc((size_t)(n + 1) * sizeof *prefix);
+  if (!prefix) return vg_set_error(VG_ERR_NO_MEMORY, "vg_overlay: out of memory");
+  vg_ip_overlay_prefix(prims, n, prefix);
+  for (int k = 0; k < n; k++)
+    for (int64_t local = 0; local < prefix[k + 1] - prefix[k]; local++)
+      vg_ip_overlay_block(prims, k, local);
+  free(prefix);
+  return VG_OK;
+}
+
 vg_status vg_ip_run_overlay(const vg_ip_prim *prims, int n, vg_device dev, vg_stream stream) {
   if (n == 0) return VG_OK;
   if (dev.kind == VG_DEVICE_CPU) {
@@ -297,8 +318,10 @@ vg_status vg_ip_run_overlay(const vg_ip_prim *prims, int n, vg_device dev, vg_st
 #endif
 }
 
-vg_status vg_overlay(vg_frame *frames, int nframes, const vg_draw_op *ops, int nops,
-                     vg_stream stream) {
+vg_status vg_ip_overlay_build(vg_frame *frames, int nframes, const vg_draw_op *ops, int nops,
+                              vg_ip_prim **prims, int *n) {
+  *prims = NULL;
+  *n = 0;
   if (!frames || nframes <= 0 || nframes > VG_IMGPROC_MAX_BATCH || nops < 0 ||
       nops > VG_IMGPROC_MAX_DRAW_OPS || (nops > 0 && !ops))
     return vg_set_error(VG_ERR_INVALID_ARG,
@@ -308,14 +331,28 @@ vg_status vg_overlay(vg_frame *frames, int nframes, const vg_draw_op *ops, int n
     VG_TRY(vg_ip_check_frame(&frames[i], "frame", i, 1u << VG_PIX_NV12));
   for (int i = 0; i < nops; i++)
     VG_TRY(check_op(&ops[i], i, nframes));
-  vg_device dev;
-  VG_TRY(vg_ip_common_device(frames, nframes, NULL, &dev));
-  VG_TRY(vg_ip_check_stream(stream, dev));
   if (nops == 0) return VG_OK;
   prim_list l;
   memset(&l, 0, sizeof l);
   vg_status st = build_prims(frames, nframes, ops, nops, &l);
-  if (st == VG_OK) st = vg_ip_run_overlay(l.items, l.count, dev, stream);
-  free(l.items);
+  if (st != VG_OK) {
+    free(l.items);
+    return st;
+  }
+  *prims = l.items;
+  *n = l.count;
+  return VG_OK;
+}
+
+vg_status vg_overlay(vg_frame *frames, int nframes, const vg_draw_op *ops, int nops,
+                     vg_stream stream) {
+  vg_ip_prim *prims;
+  int n;
+  VG_TRY(vg_ip_overlay_build(frames, nframes, ops, nops, &prims, &n));
+  vg_device dev;
+  vg_status st = vg_ip_common_device(frames, nframes, NULL, &dev);
+  if (st == VG_OK) st = vg_ip_check_stream(stream, dev);
+  if (st == VG_OK) st = vg_ip_run_overlay(prims, n, dev, stream);
+  free(prims);
   return st;
 }

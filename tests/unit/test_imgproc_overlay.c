@@ -4,6 +4,8 @@
  * left out, since float and double may disagree there). Also label placement and bad ops. */
 #include "test_imgproc_common.h"
 
+#include "imgproc/imgproc_internal.h" /* the GPU algorithm's host emulation */
+
 extern const uint8_t vg_font8x16[95][16]; /* the font table itself is data, not code under test */
 
 static int rnd(double v) {
@@ -170,6 +172,40 @@ static void test_overlay_random(void **st) {
   }
 }
 
+/* The GPU kernel's work split (one work item per 2x2 block of each primitive, painting only
+ * what no later primitive covers), run sequentially on the host, paints exactly what the
+ * in-order CPU twin paints. */
+static void test_parallel_split_equals_in_order(void **st) {
+  for (int iter = 0; iter < 40; iter++) {
+    int nf = t_randi(1, 3), nops = t_randi(1, 30);
+    vg_frame a[3], b[3];
+    for (int i = 0; i < nf; i++) {
+      a[i] = t_frame(VG_PIX_NV12, t_randi(1, 90), t_randi(1, 70), t_randi(0, 9));
+      b[i] = a[i];
+      b[i].buffer = NULL;
+      VG_ASSERT_OK(vg_buffer_alloc(vg_cpu(), vg_buffer_size(a[i].buffer), NULL, &b[i].buffer));
+      memcpy(vg_buffer_data(b[i].buffer), vg_buffer_data(a[i].buffer), vg_buffer_size(a[i].buffer));
+    }
+    char texts[30][16];
+    vg_draw_op ops[30];
+    for (int k = 0; k < nops; k++)
+      ops[k] = random_op(nf, a, texts, k);
+    vg_ip_prim *pa, *pb;
+    int na, nb;
+    VG_ASSERT_OK(vg_ip_overlay_build(a, nf, ops, nops, &pa, &na));
+    VG_ASSERT_OK(vg_ip_overlay_build(b, nf, ops, nops, &pb, &nb));
+    assert_int_equal(na, nb);
+    vg_ip_overlay_cpu(pa, na);
+    VG_ASSERT_OK(vg_ip_overlay_emulate(pb, nb));
+    for (int i = 0; i < nf; i++) {
+      assert_memory_equal(vg_buffer_data(a[i].buffer), vg_buffer_data(b[i].buffer),
+                          vg_buffer_size(a[i].buffer));
+      vg_frame_release(&a[i]), vg_frame_release(&b[i]);
+    }
+    free(pa), free(pb);
+  }
+}
+
 /* Known answers: a filled white box in limited-range BT.601, and label placement. */
 static void test_overlay_known(void **st) {
   vg_frame f = t_frame(VG_PIX_NV12, 40, 30, 3);
@@ -227,6 +263,7 @@ static void test_overlay_bad_ops(void **st) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_overlay_random),
+      cmocka_unit_test(test_parallel_split_equals_in_order),
       cmocka_unit_test(test_overlay_known),
       cmocka_unit_test(test_overlay_bad_ops),
   };
