@@ -244,7 +244,7 @@ static void report(const bench_opts *o, vg_model *m, double *ms, double copy_ms,
   json_object_set_new(r, "report", rep ? json_loads(rep, 0, NULL) : json_null());
   free(rep);
   if (o->json) {
-    char *s = json_dumps(r, JSON_INDENT(2));
+    char *s = json_dumps(r, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
     printf("%s\n", s);
     free(s);
   } else {

@@ -207,7 +207,7 @@ int cli_check(int argc, char **argv) {
   json_object_set_new(c.root, "errors", json_integer(c.errors));
   json_object_set_new(c.root, "warnings", json_integer(c.warnings));
   if (json) {
-    char *s = json_dumps(c.root, JSON_INDENT(2));
+    char *s = json_dumps(c.root, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
     printf("%s\n", s);
     free(s);
   } else {

@@ -110,7 +110,7 @@ static int inspect(const char *path, bool json) {
   vg_model_free(m);
   json_object_set_new(r, "providers", providers_json(path));
   if (json) {
-    char *s = json_dumps(r, JSON_INDENT(2));
+    char *s = json_dumps(r, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
     printf("%s\n", s);
     free(s);
   } else {

@@ -55,7 +55,7 @@ char *vg_model_report_to_json(const vg_model_report *r) {
   json_object_set_new(o, "nodes_per_provider", r->nplacements ? placements_json(r) : json_null());
   json_object_set_new(o, "notes", str_or_null(r->notes));
   json_object_set_new(o, "runs", json_integer((json_int_t)r->runs));
-  char *s = json_dumps(o, JSON_COMPACT);
+  char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
   json_decref(o);
   return s;
 }

@@ -326,7 +326,8 @@ static vg_status run_plain(vg_model *m, const vg_tensor **ord, const int64_t *si
 
 /* ----------------------------------------------------------------- IOBinding */
 
-/* Input pointers for a bound run; in graph mode they are pinned to the addresses of capture. */
+/* Input pointers for a bound run. With a CUDA graph the captured addresses must not change:
+ * inputs are copied (device to device, a few microseconds) into buffers the model owns. */
 static vg_status bound_inputs(vg_model *m, const vg_tensor **ord, vg_io_slot *s, bool graph,
                               void **ptrs) {
   for (int i = 0; i < m->nin; i++) {
@@ -334,16 +335,10 @@ static vg_status bound_inputs(vg_model *m, const vg_tensor **ord, vg_io_slot *s,
                                         : device_input(m, i, ord[i], &ptrs[i]));
     if (!graph) continue;
     vg_tensor *h = &s->held[i];
-    if (!h->buffer) { /* first run of the graph: keep this buffer alive as the bound address */
-      vg_tensor src = *ord[i];
-      bool staged = m->stage_dev && m->stage_dev[i].buffer && ptrs[i] == vg_tensor_data(&m->stage_dev[i]);
-      vg_tensor_view(staged ? &m->stage_dev[i] : &src, h);
-    } else if (vg_tensor_data(h) != ptrs[i]) {
-      size_t n = vg_tensor_nbytes(h);
-      int64_t t0 = vg_now_ns();
-      VG_TRY(count_copy(m, vg_memcpy_async(vg_tensor_data(h), m->dev, ptrs[i], m->dev, n,
-                                           m->spec.stream), n, t0));
-    }
+    if (!h->buffer)
+      VG_TRY(vg_tensor_alloc(ord[i]->dtype, ord[i]->ndim, ord[i]->shape, m->dev, NULL, h));
+    VG_TRY(vg_memcpy_async(vg_tensor_data(h), m->dev, ptrs[i], m->dev, vg_tensor_nbytes(h),
+                           m->spec.stream));
     ptrs[i] = vg_tensor_data(h);
   }
   return VG_OK;
@@ -417,7 +412,10 @@ static vg_status run_bound(vg_model *m, const vg_tensor **ord, const int64_t *si
   void *ptrs[64];
   bool fresh[64];
   VG_TRY(bound_inputs(m, ord, s, graph, ptrs));
-  if (m->dev.kind == VG_DEVICE_CUDA && !m->spec.stream && m->stats.copies) VG_TRY(vg_stream_sync(NULL));
+  bool staged = false;
+  for (int i = 0; i < m->nin; i++) staged = staged || ptrs[i] != vg_tensor_data(ord[i]);
+  /* Copies went to the default stream; ONNX Runtime computes on its own unless given ours. */
+  if (staged && m->dev.kind == VG_DEVICE_CUDA && !m->spec.stream) VG_TRY(vg_stream_sync(NULL));
   VG_TRY(bind_all(m, ord, ptrs, s, graph, fresh));
   OrtRunOptions *ro;
   VG_TRY(run_options(m, async, m->graph && !graph, &ro));
