@@ -146,10 +146,10 @@ typedef struct vg_node_type {
   const char *doc;  /* one line for `vidgraph nodes` */
   vg_port inputs[VG_MAX_PORTS];
   vg_port outputs[VG_MAX_PORTS];
-  unsigned devices;       /* VG_DEVICES_* */
+  unsigned devices; /* VG_DEVICES_* */
   vg_device_kind preferred;
-  unsigned flags;         /* VG_NODE_* */
-  int max_in_flight;      /* concurrent calls; 0 = 1 for ordered types, unlimited otherwise */
+  unsigned flags;    /* VG_NODE_* */
+  int max_in_flight; /* concurrent calls; 0 = 1 for ordered types, unlimited otherwise */
   /* Reads params (a map, or NULL when the spec has none) and sets *state. Errors should name
    * the parameter (the vg_cfg_* getters do); the runtime prefixes the node id. Optional. */
   vg_status (*init)(vg_node *self, const vg_cnode *params, void **state);
@@ -359,10 +359,10 @@ typedef struct vg_run_summary {
   vg_run_state state;
   vg_status status;
   char error[512];
-  uint64_t frames_in;      /* packets the sources emitted */
-  uint64_t frames_done;    /* frames that completed every node */
-  uint64_t frames_dropped; /* frames dropped or filtered somewhere */
-  double wall_ms, fps;     /* fps = frames_done / wall time */
+  uint64_t frames_in;                        /* packets the sources emitted */
+  uint64_t frames_done;                      /* frames that completed every node */
+  uint64_t frames_dropped;                   /* frames dropped or filtered somewhere */
+  double wall_ms, fps;                       /* fps = frames_done / wall time */
   uint64_t copies_to_device, copies_to_host; /* pictures and tensors moved by the scheduler */
   uint64_t frame_copies_to_host;             /* pictures only (0 in a GPU pipeline) */
   uint64_t copy_bytes;

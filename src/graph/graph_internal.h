@@ -87,10 +87,10 @@ struct frame {
   int64_t frame_no, seq;
   int remaining; /* reached instances not yet done or dead */
   bool dropped;
-  inst *inst;         /* [nnodes] */
-  vg_packet **vars;   /* [nvars] */
-  int *var_uses;      /* [nvars] consumers still to read the variable */
-  vg_event *events;   /* [nnodes] recorded after a node ran on a CUDA stream; NULL otherwise */
+  inst *inst;           /* [nnodes] */
+  vg_packet **vars;     /* [nvars] */
+  int *var_uses;        /* [nvars] consumers still to read the variable */
+  vg_event *events;     /* [nnodes] recorded after a node ran on a CUDA stream; NULL otherwise */
   frame *snext, *sprev; /* frames of the same stream in flight, by seq */
 };
 
@@ -140,7 +140,7 @@ typedef struct worker {
   vg_device device;
   vg_stream stream;      /* CUDA workers: the stream their nodes enqueue on */
   vg_stream copy_stream; /* CPU workers of a graph that uses CUDA: for copies to the host */
-  int source; /* node index of the source this thread pumps; -1 for pool workers */
+  int source;            /* node index of the source this thread pumps; -1 for pool workers */
 } worker;
 
 struct vg_run {

@@ -26,7 +26,8 @@ static void put_n(emitter *e, const char *s, size_t n) {
   if (e->oom) return;
   if (e->len + n + 1 > e->cap) {
     size_t cap = e->cap ? e->cap : 4096;
-    while (cap < e->len + n + 1) cap *= 2;
+    while (cap < e->len + n + 1)
+      cap *= 2;
     char *b = realloc(e->buf, cap);
     if (!b) {
       e->oom = true;
@@ -54,8 +55,10 @@ static void put(emitter *e, const char *s) {
 
 /* Moves the output forward to (line, col) when it is not past it already. */
 static void pad_to(emitter *e, int line, int col) {
-  while (e->line < line && !e->oom) put(e, "\n");
-  while (e->line == line && e->col < col && !e->oom) put(e, " ");
+  while (e->line < line && !e->oom)
+    put(e, "\n");
+  while (e->line == line && e->col < col && !e->oom)
+    put(e, " ");
 }
 
 static void put_quoted(emitter *e, const char *s) {
@@ -102,7 +105,8 @@ static void emit_added(emitter *e, const edit *ed, int depth) {
     if (k + 1 < ed->nkeys) put(e, "{");
   }
   emit_value(e, ed->value, depth);
-  for (int k = 0; k + 1 < ed->nkeys; k++) put(e, "}");
+  for (int k = 0; k + 1 < ed->nkeys; k++)
+    put(e, "}");
 }
 
 static void emit_node(emitter *e, const vg_cnode *n, const edit *ed, int depth) {
@@ -189,19 +193,24 @@ static vg_status resolve(const vg_config *doc, char **segs, int nseg, const char
       next = vg_cnode_get(cur, segs[i]);
       if (!next) {
         ed->parent = cur;
-        for (int k = i; k < nseg; k++) ed->keys[ed->nkeys++] = segs[k];
+        for (int k = i; k < nseg; k++)
+          ed->keys[ed->nkeys++] = segs[k];
         return VG_OK;
       }
     } else if (kind == VG_CNODE_SEQ) {
       next = seq_element(cur, segs[i]);
       if (!next)
-        return vg_set_error(VG_ERR_NOT_FOUND, "--set '%s': %s: %s has no element '%s' (an index "
-                            "or the id of an element)", set, vg_cnode_where(cur, where, sizeof where),
+        return vg_set_error(VG_ERR_NOT_FOUND,
+                            "--set '%s': %s: %s has no element '%s' (an index "
+                            "or the id of an element)",
+                            set, vg_cnode_where(cur, where, sizeof where),
                             vg_cnode_path(cur)[0] ? vg_cnode_path(cur) : "(root)", segs[i]);
     } else {
-      return vg_set_error(VG_ERR_INVALID_ARG, "--set '%s': %s: %s is a value, not a map or list; "
-                          "cannot set '%s' inside it", set, vg_cnode_where(cur, where, sizeof where),
-                          vg_cnode_path(cur), segs[i]);
+      return vg_set_error(VG_ERR_INVALID_ARG,
+                          "--set '%s': %s: %s is a value, not a map or list; "
+                          "cannot set '%s' inside it",
+                          set, vg_cnode_where(cur, where, sizeof where), vg_cnode_path(cur),
+                          segs[i]);
     }
     cur = next;
   }
@@ -217,10 +226,13 @@ static vg_status apply_one(const vg_config *doc, const char *set, vg_config **ou
   *out = NULL;
   size_t len = strlen(set);
   const char *eq = strchr(set, '=');
-  if (len > MAX_SET_LEN) return vg_set_error(VG_ERR_INVALID_ARG, "--set longer than %d bytes", MAX_SET_LEN);
+  if (len > MAX_SET_LEN)
+    return vg_set_error(VG_ERR_INVALID_ARG, "--set longer than %d bytes", MAX_SET_LEN);
   if (!eq || eq == set)
-    return vg_set_error(VG_ERR_INVALID_ARG, "--set '%s': expected path=value, e.g. "
-                        "nodes.det.params.conf=0.4", set);
+    return vg_set_error(VG_ERR_INVALID_ARG,
+                        "--set '%s': expected path=value, e.g. "
+                        "nodes.det.params.conf=0.4",
+                        set);
   char path[MAX_SET_LEN + 1];
   memcpy(path, set, (size_t)(eq - set));
   path[eq - set] = '\0';
@@ -233,7 +245,8 @@ static vg_status apply_one(const vg_config *doc, const char *set, vg_config **ou
   vg_config *value = NULL;
   const char *vtext = eq + 1;
   bool blank = true;
-  for (const char *p = vtext; *p; p++) blank = blank && isspace((unsigned char)*p);
+  for (const char *p = vtext; *p; p++)
+    blank = blank && isspace((unsigned char)*p);
   if (!blank) {
     char name[96];
     snprintf(name, sizeof name, "--set %.*s", (int)(eq - set), set);

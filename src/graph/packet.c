@@ -98,7 +98,8 @@ void vg_packet_unref(vg_packet *p) {
   VG_ASSERT(before > 0);
   if (before != 1) return;
   if (p->has_frame) vg_frame_release(&p->frame);
-  for (int i = 0; i < p->ntensors; i++) vg_tensor_release(&p->tensors[i].t);
+  for (int i = 0; i < p->ntensors; i++)
+    vg_tensor_release(&p->tensors[i].t);
   objbox_unref(p->objs);
   free(p->xforms);
   free(p);

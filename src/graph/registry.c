@@ -17,7 +17,8 @@ struct vg_registry {
 
 static int count_ports(const vg_port *ports) {
   int n = 0;
-  while (n < VG_MAX_PORTS && ports[n].name) n++;
+  while (n < VG_MAX_PORTS && ports[n].name)
+    n++;
   return n;
 }
 
@@ -71,12 +72,12 @@ static vg_status check_ports(const vg_node_type *t, const vg_port *ports, const 
       return vg_set_error(VG_ERR_INVALID_ARG, "node type '%s': %s port %d has a bad name '%s'",
                           t->name, what, i, ports[i].name);
     if (ports[i].types == 0)
-      return vg_set_error(VG_ERR_INVALID_ARG, "node type '%s': %s port '%s' has no type",
-                          t->name, what, ports[i].name);
+      return vg_set_error(VG_ERR_INVALID_ARG, "node type '%s': %s port '%s' has no type", t->name,
+                          what, ports[i].name);
     for (int j = 0; j < i; j++)
       if (strcmp(ports[i].name, ports[j].name) == 0)
-        return vg_set_error(VG_ERR_INVALID_ARG, "node type '%s': two %s ports named '%s'",
-                            t->name, what, ports[i].name);
+        return vg_set_error(VG_ERR_INVALID_ARG, "node type '%s': two %s ports named '%s'", t->name,
+                            what, ports[i].name);
   }
   return VG_OK;
 }

@@ -81,7 +81,8 @@ vg_status vg_params_check(const vg_node *n, const vg_cnode *params, const char *
   for (size_t i = 0; params && i < vg_cnode_len(params); i++) {
     const char *key = vg_cnode_key_at(params, i);
     bool ok = false;
-    for (const char *const *k = known; *k && !ok; k++) ok = strcmp(*k, key) == 0;
+    for (const char *const *k = known; *k && !ok; k++)
+      ok = strcmp(*k, key) == 0;
     if (ok) continue;
     char list[400];
     size_t len = 0;
@@ -90,9 +91,10 @@ vg_status vg_params_check(const vg_node *n, const vg_cnode *params, const char *
       int w = snprintf(list + len, sizeof list - len, "%s%s", len ? ", " : "", *k);
       if (w > 0) len += (size_t)w;
     }
-    return vg_cnode_error(vg_cnode_at(params, i), VG_ERR_PARSE, "node '%s' (%s): unknown parameter "
-                          "'%s' (known: %s)", n->g->id, n->g->type->name, key,
-                          len ? list : "none");
+    return vg_cnode_error(vg_cnode_at(params, i), VG_ERR_PARSE,
+                          "node '%s' (%s): unknown parameter "
+                          "'%s' (known: %s)",
+                          n->g->id, n->g->type->name, key, len ? list : "none");
   }
   return VG_OK;
 }
@@ -147,7 +149,8 @@ static void destroy_nodes(vg_run *r) {
   }
   for (int i = 0; i < r->nnodes; i++) {
     vg_node *n = &r->nodes[i];
-    for (int k = n->fed.next; k < n->fed.n; k++) vg_packet_unref(n->fed.items[k]);
+    for (int k = n->fed.next; k < n->fed.n; k++)
+      vg_packet_unref(n->fed.items[k]);
     free(n->fed.items);
     vg_packet_unref(n->result);
     free(n->ready.items);
@@ -175,7 +178,8 @@ static vg_status init_node(vg_run *r, int i) {
 }
 
 static vg_status init_nodes(vg_run *r) {
-  for (int i = 0; i < r->nnodes; i++) VG_TRY(init_node(r, i));
+  for (int i = 0; i < r->nnodes; i++)
+    VG_TRY(init_node(r, i));
   for (int k = 0; k < r->nnodes; k++) {
     vg_node *n = &r->nodes[r->g->topo[k]];
     const gnode *g = n->g;
@@ -218,8 +222,9 @@ vg_status vg_run_create(const vg_graph *g, const vg_run_options *opt, vg_run **o
   pthread_cond_init(&r->done_cv, &ca);
   pthread_condattr_destroy(&ca);
   atomic_init(&r->cancel, false);
-  r->ncpu_workers = r->opt.workers > 0 ? r->opt.workers
-                    : g->settings.workers > 0 ? g->settings.workers : default_workers();
+  r->ncpu_workers = r->opt.workers > 0        ? r->opt.workers
+                    : g->settings.workers > 0 ? g->settings.workers
+                                              : default_workers();
   if (r->ncpu_workers > 256) r->ncpu_workers = 256;
   r->cuda_streams = r->opt.cuda_streams > 0 ? r->opt.cuda_streams : g->settings.cuda_streams;
   if (r->cuda_streams > 16) r->cuda_streams = 16;
@@ -253,7 +258,8 @@ vg_status vg_run_feed(vg_run *r, const char *node_id, vg_packet *p) {
     return vg_set_error(VG_ERR_STATE, "vg_run_feed('%s'): the run has started", node_id);
   if (!p) return vg_set_error(VG_ERR_INVALID_ARG, "vg_run_feed('%s'): no packet", node_id);
   if (n->fed.n == MAX_FED)
-    return vg_set_error(VG_ERR_INVALID_ARG, "vg_run_feed('%s'): more than %d packets", node_id, MAX_FED);
+    return vg_set_error(VG_ERR_INVALID_ARG, "vg_run_feed('%s'): more than %d packets", node_id,
+                        MAX_FED);
   if (n->fed.n % 64 == 0) {
     vg_packet **items = realloc(n->fed.items, (size_t)(n->fed.n + 64) * sizeof *items);
     if (!items) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory feeding '%s'", node_id);
@@ -316,7 +322,8 @@ vg_status vg_run_start(vg_run *r) {
   r->t_start_ns = vg_now_ns();
   pthread_mutex_unlock(&r->mu);
   vg_status s = VG_OK;
-  for (int k = 0; k < r->ncpu_workers && s == VG_OK; k++) s = start_worker(r, vg_cpu(), -1);
+  for (int k = 0; k < r->ncpu_workers && s == VG_OK; k++)
+    s = start_worker(r, vg_cpu(), -1);
   for (int d = 0; d < 16 && s == VG_OK; d++)
     for (int k = 0; cuda[d] && k < r->cuda_streams && s == VG_OK; k++)
       s = start_worker(r, vg_cuda(d), -1);
@@ -431,7 +438,8 @@ void vg_run_destroy(vg_run *r) {
   free(r->nodes);
   free(r->streams);
   vg_pool_unref(r->host_pool);
-  for (int d = 0; d < 16; d++) vg_pool_unref(r->dev_pools[d]);
+  for (int d = 0; d < 16; d++)
+    vg_pool_unref(r->dev_pools[d]);
   pthread_cond_destroy(&r->work_cv);
   pthread_cond_destroy(&r->done_cv);
   pthread_mutex_destroy(&r->mu);
@@ -444,7 +452,8 @@ vg_status vg_run_once(const vg_graph *g, const vg_run_options *opt, const char *
   *out_run = NULL;
   VG_TRY(vg_run_create(g, opt, &r));
   *out_run = r;
-  for (int i = 0; i < n; i++) VG_TRY(vg_run_feed(r, ids[i], packets[i]));
+  for (int i = 0; i < n; i++)
+    VG_TRY(vg_run_feed(r, ids[i], packets[i]));
   VG_TRY(vg_run_start(r));
   vg_status s = vg_run_wait(r, timeout_ms);
   if (s == VG_ERR_TIMEOUT) {

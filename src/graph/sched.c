@@ -128,8 +128,14 @@ static void frame_free(vg_run *r, frame *f) {
 
 static void frame_unlink(vg_run *r, frame *f) {
   stream_slot *s = &r->streams[f->stream_slot];
-  if (f->sprev) f->sprev->snext = f->snext; else s->head = f->snext;
-  if (f->snext) f->snext->sprev = f->sprev; else s->tail = f->sprev;
+  if (f->sprev)
+    f->sprev->snext = f->snext;
+  else
+    s->head = f->snext;
+  if (f->snext)
+    f->snext->sprev = f->sprev;
+  else
+    s->tail = f->sprev;
   vg_node *src = &r->nodes[r->g->plans[f->plan].source];
   src->inflight--;
   r->frames_in_flight--;
@@ -137,7 +143,10 @@ static void frame_unlink(vg_run *r, frame *f) {
 
 static void frame_done(vg_run *r, frame *f) {
   frame_unlink(r, f);
-  if (f->dropped) r->frames_dropped++; else r->frames_done++;
+  if (f->dropped)
+    r->frames_dropped++;
+  else
+    r->frames_done++;
   frame_free(r, f);
   pthread_cond_broadcast(&r->work_cv); /* the source window has room again */
 }
@@ -150,7 +159,8 @@ static void release_inputs(vg_run *r, frame *f, int i) {
     int e = pl->port_edge[i * VG_MAX_PORTS + p];
     if (e < 0) continue;
     const gedge *ed = &g->edges[e];
-    if (f->inst[ed->from].state == I_DONE) var_release(r, f, g->nodes[ed->from].var_base + ed->from_port);
+    if (f->inst[ed->from].state == I_DONE)
+      var_release(r, f, g->nodes[ed->from].var_base + ed->from_port);
   }
 }
 
@@ -263,7 +273,8 @@ static void pass_through(wctx *c, frame *f, int i, bool mark_skipped) {
   vg_run *r = c->r;
   const gnode *n = &r->g->nodes[i];
   vg_packet *in = NULL, *outs[VG_MAX_PORTS] = {0};
-  for (int p = 0; p < n->nin && !in; p++) in = input_of(r, f, i, p);
+  for (int p = 0; p < n->nin && !in; p++)
+    in = input_of(r, f, i, p);
   vg_packet *fwd = NULL;
   if (in && mark_skipped && n->nout > 0) {
     if (vg_packet_derive(in, &fwd) != VG_OK) {
@@ -278,7 +289,8 @@ static void pass_through(wctx *c, frame *f, int i, bool mark_skipped) {
   } else if (in && n->nout > 0) {
     fwd = vg_packet_ref(in);
   }
-  for (int p = 0; p < n->nout && fwd; p++) outs[p] = p == 0 ? fwd : vg_packet_ref(fwd);
+  for (int p = 0; p < n->nout && fwd; p++)
+    outs[p] = p == 0 ? fwd : vg_packet_ref(fwd);
   r->nodes[i].skipped += mark_skipped;
   defer_ev(c, i, VG_NODE_SUCCEEDED, f, true, false, mark_skipped ? "interval" : NULL);
   complete_inst(c, f, i, outs);
@@ -358,12 +370,14 @@ static void admit(wctx *c, int src, vg_packet **outs) {
   const vg_graph *g = r->g;
   const gnode *n = &g->nodes[src];
   vg_packet *first = NULL;
-  for (int p = 0; p < n->nout && !first; p++) first = outs[p];
+  for (int p = 0; p < n->nout && !first; p++)
+    first = outs[p];
   char msg[300];
   int slot = first ? stream_slot_of(r, vg_packet_stream(first)) : -1;
   frame *f = first && slot >= 0 ? frame_alloc(g) : NULL;
   if (!f) {
-    for (int p = 0; p < n->nout; p++) vg_packet_unref(outs[p]);
+    for (int p = 0; p < n->nout; p++)
+      vg_packet_unref(outs[p]);
     if (!first) return; /* nothing this time */
     snprintf(msg, sizeof msg, "node '%s': %s", n->id,
              slot < 0 ? "too many streams (or out of memory)" : "out of memory for a frame");
@@ -377,7 +391,10 @@ static void admit(wctx *c, int src, vg_packet **outs) {
   f->frame_no = vg_packet_frame_no(first);
   f->seq = s->next_seq++;
   f->sprev = s->tail;
-  if (s->tail) s->tail->snext = f; else s->head = f;
+  if (s->tail)
+    s->tail->snext = f;
+  else
+    s->head = f;
   s->tail = f;
   const gplan *pl = &g->plans[f->plan];
   for (int i = 0; i < g->nnodes; i++) {
@@ -411,7 +428,8 @@ static bool more_can_arrive(vg_run *r, int i) {
     if (!g->plans[p].reached[i] || src->src_eof) continue;
     int ready_here = 0;
     const fring *q = &r->nodes[i].ready;
-    for (int k = 0; k < q->count; k++) ready_here += ring_at(q, k)->plan == p;
+    for (int k = 0; k < q->count; k++)
+      ready_here += ring_at(q, k)->plan == p;
     if (src->inflight < g->settings.queue_size || src->inflight > ready_here) return true;
   }
   return false;
@@ -522,7 +540,8 @@ static vg_status move_input(wctx *c, const gnode *n, int p, vg_packet *in, vg_pa
     if (s == VG_OK) {
       s = vg_packet_set_tensor(out, name, &nt);
       atomic_fetch_add(&r->copy_bytes, vg_tensor_nbytes(&nt));
-      atomic_fetch_add(n->device.kind == VG_DEVICE_CPU ? &r->copies_to_host : &r->copies_to_device, 1);
+      atomic_fetch_add(n->device.kind == VG_DEVICE_CPU ? &r->copies_to_host : &r->copies_to_device,
+                       1);
       vg_tensor_release(&nt);
     }
   }
@@ -554,7 +573,7 @@ static vg_status prepare_inputs(wctx *c, int i, int n) {
       vg_event ev = f->events[g->edges[e].from];
       if (ev) {
         VG_TRY(c->w->device.kind == VG_DEVICE_CUDA ? vg_stream_wait_event(c->w->stream, ev)
-                                                    : vg_event_sync(ev));
+                                                   : vg_event_sync(ev));
       }
       vg_packet *in = input_of(r, f, i, p);
       VG_TRY(move_input(c, gn, p, in, &c->moved[b * VG_MAX_PORTS + p]));
@@ -576,7 +595,8 @@ static void record_events(wctx *c, int i, int n) {
   if (c->w->device.kind != VG_DEVICE_CUDA) return;
   for (int b = 0; b < n; b++) {
     vg_event ev = NULL;
-    if (vg_event_create(c->w->device, false, &ev) == VG_OK && vg_event_record(ev, c->w->stream) == VG_OK)
+    if (vg_event_create(c->w->device, false, &ev) == VG_OK &&
+        vg_event_record(ev, c->w->stream) == VG_OK)
       c->items[b]->events[i] = ev;
     else if (ev)
       vg_event_destroy(ev);
@@ -600,9 +620,11 @@ static void run_source(wctx *c, int i) {
   if (s != VG_OK && s != VG_ERR_EOF)
     snprintf(msg, sizeof msg, "node '%s' (%s): %s", nd->g->id, nd->g->type->name, vg_last_error());
   bool any = false;
-  for (int p = 0; p < nd->g->nout; p++) any |= io.out[p] != NULL;
+  for (int p = 0; p < nd->g->nout; p++)
+    any |= io.out[p] != NULL;
   const vg_packet *first = NULL;
-  for (int p = 0; p < nd->g->nout && !first; p++) first = io.out[p];
+  for (int p = 0; p < nd->g->nout && !first; p++)
+    first = io.out[p];
   frame fake = {.stream_id = first ? vg_packet_stream(first) : 0,
                 .frame_no = first ? vg_packet_frame_no(first) : -1};
   const gplan *pl = &r->g->plans[r->g->plan_of[i]];
@@ -612,7 +634,8 @@ static void run_source(wctx *c, int i) {
       /* Pending before the frame is admitted, so that no node's Running can precede it */
       vg__emit(r, i, VG_NODE_SUCCEEDED, &fake, t1 - t0, false, false, NULL, first);
       for (int k = 0; k < r->nnodes; k++)
-        if (k != i && pl->reached[k]) vg__emit(r, k, VG_NODE_PENDING, &fake, 0, false, false, NULL, NULL);
+        if (k != i && pl->reached[k])
+          vg__emit(r, k, VG_NODE_PENDING, &fake, 0, false, false, NULL, NULL);
     }
   }
   pthread_mutex_lock(&r->mu);
@@ -623,14 +646,17 @@ static void run_source(wctx *c, int i) {
   if (s == VG_OK && any) {
     nd->frames++;
     if (atomic_load(&r->cancel)) {
-      for (int p = 0; p < nd->g->nout; p++) vg_packet_unref(io.out[p]);
+      for (int p = 0; p < nd->g->nout; p++)
+        vg_packet_unref(io.out[p]);
       for (int k = 0; k < r->nnodes; k++)
-        if (k != i && pl->reached[k]) defer_ev(c, k, VG_NODE_CANCELED, &fake, false, false, "run canceled");
+        if (k != i && pl->reached[k])
+          defer_ev(c, k, VG_NODE_CANCELED, &fake, false, false, "run canceled");
     } else {
       admit(c, i, io.out);
     }
   } else {
-    for (int p = 0; p < nd->g->nout; p++) vg_packet_unref(io.out[p]);
+    for (int p = 0; p < nd->g->nout; p++)
+      vg_packet_unref(io.out[p]);
     if (s == VG_ERR_EOF) {
       nd->src_eof = true;
     } else if (s != VG_OK) {
@@ -669,12 +695,14 @@ static void run_task(wctx *c, int i, int n) {
     }
     record_events(c, i, n);
   } else {
-    for (int b = 0; b < n; b++) memset(c->io[b].out, 0, sizeof c->io[b].out);
+    for (int b = 0; b < n; b++)
+      memset(c->io[b].out, 0, sizeof c->io[b].out);
   }
   int64_t t1 = vg_now_ns();
   vg_latency_add_ns(nd->lat, t1 - t0);
   release_moved(c, n);
-  if (s != VG_OK) snprintf(msg, sizeof msg, "node '%s' (%s): %s", gn->id, gn->type->name, vg_last_error());
+  if (s != VG_OK)
+    snprintf(msg, sizeof msg, "node '%s' (%s): %s", gn->id, gn->type->name, vg_last_error());
   bool drop = s != VG_OK && gn->on_error == VG_ON_ERROR_DROP;
   for (int b = 0; b < n && r->opt.on_event; b++)
     vg__emit(r, i, s == VG_OK ? VG_NODE_SUCCEEDED : VG_NODE_FAILED, c->items[b], t1 - t0, false,
@@ -686,13 +714,18 @@ static void run_task(wctx *c, int i, int n) {
   nd->batch_items += (uint64_t)n;
   if (s == VG_OK) {
     nd->frames += (uint64_t)n;
-    for (int b = 0; b < n; b++) complete_inst(c, c->items[b], i, c->io[b].out);
+    for (int b = 0; b < n; b++)
+      complete_inst(c, c->items[b], i, c->io[b].out);
   } else {
     nd->errors++;
     snprintf(nd->last_error, sizeof nd->last_error, "%s", msg);
-    if (drop) nd->dropped += (uint64_t)n; else fail_run_locked(r, s, msg);
+    if (drop)
+      nd->dropped += (uint64_t)n;
+    else
+      fail_run_locked(r, s, msg);
     for (int b = 0; b < n; b++) {
-      for (int p = 0; p < gn->nout; p++) vg_packet_unref(c->io[b].out[p]);
+      for (int p = 0; p < gn->nout; p++)
+        vg_packet_unref(c->io[b].out[p]);
       kill_inst(c, c->items[b], i, msg);
     }
   }
@@ -713,7 +746,8 @@ void vg__run_teardown_frames(vg_run *r) {
       f = next;
     }
   }
-  for (int i = 0; i < r->nnodes; i++) r->nodes[i].ready.count = 0;
+  for (int i = 0; i < r->nnodes; i++)
+    r->nodes[i].ready.count = 0;
 }
 
 static void end_run_locked(vg_run *r, vg_run_state st) {
@@ -751,7 +785,7 @@ static void maybe_end(wctx *c) {
     cancel_events(c);
     vg__run_teardown_frames(r);
     end_run_locked(r, r->status == VG_ERR_CANCELED || r->status == VG_OK ? VG_RUN_CANCELED
-                                                                        : VG_RUN_FAILED);
+                                                                         : VG_RUN_FAILED);
     return;
   }
   if (!sources_done(r) || r->frames_in_flight > 0) return;
@@ -763,8 +797,9 @@ static void maybe_end(wctx *c) {
     vg_node *nd = &r->nodes[r->g->topo[k]];
     if (!nd->g->type->flush) continue;
     s = nd->g->type->flush(nd, nd->state);
-    if (s != VG_OK) snprintf(msg, sizeof msg, "node '%s' (%s): flush: %s", nd->g->id,
-                             nd->g->type->name, vg_last_error());
+    if (s != VG_OK)
+      snprintf(msg, sizeof msg, "node '%s' (%s): flush: %s", nd->g->id, nd->g->type->name,
+               vg_last_error());
   }
   pthread_mutex_lock(&r->mu);
   if (s != VG_OK) {

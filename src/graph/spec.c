@@ -82,8 +82,8 @@ void vg_graph_free(vg_graph *g) {
 /* ----------------------------------------------------------------------------- settings */
 
 static vg_status parse_settings(vg_graph *g, const vg_cnode *root) {
-  static const char *const known[] = {"device", "workers", "cuda_streams", "queue_size",
-                                      "max_batch", "max_wait_ms", NULL};
+  static const char *const known[] = {
+      "device", "workers", "cuda_streams", "queue_size", "max_batch", "max_wait_ms", NULL};
   const vg_cnode *s = vg_cnode_get(root, "settings");
   int64_t v;
   gsettings *st = &g->settings;
@@ -145,8 +145,10 @@ static vg_status place(gnode *n, const vg_cnode *text_node, const vg_cnode *dflt
       n->device = vg_cpu();
       snprintf(n->fallback, sizeof n->fallback, "device auto -> cpu: %s", no_cuda_reason());
     } else if (t->preferred == VG_DEVICE_CUDA) {
-      return vg_cnode_error(where, VG_ERR_DEVICE, "node '%s' (%s) runs only on CUDA, which is "
-                            "unavailable: %s", n->id, t->name, no_cuda_reason());
+      return vg_cnode_error(where, VG_ERR_DEVICE,
+                            "node '%s' (%s) runs only on CUDA, which is "
+                            "unavailable: %s",
+                            n->id, t->name, no_cuda_reason());
     } else {
       n->device = vg_cpu();
     }
@@ -154,25 +156,31 @@ static vg_status place(gnode *n, const vg_cnode *text_node, const vg_cnode *dflt
   }
   vg_device dev;
   if (vg_device_parse(text, &dev) != VG_OK)
-    return vg_cnode_error(where, VG_ERR_PARSE, "node '%s': device '%s' is not auto, cpu, cuda or "
-                          "cuda:N", n->id, text);
+    return vg_cnode_error(where, VG_ERR_PARSE,
+                          "node '%s': device '%s' is not auto, cpu, cuda or "
+                          "cuda:N",
+                          n->id, text);
   unsigned need = dev.kind == VG_DEVICE_CUDA ? VG_DEVICES_CUDA : VG_DEVICES_CPU;
   if (!(t->devices & need)) {
     if (from_default) { /* the graph default does not bind types that cannot follow it */
       n->device = t->preferred == VG_DEVICE_CUDA && ncuda > 0 ? vg_cuda(0) : vg_cpu();
       return VG_OK;
     }
-    return vg_cnode_error(where, VG_ERR_UNSUPPORTED, "node '%s' (%s) cannot run on %s (it runs "
-                          "on %s)", n->id, t->name, text,
-                          t->devices & VG_DEVICES_CPU ? "cpu" : "cuda");
+    return vg_cnode_error(where, VG_ERR_UNSUPPORTED,
+                          "node '%s' (%s) cannot run on %s (it runs "
+                          "on %s)",
+                          n->id, t->name, text, t->devices & VG_DEVICES_CPU ? "cpu" : "cuda");
   }
   if (dev.kind == VG_DEVICE_CUDA && dev.ordinal >= ncuda) {
     if (ncuda == 0)
-      return vg_cnode_error(where, VG_ERR_DEVICE, "node '%s' is placed on %s but CUDA is "
-                            "unavailable: %s (use device: auto to fall back to the CPU)", n->id,
-                            text, no_cuda_reason());
-    return vg_cnode_error(where, VG_ERR_DEVICE, "node '%s' is placed on %s but there are only %d "
-                          "CUDA devices", n->id, text, ncuda);
+      return vg_cnode_error(where, VG_ERR_DEVICE,
+                            "node '%s' is placed on %s but CUDA is "
+                            "unavailable: %s (use device: auto to fall back to the CPU)",
+                            n->id, text, no_cuda_reason());
+    return vg_cnode_error(where, VG_ERR_DEVICE,
+                          "node '%s' is placed on %s but there are only %d "
+                          "CUDA devices",
+                          n->id, text, ncuda);
   }
   n->device = dev;
   return VG_OK;
@@ -182,9 +190,9 @@ static vg_status place(gnode *n, const vg_cnode *text_node, const vg_cnode *dflt
 
 static vg_status parse_node(vg_graph *g, const vg_registry *reg, int i, const vg_cnode *m,
                             const vg_cnode *dflt_dev) {
-  static const char *const known[] = {"id", "type", "params", "device", "on_error", "interval",
-                                      "max_batch", "max_wait_ms", "max_in_flight", "ordered",
-                                      NULL};
+  static const char *const known[] = {
+      "id",        "type",        "params",        "device",  "on_error", "interval",
+      "max_batch", "max_wait_ms", "max_in_flight", "ordered", NULL};
   gnode *n = &g->nodes[i];
   const char *id, *type, *on_error;
   int64_t v;
@@ -192,8 +200,10 @@ static vg_status parse_node(vg_graph *g, const vg_registry *reg, int i, const vg
   VG_TRY(vg_cfg_string(m, "id", true, NULL, &id));
   const vg_cnode *idn = vg_cnode_get(m, "id");
   if (!valid_id(id))
-    return vg_cnode_error(idn, VG_ERR_PARSE, "node id '%s' must be 1..%d letters, digits, '_' or "
-                          "'-'", id, VG_ID_MAX - 1);
+    return vg_cnode_error(idn, VG_ERR_PARSE,
+                          "node id '%s' must be 1..%d letters, digits, '_' or "
+                          "'-'",
+                          id, VG_ID_MAX - 1);
   snprintf(n->id, sizeof n->id, "%s", id);
   n->where = m;
   for (int j = 0; j < i; j++)
@@ -214,8 +224,10 @@ static vg_status parse_node(vg_graph *g, const vg_registry *reg, int i, const vg
                        vg_registry_at(reg, k)->name);
       if (w > 0) len += (size_t)w;
     }
-    return vg_cnode_error(vg_cnode_get(m, "type"), VG_ERR_NOT_FOUND, "node '%s': unknown node "
-                          "type '%s' (known: %s)", id, type, list);
+    return vg_cnode_error(vg_cnode_get(m, "type"), VG_ERR_NOT_FOUND,
+                          "node '%s': unknown node "
+                          "type '%s' (known: %s)",
+                          id, type, list);
   }
   const vg_node_type *t = n->type;
   n->params = vg_cnode_get(m, "params");
@@ -227,35 +239,48 @@ static vg_status parse_node(vg_graph *g, const vg_registry *reg, int i, const vg
   n->sees_skipped = t->flags & VG_NODE_SEES_SKIPPED;
   n->nin = vg_node_type_ninputs(t);
   n->nout = vg_node_type_noutputs(t);
-  for (int k = 0; k < n->nin; k++) n->in_types[k] = t->inputs[k].types;
-  for (int k = 0; k < n->nout; k++) n->out_types[k] = t->outputs[k].types;
+  for (int k = 0; k < n->nin; k++)
+    n->in_types[k] = t->inputs[k].types;
+  for (int k = 0; k < n->nout; k++)
+    n->out_types[k] = t->outputs[k].types;
 
   if ((s = vg_cfg_string(m, "on_error", false, "fail", &on_error)) != VG_OK) return node_wrap(s, n);
   if (strcmp(on_error, "fail") && strcmp(on_error, "drop"))
-    return vg_cnode_error(vg_cnode_get(m, "on_error"), VG_ERR_PARSE, "node '%s': on_error must be "
-                          "fail or drop, got '%s'", id, on_error);
+    return vg_cnode_error(vg_cnode_get(m, "on_error"), VG_ERR_PARSE,
+                          "node '%s': on_error must be "
+                          "fail or drop, got '%s'",
+                          id, on_error);
   n->on_error = on_error[0] == 'd' ? VG_ON_ERROR_DROP : VG_ON_ERROR_FAIL;
-  if ((s = vg_cfg_int_range(m, "interval", false, 1, 1, 1000000, &v)) != VG_OK) return node_wrap(s, n);
+  if ((s = vg_cfg_int_range(m, "interval", false, 1, 1, 1000000, &v)) != VG_OK)
+    return node_wrap(s, n);
   n->interval = (int)v;
   if (n->interval > 1 && n->source)
-    return vg_cnode_error(vg_cnode_get(m, "interval"), VG_ERR_PARSE, "node '%s': a source cannot "
-                          "have an interval", id);
+    return vg_cnode_error(vg_cnode_get(m, "interval"), VG_ERR_PARSE,
+                          "node '%s': a source cannot "
+                          "have an interval",
+                          id);
   if (!n->batching && vg_cnode_get(m, "max_batch"))
-    return vg_cnode_error(vg_cnode_get(m, "max_batch"), VG_ERR_PARSE, "node '%s': type '%s' does "
-                          "not batch; max_batch applies only to batching types", id, t->name);
+    return vg_cnode_error(vg_cnode_get(m, "max_batch"), VG_ERR_PARSE,
+                          "node '%s': type '%s' does "
+                          "not batch; max_batch applies only to batching types",
+                          id, t->name);
   if ((s = vg_cfg_int_range(m, "max_batch", false, g->settings.max_batch, 1, 1024, &v)) != VG_OK)
     return node_wrap(s, n);
   n->max_batch = n->batching ? (int)v : 1;
-  if ((s = vg_cfg_int_range(m, "max_wait_ms", false, g->settings.max_wait_ms, 0, 60000, &v)) != VG_OK)
+  if ((s = vg_cfg_int_range(m, "max_wait_ms", false, g->settings.max_wait_ms, 0, 60000, &v)) !=
+      VG_OK)
     return node_wrap(s, n);
   n->max_wait_ms = (int)v;
   bool ordered;
   if ((s = vg_cfg_bool(m, "ordered", false, false, &ordered)) != VG_OK) return node_wrap(s, n);
   if (!ordered && (t->flags & VG_NODE_ORDERED) && vg_cnode_get(m, "ordered"))
-    return vg_cnode_error(vg_cnode_get(m, "ordered"), VG_ERR_PARSE, "node '%s': type '%s' must see "
-                          "frames in order; ordered: false is not allowed", id, t->name);
+    return vg_cnode_error(vg_cnode_get(m, "ordered"), VG_ERR_PARSE,
+                          "node '%s': type '%s' must see "
+                          "frames in order; ordered: false is not allowed",
+                          id, t->name);
   n->ordered = ordered || (t->flags & VG_NODE_ORDERED) || n->source;
-  if ((s = vg_cfg_int_range(m, "max_in_flight", false, 0, 0, 1024, &v)) != VG_OK) return node_wrap(s, n);
+  if ((s = vg_cfg_int_range(m, "max_in_flight", false, 0, 0, 1024, &v)) != VG_OK)
+    return node_wrap(s, n);
   int mif = v > 0 ? (int)v : t->max_in_flight;
   if (mif <= 0) mif = n->ordered ? 1 : 1 << 20;
   if (t->max_in_flight > 0 && mif > t->max_in_flight) mif = t->max_in_flight;
@@ -270,8 +295,10 @@ static vg_status parse_endpoint(vg_graph *g, const vg_cnode *where, const char *
                                 int *node, int *port) {
   char buf[160];
   size_t len = strlen(text);
-  while (len && isspace((unsigned char)text[len - 1])) len--;
-  while (len && isspace((unsigned char)*text)) text++, len--;
+  while (len && isspace((unsigned char)text[len - 1]))
+    len--;
+  while (len && isspace((unsigned char)*text))
+    text++, len--;
   if (len == 0 || len >= sizeof buf)
     return vg_cnode_error(where, VG_ERR_PARSE, "empty or too long edge endpoint");
   memcpy(buf, text, len);
@@ -294,9 +321,10 @@ static vg_status parse_endpoint(vg_graph *g, const vg_cnode *where, const char *
   }
   if (!dot) {
     if (count != 1)
-      return vg_cnode_error(where, VG_ERR_PARSE, "node '%s' has %d %s ports (%s): name one, as "
-                            "'%s.<port>'", buf, count, out ? "output" : "input",
-                            count ? list : "none", buf);
+      return vg_cnode_error(where, VG_ERR_PARSE,
+                            "node '%s' has %d %s ports (%s): name one, as "
+                            "'%s.<port>'",
+                            buf, count, out ? "output" : "input", count ? list : "none", buf);
     *port = 0;
     return VG_OK;
   }
@@ -322,7 +350,8 @@ static vg_status parse_edge(vg_graph *g, int i, const vg_cnode *e) {
     from = text;
     to = arrow + 2;
     if (strstr(to, "->"))
-      return vg_cnode_error(e, VG_ERR_PARSE, "edge has more than one '->': write one edge per item");
+      return vg_cnode_error(e, VG_ERR_PARSE,
+                            "edge has more than one '->': write one edge per item");
   } else if (vg_cnode_get_kind(e) == VG_CNODE_MAP) {
     static const char *const known[] = {"from", "to", NULL};
     VG_TRY(check_keys(e, known, "an edge"));
@@ -362,10 +391,13 @@ static vg_status index_edges(vg_graph *g) {
     const gnode *n = &g->nodes[i];
     for (int p = 0; p < n->nin; p++) {
       bool connected = false;
-      for (int k = 0; k < n->nin_edges; k++) connected |= g->edges[n->in_edges[k]].to_port == p;
+      for (int k = 0; k < n->nin_edges; k++)
+        connected |= g->edges[n->in_edges[k]].to_port == p;
       if (!connected && !n->type->inputs[p].optional)
-        return vg_cnode_error(n->where, VG_ERR_PARSE, "node '%s' (%s): required input '%s' is not "
-                              "connected", n->id, n->type->name, n->type->inputs[p].name);
+        return vg_cnode_error(n->where, VG_ERR_PARSE,
+                              "node '%s' (%s): required input '%s' is not "
+                              "connected",
+                              n->id, n->type->name, n->type->inputs[p].name);
     }
   }
   return VG_OK;
@@ -425,7 +457,8 @@ static vg_status order_nodes(vg_graph *g) {
     free(indeg);
     return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
   }
-  for (int e = 0; e < g->nedges; e++) indeg[g->edges[e].to]++;
+  for (int e = 0; e < g->nedges; e++)
+    indeg[g->edges[e].to]++;
   int n = 0;
   for (int i = 0; i < g->nnodes; i++)
     if (indeg[i] == 0) g->topo[n++] = i;
@@ -455,17 +488,19 @@ static vg_status check_types(vg_graph *g) {
       if ((have & VG_PORT_ANY) || (need & VG_PORT_ANY)) continue;
       if (need & CONTENT & ~have) {
         char hb[64], nb[64];
-        return vg_cnode_error(e->where, VG_ERR_PARSE, "port type mismatch: '%s.%s' gives %s but "
-                              "'%s.%s' needs %s", g->nodes[e->from].id,
-                              g->nodes[e->from].type->outputs[e->from_port].name,
-                              vg_port_types_str(have & CONTENT, hb, sizeof hb), n->id,
-                              n->type->inputs[e->to_port].name,
-                              vg_port_types_str(need & CONTENT, nb, sizeof nb));
+        return vg_cnode_error(
+            e->where, VG_ERR_PARSE,
+            "port type mismatch: '%s.%s' gives %s but "
+            "'%s.%s' needs %s",
+            g->nodes[e->from].id, g->nodes[e->from].type->outputs[e->from_port].name,
+            vg_port_types_str(have & CONTENT, hb, sizeof hb), n->id,
+            n->type->inputs[e->to_port].name, vg_port_types_str(need & CONTENT, nb, sizeof nb));
       }
     }
     for (int p = 0; p < n->nout; p++)
       if (n->out_types[p] & VG_PORT_FORWARD)
-        n->out_types[p] = (n->out_types[p] & ~VG_PORT_FORWARD) | (in_union & (CONTENT | VG_PORT_ANY));
+        n->out_types[p] =
+            (n->out_types[p] & ~VG_PORT_FORWARD) | (in_union & (CONTENT | VG_PORT_ANY));
   }
   return VG_OK;
 }
@@ -480,7 +515,8 @@ static vg_status build_plan(vg_graph *g, int src, gplan *pl) {
   pl->live = calloc((size_t)g->nedges + 1, sizeof(bool));
   if (!pl->reached || !pl->indeg || !pl->port_edge || !pl->live)
     return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
-  for (int i = 0; i < g->nnodes * VG_MAX_PORTS; i++) pl->port_edge[i] = -1;
+  for (int i = 0; i < g->nnodes * VG_MAX_PORTS; i++)
+    pl->port_edge[i] = -1;
   pl->reached[src] = true;
   for (int k = 0; k < g->nnodes; k++) { /* topological order: producers first */
     int i = g->topo[k];
@@ -493,11 +529,13 @@ static vg_status build_plan(vg_graph *g, int src, gplan *pl) {
       pl->indeg[i]++;
       int *slot = &pl->port_edge[i * VG_MAX_PORTS + g->edges[e].to_port];
       if (*slot >= 0)
-        return vg_cnode_error(g->edges[e].where, VG_ERR_PARSE, "node '%s' input '%s' would get "
-                              "each frame of source '%s' twice (from '%s' and '%s'); an input fed by "
-                              "several edges only merges different sources", n->id,
-                              n->type->inputs[g->edges[e].to_port].name, g->nodes[src].id,
-                              g->nodes[g->edges[*slot].from].id, g->nodes[g->edges[e].from].id);
+        return vg_cnode_error(
+            g->edges[e].where, VG_ERR_PARSE,
+            "node '%s' input '%s' would get "
+            "each frame of source '%s' twice (from '%s' and '%s'); an input fed by "
+            "several edges only merges different sources",
+            n->id, n->type->inputs[g->edges[e].to_port].name, g->nodes[src].id,
+            g->nodes[g->edges[*slot].from].id, g->nodes[g->edges[e].from].id);
       *slot = e;
     }
   }
@@ -507,7 +545,8 @@ static vg_status build_plan(vg_graph *g, int src, gplan *pl) {
     const gnode *n = &g->nodes[i];
     for (int p = 0; p < n->nin; p++) {
       if (pl->port_edge[i * VG_MAX_PORTS + p] >= 0 || n->type->inputs[p].optional) continue;
-      return vg_cnode_error(n->where, VG_ERR_PARSE, "node '%s' gets frames of source '%s' but its "
+      return vg_cnode_error(n->where, VG_ERR_PARSE,
+                            "node '%s' gets frames of source '%s' but its "
                             "input '%s' does not: a node cannot join frames of different sources",
                             n->id, g->nodes[src].id, n->type->inputs[p].name);
     }
@@ -527,10 +566,12 @@ static vg_status build_plans(vg_graph *g, const vg_cnode *root) {
     if (!g->nodes[i].source) continue;
     g->plan_of[i] = g->nsources;
     s = build_plan(g, i, &g->plans[g->nsources++]);
-    for (int k = 0; s == VG_OK && k < g->nnodes; k++) any[k] |= g->plans[g->nsources - 1].reached[k];
+    for (int k = 0; s == VG_OK && k < g->nnodes; k++)
+      any[k] |= g->plans[g->nsources - 1].reached[k];
   }
   if (s == VG_OK && g->nsources == 0)
-    s = vg_cnode_error(root, VG_ERR_PARSE, "the graph has no source node (e.g. input, test_source)");
+    s = vg_cnode_error(root, VG_ERR_PARSE,
+                       "the graph has no source node (e.g. input, test_source)");
   for (int i = 0; s == VG_OK && i < g->nnodes; i++)
     if (!any[i])
       s = vg_cnode_error(g->nodes[i].where, VG_ERR_PARSE, "node '%s' (%s) is not fed by any source",
@@ -542,8 +583,8 @@ static vg_status build_plans(vg_graph *g, const vg_cnode *root) {
 /* ----------------------------------------------------------------------------- entry points */
 
 static vg_status parse_graph(vg_graph *g, const vg_registry *reg) {
-  static const char *const known[] = {"name", "description", "version", "settings", "nodes",
-                                      "edges", NULL};
+  static const char *const known[] = {"name",  "description", "version", "settings",
+                                      "nodes", "edges",       NULL};
   const vg_cnode *root = vg_config_root(g->doc);
   VG_TRY(expect_kind(root, VG_CNODE_MAP, "a graph spec map with nodes and edges"));
   VG_TRY(check_keys(root, known, "the graph spec"));
@@ -555,12 +596,14 @@ static vg_status parse_graph(vg_graph *g, const vg_registry *reg) {
   VG_TRY(expect_kind(nodes, VG_CNODE_SEQ, "a list of nodes"));
   size_t nn = vg_cnode_len(nodes);
   if (nn == 0 || nn > VG_MAX_NODES)
-    return vg_cnode_error(nodes, VG_ERR_PARSE, "a graph needs 1..%d nodes, got %zu", VG_MAX_NODES, nn);
+    return vg_cnode_error(nodes, VG_ERR_PARSE, "a graph needs 1..%d nodes, got %zu", VG_MAX_NODES,
+                          nn);
   const vg_cnode *edges = vg_cnode_get(root, "edges");
   if (edges && vg_cnode_is_null(edges)) edges = NULL;
   if (edges) VG_TRY(expect_kind(edges, VG_CNODE_SEQ, "a list of edges"));
   size_t ne = edges ? vg_cnode_len(edges) : 0;
-  if (ne > 16 * VG_MAX_NODES) return vg_cnode_error(edges, VG_ERR_PARSE, "too many edges (%zu)", ne);
+  if (ne > 16 * VG_MAX_NODES)
+    return vg_cnode_error(edges, VG_ERR_PARSE, "too many edges (%zu)", ne);
   g->nodes = calloc(nn, sizeof *g->nodes);
   g->edges = calloc(ne + 1, sizeof *g->edges);
   if (!g->nodes || !g->edges) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");

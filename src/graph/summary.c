@@ -49,7 +49,8 @@ vg_status vg_run_get_summary(vg_run *r, vg_run_summary *out) {
   out->workers = r->ncpu_workers;
   out->cuda_streams = r->cuda_streams;
   out->nnodes = r->nnodes;
-  for (int i = 0; i < r->nnodes; i++) node_metrics(r, i, &out->nodes[i]);
+  for (int i = 0; i < r->nnodes; i++)
+    node_metrics(r, i, &out->nodes[i]);
   pthread_mutex_unlock(&r->mu);
   return VG_OK;
 }
@@ -68,12 +69,12 @@ static json_t *latency_json(const vg_latency_summary *l) {
 
 static json_t *node_json(const vg_node_metrics *m) {
   char dev[32];
-  json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "id", m->id, "type", m->type,
-                        "device", vg_device_str(m->device, dev, sizeof dev), "frames",
-                        (json_int_t)m->frames, "calls", (json_int_t)m->calls, "errors",
-                        (json_int_t)m->errors, "dropped", (json_int_t)m->dropped, "filtered",
-                        (json_int_t)m->filtered, "skipped", (json_int_t)m->skipped, "mean_batch",
-                        m->mean_batch);
+  json_t *o =
+      json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "id", m->id, "type", m->type, "device",
+                vg_device_str(m->device, dev, sizeof dev), "frames", (json_int_t)m->frames, "calls",
+                (json_int_t)m->calls, "errors", (json_int_t)m->errors, "dropped",
+                (json_int_t)m->dropped, "filtered", (json_int_t)m->filtered, "skipped",
+                (json_int_t)m->skipped, "mean_batch", m->mean_batch);
   if (!o) return NULL;
   json_object_set_new(o, "latency", latency_json(&m->latency));
   json_object_set_new(o, "queue_wait", latency_json(&m->queue_wait));
@@ -83,22 +84,21 @@ static json_t *node_json(const vg_node_metrics *m) {
 }
 
 char *vg_run_summary_json(const vg_run_summary *s) {
-  json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:f,s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i}", "state",
-                        vg_run_state_name(s->state), "status", vg_status_name(s->status),
-                        "frames_in", (json_int_t)s->frames_in, "frames_done",
-                        (json_int_t)s->frames_done, "frames_dropped", (json_int_t)s->frames_dropped,
-                        "wall_ms", s->wall_ms, "fps", s->fps, "copies_to_device",
-                        (json_int_t)s->copies_to_device, "copies_to_host",
-                        (json_int_t)s->copies_to_host, "frame_copies_to_host",
-                        (json_int_t)s->frame_copies_to_host, "copy_bytes",
-                        (json_int_t)s->copy_bytes, "peak_frames_in_flight",
-                        (json_int_t)s->peak_frames_in_flight, "peak_packets_held",
-                        (json_int_t)s->peak_packets_held, "workers", s->workers, "cuda_streams",
-                        s->cuda_streams);
+  json_t *o = json_pack(
+      "{s:s,s:s,s:I,s:I,s:I,s:f,s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i}", "state",
+      vg_run_state_name(s->state), "status", vg_status_name(s->status), "frames_in",
+      (json_int_t)s->frames_in, "frames_done", (json_int_t)s->frames_done, "frames_dropped",
+      (json_int_t)s->frames_dropped, "wall_ms", s->wall_ms, "fps", s->fps, "copies_to_device",
+      (json_int_t)s->copies_to_device, "copies_to_host", (json_int_t)s->copies_to_host,
+      "frame_copies_to_host", (json_int_t)s->frame_copies_to_host, "copy_bytes",
+      (json_int_t)s->copy_bytes, "peak_frames_in_flight", (json_int_t)s->peak_frames_in_flight,
+      "peak_packets_held", (json_int_t)s->peak_packets_held, "workers", s->workers, "cuda_streams",
+      s->cuda_streams);
   if (!o) return NULL;
   if (s->error[0]) json_object_set_new(o, "error", json_string(s->error));
   json_t *nodes = json_array();
-  for (int i = 0; nodes && i < s->nnodes; i++) json_array_append_new(nodes, node_json(&s->nodes[i]));
+  for (int i = 0; nodes && i < s->nnodes; i++)
+    json_array_append_new(nodes, node_json(&s->nodes[i]));
   json_object_set_new(o, "nodes", nodes);
   char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref(o);

@@ -20,7 +20,8 @@ const vg_node_type vg_node_input = {
 };
 
 static vg_status output_process(vg_call *c) {
-  for (int i = 0; i < c->n; i++) vg_node_set_result(c->node, c->io[i].in[0]);
+  for (int i = 0; i < c->n; i++)
+    vg_node_set_result(c->node, c->io[i].in[0]);
   return VG_OK;
 }
 

@@ -57,12 +57,14 @@ static json_t *object_json(const vg_object *o) {
   }
   if (o->has_quad) {
     json_t *q = json_array();
-    for (int k = 0; q && k < 4; k++) json_array_append_new(q, json_pack("[f,f]", o->quad.x[k], o->quad.y[k]));
+    for (int k = 0; q && k < 4; k++)
+      json_array_append_new(q, json_pack("[f,f]", o->quad.x[k], o->quad.y[k]));
     json_object_set_new(j, "quad", q);
   }
   if (o->nattrs > 0) {
     json_t *a = json_array();
-    for (int k = 0; a && k < o->nattrs && k < VG_ATTR_MAX; k++) json_array_append_new(a, json_real(o->attrs[k]));
+    for (int k = 0; a && k < o->nattrs && k < VG_ATTR_MAX; k++)
+      json_array_append_new(a, json_real(o->attrs[k]));
     json_object_set_new(j, "attrs", a);
   }
   return j;
@@ -80,7 +82,8 @@ static json_t *packet_json(const vg_packet *p) {
   json_object_set_new(j, "skipped", json_boolean(vg_packet_flags(p) & VG_PACKET_SKIPPED));
   const vg_objects *objs = vg_packet_objects(p);
   json_t *arr = json_array();
-  for (size_t k = 0; arr && k < objs->count; k++) json_array_append_new(arr, object_json(&objs->items[k]));
+  for (size_t k = 0; arr && k < objs->count; k++)
+    json_array_append_new(arr, object_json(&objs->items[k]));
   json_object_set_new(j, "objects", arr);
   return j;
 }
@@ -89,7 +92,8 @@ static vg_status json_sink_process(vg_call *c) {
   json_sink *s = c->state;
   for (int i = 0; i < c->n; i++) {
     json_t *j = packet_json(c->io[i].in[0]);
-    char *line = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) : NULL;
+    char *line =
+        j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) : NULL;
     json_decref(j);
     if (!line) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory writing a JSON line");
     int w = fprintf(s->f, "%s\n", line);
@@ -103,15 +107,18 @@ static vg_status json_sink_process(vg_call *c) {
 
 static vg_status json_sink_flush(vg_node *self, void *state) {
   json_sink *s = state;
-  if (fflush(s->f) != 0) return vg_set_error(VG_ERR_IO, "cannot write to '%s': %s", s->path, strerror(errno));
+  if (fflush(s->f) != 0)
+    return vg_set_error(VG_ERR_IO, "cannot write to '%s': %s", s->path, strerror(errno));
   return VG_OK;
 }
 
 static void json_sink_destroy(void *state) {
   json_sink *s = state;
   if (!s) return;
-  if (s->own) fclose(s->f);
-  else fflush(s->f);
+  if (s->own)
+    fclose(s->f);
+  else
+    fflush(s->f);
   free(s);
 }
 

@@ -30,7 +30,8 @@ static vg_status pass_process(vg_call *c) {
     int64_t left_ms = (end - vg_now_ns()) / 1000000;
     vg_sleep_ms(left_ms > 10 ? 10 : left_ms > 0 ? (unsigned)left_ms : 1);
   }
-  for (int i = 0; i < c->n; i++) c->io[i].out[0] = vg_packet_ref(c->io[i].in[0]);
+  for (int i = 0; i < c->n; i++)
+    c->io[i].out[0] = vg_packet_ref(c->io[i].in[0]);
   return VG_OK;
 }
 

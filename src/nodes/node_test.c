@@ -15,13 +15,13 @@ typedef struct test_source {
   int64_t count; /* frames per stream, 0 = endless */
   int streams, first_stream, period_ms, width, height;
   bool eos;
-  int64_t k;        /* packets emitted (round-robin over streams) */
+  int64_t k; /* packets emitted (round-robin over streams) */
   int eos_sent;
   int64_t next_due; /* vg_now_ns of the next packet when paced */
 } test_source;
 
 static const char *const k_source_params[] = {"count", "streams", "stream_id", "period_ms",
-                                              "width", "height", "eos", NULL};
+                                              "width", "height",  "eos",       NULL};
 
 static vg_status test_source_init(vg_node *self, const vg_cnode *params, void **state) {
   int64_t count, streams, first, period, w, h;
@@ -66,7 +66,9 @@ static vg_status add_payload(vg_node *node, test_source *s, vg_packet *p, int st
   if (st != VG_OK || s->width == 0 || s->height == 0) return st;
   vg_frame f;
   VG_TRY(vg_frame_alloc(VG_PIX_GRAY8, s->width, s->height, vg_cpu(), vg_node_pool(node), 0, &f));
-  for (int y = 0; y < f.height; y++) memset(vg_frame_plane(&f, 0) + (size_t)y * f.pitch[0], (int)((fno + stream) & 255), (size_t)f.width);
+  for (int y = 0; y < f.height; y++)
+    memset(vg_frame_plane(&f, 0) + (size_t)y * f.pitch[0], (int)((fno + stream) & 255),
+           (size_t)f.width);
   f.stream_id = stream;
   f.frame_no = fno;
   f.t_capture_ns = vg_now_ns();
@@ -130,7 +132,8 @@ static vg_status test_sum_init(vg_node *self, const vg_cnode *params, void **sta
   VG_TRY(vg_cfg_int_range(params, "mul", false, 1, -1000, 1000, &mul));
   VG_TRY(vg_cfg_int_range(params, "add", false, 0, -1000000, 1000000, &add));
   VG_TRY(vg_cfg_int_range(params, "delay_ms", false, 0, 0, 60000, &delay));
-  VG_TRY(vg_cfg_int_range(params, "fail_on_frame", false, -1, -1, INT64_MAX, &fail)); /* -1: never */
+  VG_TRY(
+      vg_cfg_int_range(params, "fail_on_frame", false, -1, -1, INT64_MAX, &fail)); /* -1: never */
   test_sum *s = calloc(1, sizeof *s);
   if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
   *s = (test_sum){mul, add, fail, (int)delay};
@@ -176,8 +179,10 @@ static vg_status sum_one(vg_call *c, test_sum *s, vg_node_io *io) {
 static vg_status test_sum_process(vg_call *c) {
   test_sum *s = c->state;
   int64_t end = vg_now_ns() + (int64_t)s->delay_ms * 1000000;
-  while (vg_now_ns() < end && !vg_node_canceled(c->node)) vg_sleep_ms(1);
-  for (int i = 0; i < c->n; i++) VG_TRY(sum_one(c, s, &c->io[i]));
+  while (vg_now_ns() < end && !vg_node_canceled(c->node))
+    vg_sleep_ms(1);
+  for (int i = 0; i < c->n; i++)
+    VG_TRY(sum_one(c, s, &c->io[i]));
   return VG_OK;
 }
 

@@ -71,7 +71,8 @@ static vg_status host_frame_process(vg_call *c) {
     int64_t fno = vg_packet_frame_no(c->io[i].in[0]);
     int st = vg_packet_stream(c->io[i].in[0]);
     if (f && vg_frame_device(f).kind == VG_DEVICE_CPU &&
-        vg_frame_plane(f, 0)[(size_t)f->pitch[0] * (size_t)(f->height - 1) + (size_t)f->width - 1] ==
+        vg_frame_plane(f,
+                       0)[(size_t)f->pitch[0] * (size_t)(f->height - 1) + (size_t)f->width - 1] ==
             ((fno + st) & 255))
       g_tally.pixels_ok++;
   }
@@ -116,13 +117,14 @@ static void run_graph(const char *yaml, int cuda_streams, vg_run_summary *sum) {
 static void test_gpu_pipeline_no_frame_copies_to_host(void **state) {
   (void)state;
   vg_run_summary s;
-  run_graph("nodes:\n"
-            "  - {id: src, type: test_source, params: {count: 40, streams: 2, width: 320, height: 240}}\n"
-            "  - {id: up, type: frame_user, device: cuda}\n"
-            "  - {id: det, type: frame_user, device: auto}\n"
-            "  - {id: sink, type: objects_user}\n"
-            "edges: [src -> up, up -> det, det -> sink]\n",
-            2, &s);
+  run_graph(
+      "nodes:\n"
+      "  - {id: src, type: test_source, params: {count: 40, streams: 2, width: 320, height: 240}}\n"
+      "  - {id: up, type: frame_user, device: cuda}\n"
+      "  - {id: det, type: frame_user, device: auto}\n"
+      "  - {id: sink, type: objects_user}\n"
+      "edges: [src -> up, up -> det, det -> sink]\n",
+      2, &s);
   assert_int_equal(s.state, VG_RUN_SUCCEEDED);
   assert_int_equal(s.frames_done, 80);
   assert_int_equal(g_tally.frames, 80);

@@ -7,7 +7,8 @@
 static void make_tensor(float v, vg_tensor *t) {
   int64_t shape[2] = {2, 3};
   VG_ASSERT_OK(vg_tensor_alloc(VG_DTYPE_F32, 2, shape, vg_cpu(), NULL, t));
-  for (int i = 0; i < 6; i++) ((float *)vg_tensor_data(t))[i] = v + (float)i;
+  for (int i = 0; i < 6; i++)
+    ((float *)vg_tensor_data(t))[i] = v + (float)i;
 }
 
 static void test_refcount_and_header(void **state) {
@@ -74,7 +75,8 @@ static void test_frame_and_tensors(void **state) {
   assert_int_equal(vg_buffer_refcount(f.buffer), 2);
   /* bad names and too many tensors */
   assert_int_equal(vg_packet_set_tensor(d, "", &a), VG_ERR_INVALID_ARG);
-  assert_int_equal(vg_packet_set_tensor(d, "a_name_that_is_far_too_long_for_a_tensor", &a), VG_ERR_INVALID_ARG);
+  assert_int_equal(vg_packet_set_tensor(d, "a_name_that_is_far_too_long_for_a_tensor", &a),
+                   VG_ERR_INVALID_ARG);
   char nm[16];
   for (int i = 0; i < VG_PACKET_MAX_TENSORS - 1; i++) {
     snprintf(nm, sizeof nm, "t%d", i);

@@ -38,13 +38,14 @@ static void count_cb(void *user, const char *id, vg_packet *p) {
   if (c->cancel_at && n == c->cancel_at) vg_run_cancel(c->run);
 }
 
-static const char *k_endless = "settings: {queue_size: 4}\n"
-                               "nodes:\n"
-                               "  - {id: src, type: test_source, params: {count: 0, width: 32, height: 16}}\n"
-                               "  - {id: a, type: test_sum}\n"
-                               "  - {id: slow, type: pass, params: {delay_ms: 3}}\n"
-                               "  - {id: out, type: callback_sink}\n"
-                               "edges: [src -> a.in0, a -> slow, slow -> out]\n";
+static const char *k_endless =
+    "settings: {queue_size: 4}\n"
+    "nodes:\n"
+    "  - {id: src, type: test_source, params: {count: 0, width: 32, height: 16}}\n"
+    "  - {id: a, type: test_sum}\n"
+    "  - {id: slow, type: pass, params: {delay_ms: 3}}\n"
+    "  - {id: out, type: callback_sink}\n"
+    "edges: [src -> a.in0, a -> slow, slow -> out]\n";
 
 static void test_cancel_from_callback(void **state) {
   (void)state;
@@ -139,7 +140,8 @@ static void test_stop_is_graceful(void **state) {
   FILE *f = fopen(path, "r");
   char line[512];
   uint64_t lines = 0;
-  while (fgets(line, sizeof line, f)) lines++;
+  while (fgets(line, sizeof line, f))
+    lines++;
   fclose(f);
   unlink(path);
   assert_int_equal(lines, s.frames_done);
@@ -250,11 +252,14 @@ static void test_concurrent_runs_isolated(void **state) {
   VG_ASSERT_OK(vg_graph_load_string(yaml, "run.yaml", sets, 1, NULL, &g2));
   job jobs[3] = {{.g = g1}, {.g = g1}, {.g = g2}}; /* two runs of one graph, one of another */
   pthread_t t[3];
-  for (int k = 0; k < 3; k++) pthread_create(&t[k], NULL, run_job, &jobs[k]);
-  for (int k = 0; k < 3; k++) pthread_join(t[k], NULL);
+  for (int k = 0; k < 3; k++)
+    pthread_create(&t[k], NULL, run_job, &jobs[k]);
+  for (int k = 0; k < 3; k++)
+    pthread_join(t[k], NULL);
   int64_t base = 0;
   for (int st = 0; st < 2; st++)
-    for (int f = 0; f < 40; f++) base += 1000 * st + f;
+    for (int f = 0; f < 40; f++)
+      base += 1000 * st + f;
   for (int k = 0; k < 3; k++) {
     VG_ASSERT_OK(jobs[k].status);
     assert_int_equal(atomic_load(&jobs[k].c.n), 80);

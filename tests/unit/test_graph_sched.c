@@ -33,7 +33,8 @@ static void collect_init(collect *c) {
   memset(c, 0, sizeof *c);
   pthread_mutex_init(&c->mu, NULL);
   for (int s = 0; s < MAX_SINKS; s++)
-    for (int k = 0; k < MAX_STREAMS; k++) c->last_frame[s][k] = -1;
+    for (int k = 0; k < MAX_STREAMS; k++)
+      c->last_frame[s][k] = -1;
 }
 
 static int sink_index(collect *c, const char *id) {
@@ -169,7 +170,7 @@ static void test_diamond_and_fan(void **state) {
 /* ----------------------------------------------------------------------------- random DAGs */
 
 typedef struct rdag {
-  int n;                /* node 0 is the source */
+  int n; /* node 0 is the source */
   int preds[16][4], npreds[16];
   int mul[16], add[16];
 } rdag;
@@ -186,7 +187,8 @@ static void make_dag(rdag *d, unsigned seed) {
       do {
         p = rand() % i;
         dup = false;
-        for (int j = 0; j < k; j++) dup |= d->preds[i][j] == p;
+        for (int j = 0; j < k; j++)
+          dup |= d->preds[i][j] == p;
       } while (dup);
       d->preds[i][k] = p;
     }
@@ -198,17 +200,22 @@ static void make_dag(rdag *d, unsigned seed) {
 static char *dag_yaml(const rdag *d, int count, int streams) {
   size_t cap = 16384, len = 0;
   char *y = malloc(cap);
-  len += (size_t)snprintf(y + len, cap - len, "nodes:\n  - {id: n0, type: test_source, params: "
-                          "{count: %d, streams: %d}}\n", count, streams);
+  len += (size_t)snprintf(y + len, cap - len,
+                          "nodes:\n  - {id: n0, type: test_source, params: "
+                          "{count: %d, streams: %d}}\n",
+                          count, streams);
   for (int i = 1; i < d->n; i++) {
-    len += (size_t)snprintf(y + len, cap - len, "  - {id: n%d, type: test_sum, params: {mul: %d, "
-                            "add: %d, delay_ms: %d}}\n", i, d->mul[i], d->add[i], rand() % 3);
+    len += (size_t)snprintf(y + len, cap - len,
+                            "  - {id: n%d, type: test_sum, params: {mul: %d, "
+                            "add: %d, delay_ms: %d}}\n",
+                            i, d->mul[i], d->add[i], rand() % 3);
     len += (size_t)snprintf(y + len, cap - len, "  - {id: k%d, type: callback_sink}\n", i);
   }
   len += (size_t)snprintf(y + len, cap - len, "edges:\n");
   for (int i = 1; i < d->n; i++) {
     for (int k = 0; k < d->npreds[i]; k++)
-      len += (size_t)snprintf(y + len, cap - len, "  - n%d.out -> n%d.in%d\n", d->preds[i][k], i, k);
+      len +=
+          (size_t)snprintf(y + len, cap - len, "  - n%d.out -> n%d.in%d\n", d->preds[i][k], i, k);
     len += (size_t)snprintf(y + len, cap - len, "  - n%d -> k%d\n", i, i);
   }
   return y;
@@ -233,7 +240,8 @@ static void test_random_dags(void **state) {
         ref[0] = src_value(st, f);
         for (int i = 1; i < d.n; i++) { /* the sequential reference */
           int64_t acc = 0;
-          for (int k = 0; k < d.npreds[i]; k++) acc = (acc + ref[d.preds[i][k]]) % MOD;
+          for (int k = 0; k < d.npreds[i]; k++)
+            acc = (acc + ref[d.preds[i][k]]) % MOD;
           ref[i] = affine(acc, d.mul[i], d.add[i]);
           char id[16];
           snprintf(id, sizeof id, "k%d", i);
@@ -276,7 +284,8 @@ static vg_status probe_init(vg_node *self, const vg_cnode *params, void **state)
   memset(p, 0, sizeof *p);
   pthread_mutex_init(&p->mu, NULL);
   p->delay_ms = (int)delay;
-  for (int k = 0; k < MAX_STREAMS; k++) p->last[k] = -1;
+  for (int k = 0; k < MAX_STREAMS; k++)
+    p->last[k] = -1;
   *state = p;
   return VG_OK;
 }
@@ -369,7 +378,8 @@ static vg_status gate_process(vg_call *c) {
     int64_t until = vg_now_ns() + 5000000000LL;
     while (atomic_load(&g_probes[0].calls) == 0) {
       if (vg_now_ns() > until)
-        return vg_set_error(VG_ERR_TIMEOUT, "gate: frame 0 was never processed (max_wait_ms ignored)");
+        return vg_set_error(VG_ERR_TIMEOUT,
+                            "gate: frame 0 was never processed (max_wait_ms ignored)");
       if (vg_node_canceled(c->node)) return VG_ERR_CANCELED;
       vg_sleep_ms(1);
     }
@@ -417,7 +427,7 @@ static void test_ordered_vs_parallel(void **state) {
   collect_init(&c);
   vg_run *r;
   VG_ASSERT_OK(run_collect(g, 4, &c, &r));
-  assert_true(atomic_load(&g_probes[0].max_active) >= 2); /* parallel-safe: overlapping calls */
+  assert_true(atomic_load(&g_probes[0].max_active) >= 2);    /* parallel-safe: overlapping calls */
   assert_int_equal(atomic_load(&g_probes[1].max_active), 1); /* ordered: one at a time */
   assert_int_equal(g_probes[1].out_of_order, 0);
   assert_int_equal(atomic_load(&g_probes[1].calls), 48);
@@ -463,14 +473,15 @@ static void live_probe(void *user, const char *id, vg_packet *p) {
 static void test_backpressure(void **state) {
   (void)state;
   const int queue = 4, workers = 3;
-  vg_graph *g = load("settings: {queue_size: 4}\n"
-                     "nodes:\n"
-                     "  - {id: src, type: test_source, params: {count: 150, width: 64, height: 32}}\n"
-                     "  - {id: a, type: test_sum}\n"
-                     "  - {id: b, type: pass}\n"
-                     "  - {id: slow, type: callback_sink}\n"
-                     "edges: [src -> a.in0, a -> b, b -> slow]\n",
-                     NULL);
+  vg_graph *g =
+      load("settings: {queue_size: 4}\n"
+           "nodes:\n"
+           "  - {id: src, type: test_source, params: {count: 150, width: 64, height: 32}}\n"
+           "  - {id: a, type: test_sum}\n"
+           "  - {id: b, type: pass}\n"
+           "  - {id: slow, type: callback_sink}\n"
+           "edges: [src -> a.in0, a -> b, b -> slow]\n",
+           NULL);
   long base = vg_packet_live_count();
   atomic_store(&g_max_live, 0);
   vg_run_options opt = {.workers = workers};
@@ -497,13 +508,14 @@ static void test_backpressure(void **state) {
 static void test_batching_across_streams(void **state) {
   (void)state;
   vg_registry *reg = probe_registry();
-  vg_graph *g = load("nodes:\n"
-                     "  - {id: cam0, type: test_source, params: {count: 20, stream_id: 0}}\n"
-                     "  - {id: cam1, type: test_source, params: {count: 20, stream_id: 1}}\n"
-                     "  - {id: det, type: probe_batch, max_batch: 2, max_wait_ms: 3000, params: {slot: 0}}\n"
-                     "  - {id: out, type: callback_sink}\n"
-                     "edges: [cam0 -> det, cam1 -> det, det -> out]\n", /* one port merges two sources */
-                     reg);
+  vg_graph *g =
+      load("nodes:\n"
+           "  - {id: cam0, type: test_source, params: {count: 20, stream_id: 0}}\n"
+           "  - {id: cam1, type: test_source, params: {count: 20, stream_id: 1}}\n"
+           "  - {id: det, type: probe_batch, max_batch: 2, max_wait_ms: 3000, params: {slot: 0}}\n"
+           "  - {id: out, type: callback_sink}\n"
+           "edges: [cam0 -> det, cam1 -> det, det -> out]\n", /* one port merges two sources */
+           reg);
   collect c;
   collect_init(&c);
   vg_run *r;
@@ -535,11 +547,12 @@ static void test_batching_across_streams(void **state) {
 static void test_batch_max_wait(void **state) {
   (void)state;
   vg_registry *reg = probe_registry();
-  vg_graph *g = load("nodes:\n"
-                     "  - {id: gate, type: gate_source}\n"
-                     "  - {id: det, type: probe_batch, max_batch: 4, max_wait_ms: 30, params: {slot: 0}}\n"
-                     "edges: [gate -> det]\n",
-                     reg);
+  vg_graph *g =
+      load("nodes:\n"
+           "  - {id: gate, type: gate_source}\n"
+           "  - {id: det, type: probe_batch, max_batch: 4, max_wait_ms: 30, params: {slot: 0}}\n"
+           "edges: [gate -> det]\n",
+           reg);
   vg_run *r;
   VG_ASSERT_OK(vg_run_once(g, NULL, NULL, NULL, 0, 20000, &r));
   assert_int_equal(g_probes[0].nbatches, 2);

@@ -22,7 +22,8 @@ static void expect_fail(const char *yaml, vg_status s, const char *n1, const cha
   vg_status got = load(yaml, &g);
   if (got == VG_OK) fail_msg("expected %s, loaded fine:\n%s", vg_status_name(s), yaml);
   assert_null(g);
-  if (got != s) fail_msg("expected %s, got %s: %s", vg_status_name(s), vg_status_name(got), vg_last_error());
+  if (got != s)
+    fail_msg("expected %s, got %s: %s", vg_status_name(s), vg_status_name(got), vg_last_error());
   VG_ASSERT_MSG_HAS(n1);
   if (n2) VG_ASSERT_MSG_HAS(n2);
   if (n3) VG_ASSERT_MSG_HAS(n3);
@@ -35,8 +36,7 @@ static void test_valid_forms(void **state) {
   vg_graph *g;
   VG_ASSERT_OK(load("name: demo\n"
                     "settings: {queue_size: 4, workers: 2, max_batch: 4, max_wait_ms: 7}\n"
-                    "nodes:\n" SRC
-                    "  - id: a\n"
+                    "nodes:\n" SRC "  - id: a\n"
                     "    type: test_sum\n"
                     "    params: {mul: 2}\n"
                     "  - {id: s1, type: json_sink, params: {path: /dev/null}}\n"
@@ -73,7 +73,8 @@ static void test_unknown_ports(void **state) {
   (void)state;
   expect_fail("nodes:\n" SRC "  - {id: a, type: test_sum}\n"
               "edges:\n  - src.out -> a.inX\n",
-              VG_ERR_NOT_FOUND, "g.yaml:5:", "node 'a' (test_sum) has no input port 'inX'", "in0, in1");
+              VG_ERR_NOT_FOUND, "g.yaml:5:", "node 'a' (test_sum) has no input port 'inX'",
+              "in0, in1");
   expect_fail("nodes:\n" SRC "  - {id: a, type: test_sum}\n"
               "edges:\n  - src.video -> a.in0\n",
               VG_ERR_NOT_FOUND, "g.yaml:5:", "node 'src' (test_source) has no output port 'video'",
@@ -81,8 +82,8 @@ static void test_unknown_ports(void **state) {
   expect_fail("nodes:\n" SRC "  - {id: a, type: test_sum}\n"
               "edges:\n  - src -> a\n",
               VG_ERR_PARSE, "g.yaml:5:", "node 'a' has 4 input ports", "'a.<port>'");
-  expect_fail("nodes:\n" SRC "edges:\n  - src -> ghost.in\n", VG_ERR_NOT_FOUND, "g.yaml:4:",
-              "unknown node 'ghost'", NULL);
+  expect_fail("nodes:\n" SRC "edges:\n  - src -> ghost.in\n", VG_ERR_NOT_FOUND,
+              "g.yaml:4:", "unknown node 'ghost'", NULL);
   expect_fail("nodes:\n" SRC "  - {id: a, type: pass}\nedges:\n  - src a\n", VG_ERR_PARSE,
               "g.yaml:5:", "must read 'from.port -> to.port'", NULL);
 }
@@ -92,8 +93,8 @@ static void test_unconnected_required(void **state) {
   expect_fail("nodes:\n" SRC "  - {id: a, type: test_sum}\n"
               "  - {id: b, type: test_sum}\n"
               "edges: [src -> a.in1, a -> b.in0]\n",
-              VG_ERR_PARSE, "g.yaml:3:", "node 'a' (test_sum): required input 'in0' is not connected",
-              NULL);
+              VG_ERR_PARSE,
+              "g.yaml:3:", "node 'a' (test_sum): required input 'in0' is not connected", NULL);
 }
 
 static void test_type_mismatch(void **state) {
@@ -158,18 +159,18 @@ static void test_bad_node_keys(void **state) {
   (void)state;
   expect_fail("nodes:\n" SRC "  - {id: a, type: pass, parms: {delay_ms: 1}}\nedges: [src -> a]\n",
               VG_ERR_PARSE, "g.yaml:3:", "node 'a'", "unknown key 'parms'");
-  expect_fail("nodes:\n" SRC "  - {id: 'a.b', type: pass}\n", VG_ERR_PARSE, "g.yaml:3:",
-              "node id 'a.b' must be", NULL);
+  expect_fail("nodes:\n" SRC "  - {id: 'a.b', type: pass}\n", VG_ERR_PARSE,
+              "g.yaml:3:", "node id 'a.b' must be", NULL);
   expect_fail("nodes:\n" SRC "  - {id: a, type: pass, on_error: retry}\nedges: [src -> a]\n",
               VG_ERR_PARSE, "g.yaml:3:", "node 'a': on_error must be fail or drop", NULL);
   expect_fail("nodes:\n" SRC "  - {id: a, type: pass, interval: 0}\nedges: [src -> a]\n",
               VG_ERR_PARSE, "g.yaml:3:", "node 'a'", "interval = 0 is outside 1..");
   expect_fail("nodes:\n" SRC "  - {id: a, type: pass, max_batch: 4}\nedges: [src -> a]\n",
               VG_ERR_PARSE, "g.yaml:3:", "node 'a': type 'pass' does not batch", NULL);
-  expect_fail("nodes:\n" SRC "  - {type: pass}\n", VG_ERR_NOT_FOUND, "g.yaml:3:",
-              "missing required key 'id'", NULL);
-  expect_fail("nodes:\n" SRC "  - {id: a}\n", VG_ERR_NOT_FOUND, "node 'a'", "g.yaml:3:",
-              "missing required key 'type'");
+  expect_fail("nodes:\n" SRC "  - {type: pass}\n", VG_ERR_NOT_FOUND,
+              "g.yaml:3:", "missing required key 'id'", NULL);
+  expect_fail("nodes:\n" SRC "  - {id: a}\n", VG_ERR_NOT_FOUND, "node 'a'",
+              "g.yaml:3:", "missing required key 'type'");
   expect_fail("nodes:\n" SRC "  - {id: a, type: json_sink, ordered: false}\nedges: [src -> a]\n",
               VG_ERR_PARSE, "node 'a': type 'json_sink' must see frames in order", NULL, NULL);
 }
@@ -181,12 +182,14 @@ static void test_document_shape(void **state) {
   expect_fail("nodes: []\n", VG_ERR_PARSE, "a graph needs 1..", NULL, NULL);
   expect_fail("nodes:\n" SRC "extra: 1\n", VG_ERR_PARSE, "g.yaml:3:", "unknown key 'extra'", NULL);
   expect_fail("nodes: [\n", VG_ERR_PARSE, "g.yaml:", "YAML syntax error", NULL);
-  expect_fail("settings: {queue_size: 0}\nnodes:\n" SRC, VG_ERR_PARSE, "g.yaml:1:",
-              "queue_size = 0 is outside 1..1024", NULL);
+  expect_fail("settings: {queue_size: 0}\nnodes:\n" SRC, VG_ERR_PARSE,
+              "g.yaml:1:", "queue_size = 0 is outside 1..1024", NULL);
   expect_fail("settings: {colour: red}\nnodes:\n" SRC, VG_ERR_PARSE, "unknown key 'colour'", NULL,
               NULL);
-  expect_fail("nodes:\n  - {id: a, type: pass}\n", VG_ERR_PARSE, "node 'a' (pass): required input "
-              "'in' is not connected", NULL, NULL);
+  expect_fail("nodes:\n  - {id: a, type: pass}\n", VG_ERR_PARSE,
+              "node 'a' (pass): required input "
+              "'in' is not connected",
+              NULL, NULL);
 }
 
 static void test_source_joins(void **state) {
@@ -195,8 +198,8 @@ static void test_source_joins(void **state) {
   expect_fail("nodes:\n  - {id: s0, type: test_source}\n  - {id: s1, type: test_source}\n"
               "  - {id: a, type: test_sum}\n"
               "edges: [s0 -> a.in0, s1 -> a.in1]\n",
-              VG_ERR_PARSE, "node 'a' gets frames of source 's1' but its input 'in0' does not", NULL,
-              NULL);
+              VG_ERR_PARSE, "node 'a' gets frames of source 's1' but its input 'in0' does not",
+              NULL, NULL);
   /* one source reaching one port twice */
   expect_fail("nodes:\n" SRC "  - {id: a, type: pass}\n  - {id: b, type: pass}\n"
               "  - {id: j, type: pass}\n"
@@ -218,12 +221,14 @@ static void test_placement(void **state) {
   if (n > 0) skip(); /* these checks are for machines without a GPU */
   const char *reason = vg_cuda_compiled() ? vg_cuda_unavailable_reason() : "no CUDA support";
   expect_fail("nodes:\n" SRC "  - {id: a, type: pass, device: cuda}\nedges: [src -> a]\n",
-              VG_ERR_DEVICE, "g.yaml:3:", "node 'a' is placed on cuda but CUDA is unavailable", reason);
+              VG_ERR_DEVICE, "g.yaml:3:", "node 'a' is placed on cuda but CUDA is unavailable",
+              reason);
   expect_fail("nodes:\n" SRC "  - {id: a, type: pass, device: tpu}\nedges: [src -> a]\n",
               VG_ERR_PARSE, "g.yaml:3:", "device 'tpu' is not auto, cpu, cuda or cuda:N", NULL);
   expect_fail("nodes:\n" SRC "  - {id: a, type: json_sink, device: cuda:0}\nedges: [src -> a]\n",
               VG_ERR_UNSUPPORTED, "node 'a' (json_sink) cannot run on cuda:0", NULL, NULL);
-  expect_fail("settings: {device: cuda}\nnodes:\n" SRC "  - {id: a, type: pass}\nedges: [src -> a]\n",
+  expect_fail("settings: {device: cuda}\nnodes:\n" SRC
+              "  - {id: a, type: pass}\nedges: [src -> a]\n",
               VG_ERR_DEVICE, "g.yaml:1:", "CUDA is unavailable", NULL);
   /* auto falls back to the CPU for a type that prefers CUDA, and records why */
   static const vg_node_type gpu_pref = {
@@ -253,8 +258,9 @@ static void test_placement(void **state) {
   assert_non_null(strstr(vg_graph_node_fallback(g, 1), reason));
   assert_string_equal(vg_graph_node_fallback(g, 0), "");
   vg_graph_free(g);
-  vg_status s = vg_graph_load_string("nodes:\n" SRC "  - {id: a, type: gpu_only}\nedges: [src -> a]\n",
-                                     "g.yaml", NULL, 0, reg, &g);
+  vg_status s =
+      vg_graph_load_string("nodes:\n" SRC "  - {id: a, type: gpu_only}\nedges: [src -> a]\n",
+                           "g.yaml", NULL, 0, reg, &g);
   assert_int_equal(s, VG_ERR_DEVICE);
   VG_ASSERT_MSG_HAS("node 'a' (gpu_only) runs only on CUDA, which is unavailable");
   vg_registry_free(reg);
@@ -357,14 +363,16 @@ static void test_param_errors_at_run_create(void **state) {
   VG_ASSERT_MSG_HAS("mul = 5000 is outside -1000..1000");
   vg_graph_free(g);
 
-  VG_ASSERT_OK(load("nodes:\n" SRC "  - {id: a, type: pass, params: {delay: 5}}\nedges: [src -> a]\n", &g));
+  VG_ASSERT_OK(
+      load("nodes:\n" SRC "  - {id: a, type: pass, params: {delay: 5}}\nedges: [src -> a]\n", &g));
   assert_int_equal(vg_run_create(g, NULL, &r), VG_ERR_PARSE);
   VG_ASSERT_MSG_HAS("unknown parameter 'delay' (known: delay_ms)");
   VG_ASSERT_MSG_HAS("g.yaml:3:");
   vg_graph_free(g);
 
   /* an error without a position gets the node's */
-  VG_ASSERT_OK(load("nodes:\n" SRC "  - {id: out, type: json_sink, params: {path: /nonexistent/dir/x.jsonl}}\n"
+  VG_ASSERT_OK(load("nodes:\n" SRC
+                    "  - {id: out, type: json_sink, params: {path: /nonexistent/dir/x.jsonl}}\n"
                     "edges: [src -> out]\n",
                     &g));
   assert_int_equal(vg_run_create(g, NULL, &r), VG_ERR_IO);
@@ -410,7 +418,8 @@ static void test_registry_checks(void **state) {
   assert_non_null(vg_registry_find(reg, "json_sink"));
   vg_registry_free(reg);
   char buf[64];
-  assert_string_equal(vg_port_types_str(VG_PORT_FRAME | VG_PORT_OBJECTS, buf, sizeof buf), "frame|objects");
+  assert_string_equal(vg_port_types_str(VG_PORT_FRAME | VG_PORT_OBJECTS, buf, sizeof buf),
+                      "frame|objects");
 }
 
 int main(void) {

@@ -50,8 +50,10 @@ static void test_json_sink_lines(void **state) {
   assert_true(fd >= 0);
   close(fd);
   char yaml[512];
-  snprintf(yaml, sizeof yaml, "nodes:\n  - {id: in, type: input}\n"
-           "  - {id: out, type: json_sink, params: {path: '%s'}}\nedges: [in -> out]\n", path);
+  snprintf(yaml, sizeof yaml,
+           "nodes:\n  - {id: in, type: input}\n"
+           "  - {id: out, type: json_sink, params: {path: '%s'}}\nedges: [in -> out]\n",
+           path);
   vg_graph *g = load(yaml);
   vg_packet *p[3] = {packet_with_objects(1, 0), packet_with_objects(1, 1), NULL};
   VG_ASSERT_OK(vg_packet_new(&p[2]));
@@ -91,10 +93,14 @@ static void test_json_sink_lines(void **state) {
       assert_float_equal(json_number_value(json_array_get(box, 3)), o->box.y2, 1e-4);
       assert_int_equal(json_integer_value(json_object_get(jo, "class")), o->class_id);
       assert_float_equal(json_number_value(json_object_get(jo, "score")), o->score, 1e-5);
-      if (o->label[0]) assert_string_equal(json_string_value(json_object_get(jo, "label")), o->label);
-      else assert_null(json_object_get(jo, "label"));
-      if (o->track_id >= 0) assert_int_equal(json_integer_value(json_object_get(jo, "track")), o->track_id);
-      else assert_null(json_object_get(jo, "track"));
+      if (o->label[0])
+        assert_string_equal(json_string_value(json_object_get(jo, "label")), o->label);
+      else
+        assert_null(json_object_get(jo, "label"));
+      if (o->track_id >= 0)
+        assert_int_equal(json_integer_value(json_object_get(jo, "track")), o->track_id);
+      else
+        assert_null(json_object_get(jo, "track"));
       if (o->text[0]) assert_string_equal(json_string_value(json_object_get(jo, "text")), o->text);
       assert_int_equal(json_array_size(json_object_get(jo, "attrs")), (size_t)o->nattrs);
     }
@@ -104,7 +110,8 @@ static void test_json_sink_lines(void **state) {
   fclose(f);
   unlink(path);
   assert_int_equal(n, 3);
-  for (int k = 0; k < 3; k++) vg_packet_unref(p[k]);
+  for (int k = 0; k < 3; k++)
+    vg_packet_unref(p[k]);
   vg_graph_free(g);
 }
 
@@ -149,12 +156,13 @@ static void on_packet(void *user, const char *id, vg_packet *p) {
 
 static void test_callback_sink_and_source(void **state) {
   (void)state;
-  vg_graph *g = load("nodes:\n"
-                     "  - {id: src, type: test_source, params: {count: 30, streams: 3, stream_id: 1,"
-                     " width: 24, height: 10, eos: true}}\n"
-                     "  - {id: p, type: pass, params: {delay_ms: 1}}\n"
-                     "  - {id: out, type: callback_sink}\n"
-                     "edges: [src -> p, p -> out]\n");
+  vg_graph *g =
+      load("nodes:\n"
+           "  - {id: src, type: test_source, params: {count: 30, streams: 3, stream_id: 1,"
+           " width: 24, height: 10, eos: true}}\n"
+           "  - {id: p, type: pass, params: {delay_ms: 1}}\n"
+           "  - {id: out, type: callback_sink}\n"
+           "edges: [src -> p, p -> out]\n");
   seen s = {.last = {-1, -1, -1, -1}, .ordered = true};
   vg_run_options opt = {.workers = 3};
   vg_run *r;
