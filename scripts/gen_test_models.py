@@ -8,6 +8,8 @@ Models (opset 17, float32 unless said):
                    output "output0" [N,84,8400] (4 box + 80 class channels over the 80x80, 40x40
                    and 20x20 grids of strides 8/16/32). A real conv stack (backbone with
                    residual blocks, top-down neck with nearest upsampling, decoupled heads).
+  yolo_like_fp16.onnx  the same detector with float16 weights, input and output (for FP16
+                   benchmarks next to PyTorch's FP16; ORT's CPU provider may not run it).
   conv10.onnx      ten 3x3 convolutions with ReLU at 640x640: input "x" [1,3,640,640],
                    output "y" [1,8,640,640].
   tiny_mlp.onnx    y = relu(x @ W + b), z = sum(y, axis 1): input "x" [batch,8], outputs
@@ -26,7 +28,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-VERSION = "3"  # bump when a model changes
+VERSION = "4"  # bump when a model changes
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "models", "test")
 OPSET = [helper.make_opsetid("", 17)]
@@ -115,6 +117,18 @@ def yolo_like():
     return m
 
 
+def to_fp16(model):
+    """float32 initializers, inputs and outputs -> float16 (Resize scales stay float32)."""
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    for init in m.graph.initializer:
+        if init.data_type == TensorProto.FLOAT and not init.name.startswith("scales"):
+            init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), init.name))
+    for vi in list(m.graph.input) + list(m.graph.output):
+        vi.type.tensor_type.elem_type = TensorProto.FLOAT16
+    return m
+
+
 def conv10():
     g = Net(10)
     x, cin = "x", 3
@@ -182,6 +196,7 @@ def tiny_f16():
 
 MODELS = {
     "yolo_like.onnx": yolo_like,
+    "yolo_like_fp16.onnx": lambda: to_fp16(yolo_like()),
     "conv10.onnx": conv10,
     "tiny_mlp.onnx": lambda: tiny_mlp("batch"),
     "tiny_fixed.onnx": lambda: tiny_mlp(2),

@@ -27,9 +27,13 @@ static inline void infer_ensure_models(void) {
     exit(1);
   }
   if (infer_file_exists(TEST_MODELS "/VERSION") && infer_file_exists(TEST_MODELS "/yolo_like.onnx") &&
-      infer_file_exists(TEST_MODELS "/tiny_f16.onnx"))
+      infer_file_exists(TEST_MODELS "/yolo_like_fp16.onnx"))
     return;
-  if (system("/usr/bin/python3 scripts/gen_test_models.py") != 0) {
+  /* $VG_PYTHON: a Python with onnx + numpy where /usr/bin/python3 has none (GPU machine) */
+  const char *py = getenv("VG_PYTHON") ? getenv("VG_PYTHON") : "/usr/bin/python3";
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "%s scripts/gen_test_models.py", py);
+  if (system(cmd) != 0) {
     fprintf(stderr, "scripts/gen_test_models.py failed\n");
     exit(1);
   }
