@@ -103,8 +103,9 @@ typedef struct vg_ip_prim {
 void vg_ip_overlay_cpu(const vg_ip_prim *prims, int n);
 /* prefix[k] = number of 2x2 blocks of prims [0, k) (n + 1 entries): the GPU work split. */
 void vg_ip_overlay_prefix(const vg_ip_prim *prims, int n, int64_t *prefix);
-/* Runs the GPU kernel's per-block algorithm (vg_ip_overlay_block) on the host, sequentially:
- * lets the CPU tests check that it paints exactly what the in-order twin paints. */
+/* Runs the GPU kernel's per-block algorithm (vg_ip_overlay_block) on the host, sequentially in
+ * reverse order: lets the CPU tests check that it paints exactly what the in-order twin paints
+ * whatever the order of the work items. */
 vg_status vg_ip_overlay_emulate(const vg_ip_prim *prims, int n);
 /* The primitives vg_overlay would draw (checked ops; *prims is malloc'd, free it). */
 vg_status vg_ip_overlay_build(vg_frame *frames, int nframes, const vg_draw_op *ops, int nops,

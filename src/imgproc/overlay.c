@@ -297,8 +297,10 @@ vg_status vg_ip_overlay_emulate(const vg_ip_prim *prims, int n) {
   int64_t *prefix = malloc((size_t)(n + 1) * sizeof *prefix);
   if (!prefix) return vg_set_error(VG_ERR_NO_MEMORY, "vg_overlay: out of memory");
   vg_ip_overlay_prefix(prims, n, prefix);
-  for (int k = 0; k < n; k++)
-    for (int64_t local = 0; local < prefix[k + 1] - prefix[k]; local++)
+  /* backwards: an algorithm that relied on the order of its work items would paint the earliest
+   * primitive last here and fail the comparison with the in-order twin */
+  for (int k = n - 1; k >= 0; k--)
+    for (int64_t local = prefix[k + 1] - prefix[k] - 1; local >= 0; local--)
       vg_ip_overlay_block(prims, k, local);
   free(prefix);
   return VG_OK;
