@@ -16,6 +16,7 @@ typedef struct cli_command {
 
 int cli_version(int argc, char **argv);
 int cli_check(int argc, char **argv);
+int cli_probe(int argc, char **argv);
 int cli_models(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 

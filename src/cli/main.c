@@ -8,6 +8,7 @@
 static const cli_command commands[] = {
     {"version", "print versions, build options and devices", cli_version},
     {"check", "preflight: devices, ONNX Runtime providers, NVDEC, models of a config", cli_check},
+    {"probe", "probe URL [--count] [--json]: a source as vidgraph sees it", cli_probe},
     {"models", "models inspect MODEL: inputs, outputs, metadata, usable providers", cli_models},
     {"bench", "inference latency of a model (trtexec style)", cli_bench},
 };
