@@ -143,10 +143,12 @@ def encode(inputs, filtergraph, last_label, frames, fps, out_mp4, out_h264, gop=
     every IDR) into out_mp4, then copies it as a raw Annex-B elementary stream into out_h264.
     `inputs` are ffmpeg input arguments; `filtergraph` ends in [last_label] (RGB, any format);
     the final conversion to BT.709 limited-range yuv420p happens here."""
-    fg = filtergraph + ";[%s]scale=out_color_matrix=bt709:out_range=tv,format=yuv420p[vout]" \
-        % last_label
+    # Exact timestamps (frame i at i/fps) and no frame-rate conversion by ffmpeg's muxing
+    # side: with its default (cfr) it dropped and duplicated single frames here.
+    fg = filtergraph + (";[%s]scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
+                        "settb=1/%d,setpts=N,fps=%d[vout]" % (last_label, fps, fps))
     cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"] + inputs + [
-        "-filter_complex", fg, "-map", "[vout]", "-frames:v", str(frames), "-r", str(fps),
+        "-filter_complex", fg, "-map", "[vout]", "-frames:v", str(frames), "-fps_mode", "passthrough",
         "-c:v", "libx264", "-preset", "fast", "-crf", "18", "-profile:v", "high",
         "-pix_fmt", "yuv420p", "-bf", "0", "-g", str(gop), "-keyint_min", str(gop),
         "-sc_threshold", "0", "-threads", "2",

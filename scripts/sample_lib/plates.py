@@ -26,6 +26,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
+import verify_plates  # noqa: E402
 
 PROG = "make_sample"
 VERSION = 1
@@ -47,9 +48,9 @@ PLATES = (
     ("MV19 XPA", "DejaVuSansMono-Bold.ttf", 40, YELLOW, 5, 2, +1, (19, 1), (-1, 4)),
     ("4GTW28", "LiberationMono-Bold.ttf", 60, WHITE, -2, 1, -1, (24, 1), (0, 1)),
     ("CD 5917", "DejaVuSerif-Bold.ttf", 52, WHITE, 6, 0, +1, (21, 1), (1, 3)),
-    ("YR61 EHB", "LiberationSans-Bold.ttf", 42, YELLOW, -6, 2, -1, (23, 1), (1, 5)),
+    ("YR61 EHB", "LiberationSans-Bold.ttf", 42, YELLOW, -3, 2, -1, (23, 1), (1, 5)),
     ("P83 LKH", "DejaVuSans-Bold.ttf", 54, YELLOW, 2, 1, +1, (25, 1), (-1, 3)),
-    ("2FZ9754", "DejaVuSerif-Bold.ttf", 36, WHITE, -3, 0, -1, (24, 1), (0, 1)),
+    ("2FZ9754", "DejaVuSerif-Bold.ttf", 36, WHITE, -6, 0, -1, (24, 1), (0, 1)),
     ("WD27 SNV", "LiberationMono-Bold.ttf", 46, WHITE, 4, 2, +1, (26, 1), (-1, 5)),
     ("58KRA", "DejaVuSansMono-Bold.ttf", 56, YELLOW, -5, 1, -1, (27, 1), (1, 4)),
 )
@@ -65,7 +66,7 @@ def render_plate(tmp, idx, text, font, text_h, color, angle):
     """Renders one plate sprite (RGBA PNG, rotated). Returns (path, plate box in the sprite,
     measured text ink height)."""
     ps = max(8, round(text_h / cap_ratio(font)))
-    gap = round(0.35 * ps)  # wide word gap so the space is plainly visible
+    gap = round(0.5 * ps)  # wide word gap so the space is plainly visible
     ink_w, ink_h = common.text_ink(font, ps, text, gap)
     padx, pady = round(0.36 * text_h) + 6, round(0.30 * text_h) + 5
     pw, ph = ink_w + 2 * padx, ink_h + 2 * pady
@@ -92,7 +93,8 @@ def position(n, m):
 
 
 def ffmpeg_xy(m):
-    k = "(n-%d)" % m["f0"]
+    # The frame index comes from the timestamp: overlay's own 'n' counts from 1 in this ffmpeg.
+    k = "(round(t*%d)-%d)" % (FPS, m["f0"])
     x = "%d+(%d)*floor(%d*%s/%d)" % (m["x0"], m["dir"], m["sx"][0], k, m["sx"][1])
     y = "%d+floor(%d*%s/%d)" % (m["y0"], m["sy"][0], k, m["sy"][1])
     return x, y
@@ -165,15 +167,15 @@ def render_video(tmp, plates, mp4, h264):
                        (1120, 110, 1320, 470)])
     inputs = ["-i", bg] + [a for p in plates for a in ("-i", p["sprite"])]
     # Each still image is decoded once and repeated by the loop filter.
-    still = "loop=loop=-1:size=1:start=0,setpts=N/%d/TB" % FPS
+    still = "loop=loop=-1:size=1:start=0,settb=1/%d,setpts=N" % FPS
     fg = ["[0:v]%s,format=gbrp,crop=%d:%d:x='trunc(n*0.2)':y='trunc(40-n*0.12)'[b0]"
           % (still, WIDTH, HEIGHT)]
     for i, p in enumerate(plates):
         x, y = ffmpeg_xy(p["motion"])
         fg.append("[%d:v]%s[s%d]" % (i + 1, still, i))
         fg.append("[b%d][s%d]overlay=x='%s':y='%s':format=gbrp:eof_action=pass:"
-                  "enable='between(n,%d,%d)'[b%d]"
-                  % (i, i, x, y, p["first_frame"], p["last_frame"], i + 1))
+                  "enable='between(round(t*%d),%d,%d)'[b%d]"
+                  % (i, i, x, y, FPS, p["first_frame"], p["last_frame"], i + 1))
     common.encode(inputs, ";".join(fg), "b%d" % len(plates), FRAMES, FPS, mp4, h264)
 
 
@@ -209,7 +211,8 @@ def main(argv):
     here = os.path.dirname(os.path.abspath(__file__))
     outdir = outdir or os.path.join(os.path.dirname(os.path.dirname(here)), "samples")
     stamp = common.source_stamp("plates", VERSION, [os.path.abspath(__file__),
-                                                    os.path.join(here, "common.py")])
+                                                    os.path.join(here, "common.py"),
+                                                    os.path.join(here, "verify_plates.py")])
     if not force and common.up_to_date(outdir, STAMP, stamp, OUTPUTS):
         common.say(PROG, "%s is up to date (%s); --force regenerates" % (outdir, stamp))
         return 0
@@ -225,6 +228,10 @@ def main(argv):
                 raise common.GenError("encoded %dx%d, %d frames; expected %dx%d, %d frames"
                                       % (w, h, n, WIDTH, HEIGHT, FRAMES))
             common.write_json(os.path.join(tmp, OUTPUTS[2]), truth(plates))
+            problems = verify_plates.check(tmp)
+            if problems:
+                raise common.GenError("the video does not match its truth: %s (and %d more)"
+                                      % (problems[0], len(problems) - 1))
             common.publish(tmp, outdir, OUTPUTS, STAMP, stamp)
     except (common.GenError, OSError) as e:
         common.say(PROG, "FAILED: %s" % e)
