@@ -58,8 +58,8 @@ const char *vg_infer_provider_lib_dir(void);
 typedef struct vg_trt_options {
   bool fp16;
   bool int8;
-  size_t workspace_bytes;    /* 0 = ONNX Runtime's default */
-  int builder_opt_level;     /* 0..5, -1 = default */
+  size_t workspace_bytes;     /* 0 = ONNX Runtime's default */
+  int builder_opt_level;      /* 0..5, -1 = default */
   char engine_cache_dir[512]; /* "" = no engine cache */
   char timing_cache_dir[512]; /* "" = no timing cache */
 } vg_trt_options;
@@ -94,8 +94,8 @@ typedef struct vg_model_spec {
   vg_trt_options trt;
   vg_cuda_options cuda;
   vg_cpu_options cpu;
-  bool io_binding; /* GPU providers: bind device tensors in place, outputs on the device */
-  int max_batch;   /* 0 = what the model allows; else a larger input batch is an error */
+  bool io_binding;  /* GPU providers: bind device tensors in place, outputs on the device */
+  int max_batch;    /* 0 = what the model allows; else a larger input batch is an error */
   vg_stream stream; /* CUDA stream ONNX Runtime computes on (user_compute_stream); NULL = its own */
 } vg_model_spec;
 
@@ -119,7 +119,8 @@ void vg_model_spec_init(vg_model_spec *spec);
  * of the map are left to its owner (a node's params hold its own keys too): check them with
  * vg_model_spec_is_key. */
 vg_status vg_model_spec_from_config(const vg_cnode *map, const char *base_dir, vg_model_spec *spec);
-/* True when key is one vg_model_spec_from_config reads at the top level ("model", "providers"...). */
+/* True when key is one vg_model_spec_from_config reads at the top level ("model", "providers"...).
+ */
 bool vg_model_spec_is_key(const char *key);
 
 /* ===================================================================== models */
@@ -132,9 +133,9 @@ typedef struct vg_model vg_model;
 /* One model input or output. */
 typedef struct vg_model_io {
   char name[VG_IO_NAME_MAX];
-  int onnx_type;          /* ONNX TensorProto element type */
-  char type_name[16];     /* "float32", "float16", "uint8", "int64", "double", ... */
-  bool dtype_supported;   /* false when a vg_tensor cannot hold it (then dtype is meaningless) */
+  int onnx_type;        /* ONNX TensorProto element type */
+  char type_name[16];   /* "float32", "float16", "uint8", "int64", "double", ... */
+  bool dtype_supported; /* false when a vg_tensor cannot hold it (then dtype is meaningless) */
   vg_dtype dtype;
   int ndim;
   int64_t shape[VG_MAX_DIMS];                   /* -1 where the dimension is dynamic */
@@ -159,7 +160,7 @@ typedef struct vg_model_meta {
 typedef struct vg_model_report {
   char name[VG_MODEL_NAME_MAX];
   char source[VG_MODEL_PATH_MAX]; /* the file loaded, or "<memory>" */
-  int candidate; /* 0 = primary, k = fallback k-1 */
+  int candidate;                  /* 0 = primary, k = fallback k-1 */
   char candidate_reasons[1 + VG_MODEL_MAX_FALLBACKS][VG_REASON_MAX]; /* why a file was skipped */
   vg_provider requested[VG_MODEL_MAX_PROVIDERS];
   int nrequested;
@@ -222,8 +223,8 @@ char *vg_model_report_to_json(const vg_model_report *r);
  *    synchronised first and the outputs are ready when the call returns.
  * A provider that fails on the model's first run is skipped and the next one is tried.
  * Thread-safe: runs of one model are serialised. */
-vg_status vg_model_run(vg_model *m, const char *const *names, const vg_tensor *inputs,
-                       int ninputs, vg_tensor *outputs, int noutputs, vg_stream s);
+vg_status vg_model_run(vg_model *m, const char *const *names, const vg_tensor *inputs, int ninputs,
+                       vg_tensor *outputs, int noutputs, vg_stream s);
 
 /* Counters of one model: runs, host<->device copies the model made (bytes), time in them. */
 typedef struct vg_model_stats {

@@ -50,7 +50,8 @@ static int parse_shape(bench_opts *o, const char *arg) {
   while (*p && nd < VG_MAX_DIMS) {
     char *end;
     long long v = strtoll(p, &end, 10);
-    if (end == p || v <= 0 || v > (1LL << 31) || (*end && *end != 'x')) return bad("bad --shape", arg);
+    if (end == p || v <= 0 || v > (1LL << 31) || (*end && *end != 'x'))
+      return bad("bad --shape", arg);
     o->shapes[k][nd++] = v;
     p = *end ? end + 1 : end;
   }
@@ -75,22 +76,35 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
   for (int i = 1; i < argc && rc == 0; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (cli_is(a, "-h", "--help")) return usage(stdout) - 1;
-    if (cli_is(a, "--json", NULL)) o->json = true;
-    else if (cli_is(a, "--io-binding", NULL)) o->spec.io_binding = true;
-    else if (cli_is(a, "--cuda-graph", NULL)) o->spec.cuda.cuda_graph = true;
-    else if (cli_is(a, "--fp16", NULL)) o->spec.trt.fp16 = true;
+    if (cli_is(a, "--json", NULL))
+      o->json = true;
+    else if (cli_is(a, "--io-binding", NULL))
+      o->spec.io_binding = true;
+    else if (cli_is(a, "--cuda-graph", NULL))
+      o->spec.cuda.cuda_graph = true;
+    else if (cli_is(a, "--fp16", NULL))
+      o->spec.trt.fp16 = true;
     else if (cli_is(a, "--provider", NULL) && ++i) {
       if (vg_provider_parse(v, &o->spec.providers[0]) != VG_OK) return bad("unknown provider", v);
       o->spec.nproviders = 1;
-    } else if (cli_is(a, "--batch", NULL) && ++i) rc = parse_int(v, 1, 1 << 16, &o->batch);
-    else if (cli_is(a, "--warmup", NULL) && ++i) rc = parse_int(v, 0, 100000, &o->warmup);
-    else if (cli_is(a, "--iterations", NULL) && ++i) rc = parse_int(v, 1, 1000000, &o->iterations);
-    else if (cli_is(a, "--device", NULL) && ++i) rc = parse_int(v, 0, 63, &o->spec.cuda.device_id);
-    else if (cli_is(a, "--threads", NULL) && ++i) rc = parse_int(v, 0, 1024, &o->spec.cpu.threads);
-    else if (cli_is(a, "--shape", NULL) && ++i) rc = v ? parse_shape(o, v) : bad("missing value for", a);
-    else if (a[0] == '-') return bad("unknown option", a);
-    else if (!o->path) o->path = a;
-    else return bad("unexpected argument", a);
+    } else if (cli_is(a, "--batch", NULL) && ++i)
+      rc = parse_int(v, 1, 1 << 16, &o->batch);
+    else if (cli_is(a, "--warmup", NULL) && ++i)
+      rc = parse_int(v, 0, 100000, &o->warmup);
+    else if (cli_is(a, "--iterations", NULL) && ++i)
+      rc = parse_int(v, 1, 1000000, &o->iterations);
+    else if (cli_is(a, "--device", NULL) && ++i)
+      rc = parse_int(v, 0, 63, &o->spec.cuda.device_id);
+    else if (cli_is(a, "--threads", NULL) && ++i)
+      rc = parse_int(v, 0, 1024, &o->spec.cpu.threads);
+    else if (cli_is(a, "--shape", NULL) && ++i)
+      rc = v ? parse_shape(o, v) : bad("missing value for", a);
+    else if (a[0] == '-')
+      return bad("unknown option", a);
+    else if (!o->path)
+      o->path = a;
+    else
+      return bad("unexpected argument", a);
   }
   if (rc) return rc;
   if (!o->path) return usage(stderr);
@@ -107,11 +121,21 @@ static void fill_random(vg_tensor *t, uint32_t seed) {
     s = s * 1664525u + 1013904223u;
     float f = (float)(s >> 8) / 16777216.0f; /* [0,1) */
     switch (t->dtype) {
-    case VG_DTYPE_F32: ((float *)vg_tensor_data(t))[i] = f; break;
-    case VG_DTYPE_F16: ((uint16_t *)vg_tensor_data(t))[i] = vg_f32_to_f16(f); break;
-    case VG_DTYPE_U8: ((uint8_t *)vg_tensor_data(t))[i] = (uint8_t)(f * 255); break;
-    case VG_DTYPE_I32: ((int32_t *)vg_tensor_data(t))[i] = 0; break;
-    default: ((int64_t *)vg_tensor_data(t))[i] = 0; break;
+    case VG_DTYPE_F32:
+      ((float *)vg_tensor_data(t))[i] = f;
+      break;
+    case VG_DTYPE_F16:
+      ((uint16_t *)vg_tensor_data(t))[i] = vg_f32_to_f16(f);
+      break;
+    case VG_DTYPE_U8:
+      ((uint8_t *)vg_tensor_data(t))[i] = (uint8_t)(f * 255);
+      break;
+    case VG_DTYPE_I32:
+      ((int32_t *)vg_tensor_data(t))[i] = 0;
+      break;
+    default:
+      ((int64_t *)vg_tensor_data(t))[i] = 0;
+      break;
     }
   }
 }
@@ -136,7 +160,8 @@ static vg_status make_inputs(const bench_opts *o, vg_model *m, vg_tensor *in) {
                             "input '%s' has the dynamic dimension %d ('%s'): give --shape %s:...",
                             io->name, d, io->dim_names[d], io->name);
     if (!io->dtype_supported)
-      return vg_set_error(VG_ERR_UNSUPPORTED, "input '%s' has element type %s", io->name, io->type_name);
+      return vg_set_error(VG_ERR_UNSUPPORTED, "input '%s' has element type %s", io->name,
+                          io->type_name);
     VG_TRY(vg_tensor_alloc(io->dtype, nd, shape, vg_cpu(), NULL, &in[i]));
     fill_random(&in[i], (uint32_t)i + 1);
   }
@@ -160,8 +185,10 @@ static double pct(const double *sorted, int n, double q) {
 static double copy_estimate_ms(vg_device dev, const vg_tensor *in, int nin, const vg_tensor *out,
                                int nout) {
   size_t bytes = 0;
-  for (int i = 0; i < nin; i++) bytes += vg_tensor_nbytes(&in[i]);
-  for (int i = 0; i < nout; i++) bytes += vg_tensor_nbytes(&out[i]);
+  for (int i = 0; i < nin; i++)
+    bytes += vg_tensor_nbytes(&in[i]);
+  for (int i = 0; i < nout; i++)
+    bytes += vg_tensor_nbytes(&out[i]);
   void *d = NULL, *h = malloc(bytes ? bytes : 1);
   if (!h || vg_mem_alloc(dev, bytes ? bytes : 1, &d) != VG_OK) {
     free(h);
@@ -219,7 +246,8 @@ static void report(const bench_opts *o, vg_model *m, double *ms, double copy_ms,
                    const vg_tensor *in, int nin) {
   int n = o->iterations;
   double sum = 0;
-  for (int i = 0; i < n; i++) sum += ms[i];
+  for (int i = 0; i < n; i++)
+    sum += ms[i];
   qsort(ms, (size_t)n, sizeof *ms, cmp_double);
   double mean = sum / n;
   int64_t batch = nin > 0 && in[0].ndim > 0 ? in[0].shape[0] : 1;
@@ -229,15 +257,18 @@ static void report(const bench_opts *o, vg_model *m, double *ms, double copy_ms,
   json_t *r = json_object(), *shapes = json_object();
   char buf[128];
   for (int i = 0; i < nin; i++)
-    json_object_set_new(shapes, vg_model_input(m, i)->name, json_string(vg_tensor_str(&in[i], buf, sizeof buf)));
+    json_object_set_new(shapes, vg_model_input(m, i)->name,
+                        json_string(vg_tensor_str(&in[i], buf, sizeof buf)));
   json_object_set_new(r, "model", json_string(o->path));
   json_object_set_new(r, "inputs", shapes);
   json_object_set_new(r, "warmup", json_integer(o->warmup));
   json_object_set_new(r, "iterations", json_integer(n));
-  json_object_set_new(r, "latency_ms", json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "min", ms[0], "mean", mean,
-                                                 "median", pct(ms, n, 0.5), "p90", pct(ms, n, 0.9),
-                                                 "p99", pct(ms, n, 0.99), "max", ms[n - 1]));
-  json_object_set_new(r, "throughput_per_s", json_real(mean > 0 ? (double)batch * 1000.0 / mean : 0));
+  json_object_set_new(r, "latency_ms",
+                      json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "min", ms[0], "mean", mean, "median",
+                                pct(ms, n, 0.5), "p90", pct(ms, n, 0.9), "p99", pct(ms, n, 0.99),
+                                "max", ms[n - 1]));
+  json_object_set_new(r, "throughput_per_s",
+                      json_real(mean > 0 ? (double)batch * 1000.0 / mean : 0));
   json_object_set_new(r, "copy_ms_per_run", copy_ms >= 0 ? json_real(copy_ms) : json_null());
   json_object_set_new(r, "model_staging_copies", json_integer((json_int_t)st.copies));
   json_object_set_new(r, "device_mem_bytes", mem >= 0 ? json_integer(mem) : json_null());
@@ -255,7 +286,8 @@ static void report(const bench_opts *o, vg_model *m, double *ms, double copy_ms,
            json_is_true(json_object_get(rp, "cuda_graph")) ? "on" : "off");
     printf("latency ms: min %.3f  mean %.3f  median %.3f  p90 %.3f  p99 %.3f  max %.3f (%d runs)\n",
            ms[0], mean, pct(ms, n, 0.5), pct(ms, n, 0.9), pct(ms, n, 0.99), ms[n - 1], n);
-    printf("throughput: %.1f items/s (batch %lld)\n", mean > 0 ? batch * 1000.0 / mean : 0, (long long)batch);
+    printf("throughput: %.1f items/s (batch %lld)\n", mean > 0 ? batch * 1000.0 / mean : 0,
+           (long long)batch);
     if (copy_ms >= 0) printf("host<->device copies (not bound): %.3f ms per run\n", copy_ms);
     if (mem >= 0) printf("device memory: %.1f MiB\n", (double)mem / (1 << 20));
   }
@@ -267,12 +299,14 @@ static int run_bench(bench_opts *o) {
   vg_model *m;
   if (vg_model_load(&o->spec, &m) != VG_OK) return cli_fail("bench", "cannot load the model");
   int nin = vg_model_input_count(m), nout = vg_model_output_count(m);
-  vg_tensor *in = calloc((size_t)nin + 1, sizeof *in), *dev_in = calloc((size_t)nin + 1, sizeof *in),
+  vg_tensor *in = calloc((size_t)nin + 1, sizeof *in),
+            *dev_in = calloc((size_t)nin + 1, sizeof *in),
             *out = calloc((size_t)nout + 1, sizeof *out);
   double *ms = calloc((size_t)o->iterations, sizeof *ms);
   int rc = 1;
   vg_device od = vg_model_output_device(m);
-  vg_status s = in && dev_in && out && ms ? make_inputs(o, m, in) : vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
+  vg_status s = in && dev_in && out && ms ? make_inputs(o, m, in)
+                                          : vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
   /* Bound on the GPU: inputs live on the device before timing starts (zero-copy runs). */
   for (int i = 0; s == VG_OK && i < nin; i++)
     s = od.kind == VG_DEVICE_CUDA ? vg_tensor_to_device(&in[i], od, NULL, NULL, &dev_in[i])
@@ -282,8 +316,9 @@ static int run_bench(bench_opts *o) {
     vg_model_report r;
     vg_model_get_report(m, &r);
     bool gpu = r.used != VG_PROVIDER_CPU;
-    double copy_ms = gpu && !r.io_binding ? copy_estimate_ms(vg_cuda(o->spec.cuda.device_id), in, nin, out, nout)
-                                          : (gpu ? 0 : -1);
+    double copy_ms = gpu && !r.io_binding
+                         ? copy_estimate_ms(vg_cuda(o->spec.cuda.device_id), in, nin, out, nout)
+                         : (gpu ? 0 : -1);
     size_t free1 = free_device_mem(o->spec.cuda.device_id);
     long long mem = gpu && free0 >= free1 ? (long long)(free0 - free1) : -1;
     report(o, m, ms, copy_ms, mem, in, nin);
@@ -291,9 +326,12 @@ static int run_bench(bench_opts *o) {
   } else {
     rc = cli_fail("bench", vg_model_name(m));
   }
-  for (int i = 0; i < nin && in; i++) vg_tensor_release(&in[i]);
-  for (int i = 0; i < nin && dev_in; i++) vg_tensor_release(&dev_in[i]);
-  for (int i = 0; i < nout && out; i++) vg_tensor_release(&out[i]);
+  for (int i = 0; i < nin && in; i++)
+    vg_tensor_release(&in[i]);
+  for (int i = 0; i < nin && dev_in; i++)
+    vg_tensor_release(&dev_in[i]);
+  for (int i = 0; i < nout && out; i++)
+    vg_tensor_release(&out[i]);
   free(in), free(dev_in), free(out), free(ms);
   vg_model_free(m);
   return rc;
@@ -303,8 +341,10 @@ int cli_bench(int argc, char **argv) {
   bench_opts *o = calloc(1, sizeof *o);
   if (!o) return 1;
   int rc = parse_args(argc, argv, o);
-  if (rc == 0) rc = run_bench(o);
-  else if (rc < 0) rc = 0; /* --help */
+  if (rc == 0)
+    rc = run_bench(o);
+  else if (rc < 0)
+    rc = 0; /* --help */
   free(o);
   return rc;
 }

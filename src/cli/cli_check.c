@@ -22,11 +22,14 @@ static json_t *providers_json(check_ctx *c) {
   for (int p = 0; p < VG_PROVIDER_COUNT_; p++) {
     char why[1024];
     vg_status s = vg_infer_probe_provider((vg_provider)p, 0, why, sizeof why);
-    json_t *o = json_pack("{s:s,s:b}", "provider", vg_provider_name((vg_provider)p), "usable",
-                          s == VG_OK);
+    json_t *o =
+        json_pack("{s:s,s:b}", "provider", vg_provider_name((vg_provider)p), "usable", s == VG_OK);
     if (s != VG_OK) {
       json_object_set_new(o, "reason", json_string(why));
-      if (p == VG_PROVIDER_CPU) c->errors++; else c->warnings++;
+      if (p == VG_PROVIDER_CPU)
+        c->errors++;
+      else
+        c->warnings++;
     }
     json_array_append_new(a, o);
   }
@@ -40,9 +43,10 @@ static json_t *devices_json(check_ctx *c) {
   for (int i = 0; i < n; i++) {
     vg_device_info d;
     if (vg_device_info_get(vg_cuda(i), &d) != VG_OK) continue;
-    json_array_append_new(a, json_pack("{s:i,s:s,s:i,s:i,s:I,s:I}", "ordinal", i, "name", d.name,
-                                       "cc_major", d.cc_major, "cc_minor", d.cc_minor, "total_mem",
-                                       (json_int_t)d.total_mem, "free_mem", (json_int_t)d.free_mem));
+    json_array_append_new(a,
+                          json_pack("{s:i,s:s,s:i,s:i,s:I,s:I}", "ordinal", i, "name", d.name,
+                                    "cc_major", d.cc_major, "cc_minor", d.cc_minor, "total_mem",
+                                    (json_int_t)d.total_mem, "free_mem", (json_int_t)d.free_mem));
   }
   json_object_set_new(o, "cuda", a);
   if (n == 0) {
@@ -94,7 +98,10 @@ static void check_model(check_ctx *c, const vg_cnode *map, const vg_cnode *paren
     vg_model_free(m);
   } else {
     json_object_set_new(o, "error", json_string(vg_last_error()));
-    if (spec.required) c->errors++; else c->warnings++;
+    if (spec.required)
+      c->errors++;
+    else
+      c->warnings++;
   }
   json_object_set_new(o, "ok", json_boolean(s == VG_OK));
   json_array_append_new(list, o);
@@ -113,7 +120,8 @@ static void walk(check_ctx *c, const vg_cnode *n, const vg_cnode *parent, const 
     for (size_t i = 0; i < vg_cnode_len(n); i++)
       walk(c, vg_cnode_at(n, i), n, vg_cnode_key_at(n, i), list, depth + 1);
   } else if (vg_cnode_get_kind(n) == VG_CNODE_SEQ) {
-    for (size_t i = 0; i < vg_cnode_len(n); i++) walk(c, vg_cnode_at(n, i), n, NULL, list, depth + 1);
+    for (size_t i = 0; i < vg_cnode_len(n); i++)
+      walk(c, vg_cnode_at(n, i), n, NULL, list, depth + 1);
   }
 }
 
@@ -154,21 +162,26 @@ static void print_text(const check_ctx *c) {
   printf("cuda devices:\n");
   if (json_array_size(json_object_get(dev, "cuda")) == 0)
     printf("  none: %s\n", json_string_value(json_object_get(dev, "cuda_reason")));
-  json_array_foreach(json_object_get(dev, "cuda"), i, p)
-    printf("  cuda:%lld  %s, sm_%lld%lld, %.1f GiB\n", json_integer_value(json_object_get(p, "ordinal")),
-           json_string_value(json_object_get(p, "name")), json_integer_value(json_object_get(p, "cc_major")),
-           json_integer_value(json_object_get(p, "cc_minor")),
-           (double)json_integer_value(json_object_get(p, "total_mem")) / (1 << 30));
+  json_array_foreach(json_object_get(dev, "cuda"), i, p) printf(
+      "  cuda:%lld  %s, sm_%lld%lld, %.1f GiB\n", json_integer_value(json_object_get(p, "ordinal")),
+      json_string_value(json_object_get(p, "name")),
+      json_integer_value(json_object_get(p, "cc_major")),
+      json_integer_value(json_object_get(p, "cc_minor")),
+      (double)json_integer_value(json_object_get(p, "total_mem")) / (1 << 30));
   const char *nv = json_string_value(json_object_get(dev, "nvdec_reason"));
   printf("nvdec:        %s%s\n", nv ? "unavailable: " : "ok", nv ? nv : "");
   if (json_object_get(r, "config_error"))
     printf("config:       %s\n", json_string_value(json_object_get(r, "config_error")));
-  if (json_object_get(r, "models")) printf("models of %s:\n", json_string_value(json_object_get(r, "config")));
+  if (json_object_get(r, "models"))
+    printf("models of %s:\n", json_string_value(json_object_get(r, "config")));
   json_array_foreach(json_object_get(r, "models"), i, p) {
-    bool ok = json_is_true(json_object_get(p, "ok")), req = json_is_true(json_object_get(p, "required"));
+    bool ok = json_is_true(json_object_get(p, "ok")),
+         req = json_is_true(json_object_get(p, "required"));
     json_t *rep = json_object_get(p, "report");
     printf("  %-16s %s", json_string_value(json_object_get(p, "name")),
-           ok ? "ok" : req ? "ERROR (required)" : "warning (optional, feature disabled)");
+           ok    ? "ok"
+           : req ? "ERROR (required)"
+                 : "warning (optional, feature disabled)");
     if (ok)
       printf(" on %s (%s)\n", json_string_value(json_object_get(rep, "provider")),
              json_string_value(json_object_get(rep, "source")));
@@ -190,13 +203,17 @@ int cli_check(int argc, char **argv) {
   bool json = false;
   const char *config = NULL;
   for (int i = 1; i < argc; i++) {
-    if (cli_is(argv[i], "--json", NULL)) json = true;
-    else if (cli_is(argv[i], "-h", "--help")) return usage(stdout);
+    if (cli_is(argv[i], "--json", NULL))
+      json = true;
+    else if (cli_is(argv[i], "-h", "--help"))
+      return usage(stdout);
     else if (argv[i][0] == '-') {
       fprintf(stderr, "vidgraph check: unknown option '%s'\n", argv[i]);
       return usage(stderr);
-    } else if (!config) config = argv[i];
-    else return usage(stderr);
+    } else if (!config)
+      config = argv[i];
+    else
+      return usage(stderr);
   }
   check_ctx c = {.root = json_object()};
   json_object_set_new(c.root, "onnxruntime", json_string(vg_infer_runtime_version()));

@@ -10,8 +10,9 @@
 static json_t *io_json(const vg_model_io *io) {
   json_t *shape = json_array();
   for (int d = 0; d < io->ndim; d++)
-    json_array_append_new(shape, io->shape[d] >= 0 ? json_integer(io->shape[d])
-                                 : json_string(io->dim_names[d][0] ? io->dim_names[d] : "?"));
+    json_array_append_new(shape, io->shape[d] >= 0
+                                     ? json_integer(io->shape[d])
+                                     : json_string(io->dim_names[d][0] ? io->dim_names[d] : "?"));
   return json_pack("{s:s,s:s,s:o}", "name", io->name, "type", io->type_name, "shape", shape);
 }
 
@@ -87,8 +88,8 @@ static void print_text(json_t *r) {
   size_t i;
   json_array_foreach(json_object_get(r, "providers"), i, v) {
     const char *why = json_string_value(json_object_get(v, "reason"));
-    printf("  %-9s %s%s\n", json_string_value(json_object_get(v, "provider")),
-           why ? "no: " : "yes", why ? why : "");
+    printf("  %-9s %s%s\n", json_string_value(json_object_get(v, "provider")), why ? "no: " : "yes",
+           why ? why : "");
   }
 }
 
@@ -101,8 +102,10 @@ static int inspect(const char *path, bool json) {
   vg_model *m;
   if (vg_model_load(&spec, &m) != VG_OK) return cli_fail("models inspect", "cannot load the model");
   json_t *r = json_object(), *in = json_array(), *out = json_array();
-  for (int i = 0; i < vg_model_input_count(m); i++) json_array_append_new(in, io_json(vg_model_input(m, i)));
-  for (int i = 0; i < vg_model_output_count(m); i++) json_array_append_new(out, io_json(vg_model_output(m, i)));
+  for (int i = 0; i < vg_model_input_count(m); i++)
+    json_array_append_new(in, io_json(vg_model_input(m, i)));
+  for (int i = 0; i < vg_model_output_count(m); i++)
+    json_array_append_new(out, io_json(vg_model_output(m, i)));
   json_object_set_new(r, "path", json_string(path));
   json_object_set_new(r, "inputs", in);
   json_object_set_new(r, "outputs", out);
@@ -133,12 +136,15 @@ int cli_models(int argc, char **argv) {
   bool json = false;
   const char *path = NULL;
   for (int i = 2; i < argc; i++) {
-    if (cli_is(argv[i], "--json", NULL)) json = true;
-    else if (cli_is(argv[i], "-h", "--help")) return usage(stdout);
+    if (cli_is(argv[i], "--json", NULL))
+      json = true;
+    else if (cli_is(argv[i], "-h", "--help"))
+      return usage(stdout);
     else if (argv[i][0] == '-' || path) {
       fprintf(stderr, "vidgraph models inspect: unexpected argument '%s'\n", argv[i]);
       return usage(stderr);
-    } else path = argv[i];
+    } else
+      path = argv[i];
   }
   if (!path) return usage(stderr);
   return inspect(path, json);

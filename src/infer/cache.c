@@ -23,8 +23,8 @@ struct vg_model_cache {
   pthread_mutex_t mu;
   pthread_cond_t loaded; /* a load of some key finished */
   size_t max_models, count;
-  cache_entry *head;     /* entries in the table */
-  cache_entry *detached; /* unloaded entries still held */
+  cache_entry *head;        /* entries in the table */
+  cache_entry *detached;    /* unloaded entries still held */
   char loading[8][KEY_MAX]; /* keys being loaded right now (others wait for them) */
 };
 
@@ -97,10 +97,13 @@ vg_status vg_model_cache_key(const vg_model_spec *spec, char *buf, size_t cap) {
            "%016llx|%s|cuda:%d|%s|bind=%d,graph=%d,algo=%d,mem=%zu,ws=%zu,lvl=%d,thr=%d,batch=%d,"
            "stream=%p,req=%d,opt=%08llx",
            (unsigned long long)h, prov, spec->cuda.device_id,
-           t->int8 ? "int8" : t->fp16 ? "fp16" : "fp32", spec->io_binding, spec->cuda.cuda_graph,
-           (int)spec->cuda.conv_algo_search, spec->cuda.mem_limit_bytes, t->workspace_bytes,
-           t->builder_opt_level, spec->cpu.threads, spec->max_batch, (void *)spec->stream,
-           spec->required, (unsigned long long)(opt & 0xffffffffu));
+           t->int8   ? "int8"
+           : t->fp16 ? "fp16"
+                     : "fp32",
+           spec->io_binding, spec->cuda.cuda_graph, (int)spec->cuda.conv_algo_search,
+           spec->cuda.mem_limit_bytes, t->workspace_bytes, t->builder_opt_level, spec->cpu.threads,
+           spec->max_batch, (void *)spec->stream, spec->required,
+           (unsigned long long)(opt & 0xffffffffu));
   return VG_OK;
 }
 
@@ -132,7 +135,8 @@ static int mark_loading(vg_model_cache *c, const char *key) {
 static vg_status load_entry(vg_model_cache *c, const vg_model_spec *spec, const char *key,
                             vg_model **out) {
   int slot;
-  while ((slot = mark_loading(c, key)) < 0) pthread_cond_wait(&c->loaded, &c->mu);
+  while ((slot = mark_loading(c, key)) < 0)
+    pthread_cond_wait(&c->loaded, &c->mu);
   pthread_mutex_unlock(&c->mu);
   vg_model *m = NULL;
   vg_status s = vg_model_load(spec, &m);
@@ -160,7 +164,8 @@ vg_status vg_model_cache_get(vg_model_cache *c, const vg_model_spec *spec, vg_mo
   char key[KEY_MAX];
   VG_TRY(vg_model_cache_key(spec, key, sizeof key));
   pthread_mutex_lock(&c->mu);
-  while (is_loading(c, key)) pthread_cond_wait(&c->loaded, &c->mu);
+  while (is_loading(c, key))
+    pthread_cond_wait(&c->loaded, &c->mu);
   cache_entry *e = find(c->head, key);
   vg_status s = VG_OK;
   if (e) {

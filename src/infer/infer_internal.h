@@ -39,10 +39,10 @@ const char *vg_ort_ep_name(vg_provider p);
 /* ----------------------------------------------------------------- providers.c */
 
 typedef struct vg_append_result {
-  bool graph_on;                       /* CUDA graph enabled in the options */
-  char graph_reason[VG_REASON_MAX];    /* why not, when it was asked for */
-  char reason[VG_REASON_MAX];          /* why the provider could not be appended */
-  char notes[VG_REASON_MAX];           /* options that could not be applied */
+  bool graph_on;                    /* CUDA graph enabled in the options */
+  char graph_reason[VG_REASON_MAX]; /* why not, when it was asked for */
+  char reason[VG_REASON_MAX];       /* why the provider could not be appended */
+  char notes[VG_REASON_MAX];        /* options that could not be applied */
 } vg_append_result;
 
 /* Appends provider spec->providers[pidx] (and, for TensorRT, CUDA when it comes later in the
@@ -61,10 +61,10 @@ extern const size_t vg_probe_model_onnx_len;
 typedef struct vg_io_slot {
   bool valid;
   int nsig;
-  int64_t sig[64];  /* ndims and dims of every input, concatenated */
-  vg_tensor *outs;  /* nout adopted outputs (buffer NULL until the first run) */
-  OrtValue **vals;  /* the OrtValue behind each output (owned by the output buffer) */
-  vg_tensor *held;  /* graph slot only: the input tensors bound at capture */
+  int64_t sig[64]; /* ndims and dims of every input, concatenated */
+  vg_tensor *outs; /* nout adopted outputs (buffer NULL until the first run) */
+  OrtValue **vals; /* the OrtValue behind each output (owned by the output buffer) */
+  vg_tensor *held; /* graph slot only: the input tensors bound at capture */
 } vg_io_slot;
 
 struct vg_model {
@@ -74,10 +74,10 @@ struct vg_model {
   char path[VG_MODEL_PATH_MAX]; /* candidate loaded ("" = memory) */
   int pidx;                     /* index in spec.providers of the provider used */
   OrtSession *session;
-  bool bind;        /* IOBinding in device memory */
-  bool graph;       /* CUDA graph enabled in the session */
+  bool bind;  /* IOBinding in device memory */
+  bool graph; /* CUDA graph enabled in the session */
   bool graph_given_up;
-  vg_device dev;    /* where outputs live and bound inputs must be */
+  vg_device dev; /* where outputs live and bound inputs must be */
   OrtMemoryInfo *mem_cpu, *mem_dev;
   OrtIoBinding *binding;
   int nin, nout;

@@ -17,7 +17,9 @@
 
 /* ----------------------------------------------------------------- introspection */
 
-static void copy_str(char *dst, size_t cap, const char *src) { snprintf(dst, cap, "%s", src ? src : ""); }
+static void copy_str(char *dst, size_t cap, const char *src) {
+  snprintf(dst, cap, "%s", src ? src : "");
+}
 
 static vg_status read_io(vg_model *m, bool input, int i, vg_model_io *io) {
   const OrtApi *api = vg_ort_api();
@@ -50,8 +52,9 @@ static vg_status read_io(vg_model *m, bool input, int i, vg_model_io *io) {
     copy_str(io->type_name, sizeof io->type_name, vg_ort_type_name((int)et));
     io->dtype_supported = vg_ort_dtype((int)et, &io->dtype);
     if (nd > VG_MAX_DIMS) {
-      rc = vg_set_error(VG_ERR_UNSUPPORTED, "'%s' has %zu dimensions; vidgraph tensors hold at most %d",
-                        io->name, nd, VG_MAX_DIMS);
+      rc = vg_set_error(VG_ERR_UNSUPPORTED,
+                        "'%s' has %zu dimensions; vidgraph tensors hold at most %d", io->name, nd,
+                        VG_MAX_DIMS);
     } else {
       io->ndim = (int)nd;
       (void)vg_ort_ok(api->GetDimensions(tsi, io->shape, nd));
@@ -84,7 +87,8 @@ static void read_meta_strings(vg_model *m, OrtModelMetadata *md, OrtAllocator *a
   s = NULL;
   meta_str(api->ModelMetadataGetDomain(md, a, &s), a, &s, o->domain, sizeof o->domain);
   s = NULL;
-  meta_str(api->ModelMetadataGetDescription(md, a, &s), a, &s, o->description, sizeof o->description);
+  meta_str(api->ModelMetadataGetDescription(md, a, &s), a, &s, o->description,
+           sizeof o->description);
   (void)vg_ort_ok(api->ModelMetadataGetVersion(md, &o->model_version));
   char **keys = NULL;
   int64_t nkeys = 0;
@@ -163,7 +167,8 @@ static void read_placements(vg_model *m) {
     if (api->EpAssignedSubgraph_GetEpName(sg[i], &ep) || !ep) continue;
     if (api->EpAssignedSubgraph_GetNodes(sg[i], &nodes, &nn)) continue;
     int k = 0;
-    while (k < r->nplacements && strcmp(r->placements[k].provider, ep) != 0) k++;
+    while (k < r->nplacements && strcmp(r->placements[k].provider, ep) != 0)
+      k++;
     if (k == r->nplacements) {
       if (k == VG_MAX_PLACEMENTS) continue;
       copy_str(r->placements[k].provider, sizeof r->placements[k].provider, ep);
@@ -246,8 +251,8 @@ static vg_status setup_binding(vg_model *m) {
   m->dev = m->bind && p != VG_PROVIDER_CPU ? vg_cuda(m->spec.cuda.device_id) : vg_cpu();
   m->report.io_binding = m->bind;
   if (m->dev.kind == VG_DEVICE_CUDA)
-    CALL(api->CreateMemoryInfo("Cuda", OrtDeviceAllocator, m->spec.cuda.device_id, OrtMemTypeDefault,
-                               &m->mem_dev),
+    CALL(api->CreateMemoryInfo("Cuda", OrtDeviceAllocator, m->spec.cuda.device_id,
+                               OrtMemTypeDefault, &m->mem_dev),
          "CreateMemoryInfo(Cuda)");
   CALL(api->CreateCpuMemoryInfo(OrtDeviceAllocator, OrtMemTypeDefault, &m->mem_cpu),
        "CreateCpuMemoryInfo");
@@ -321,7 +326,8 @@ vg_status vg_model_try_providers(vg_model *m, int first) {
   vg_status last = VG_ERR_UNSUPPORTED;
   for (int p = first; p < m->spec.nproviders; p++) {
     vg_append_result res;
-    vg_status s = vg_model_open_provider(m, p, want_graph && m->spec.providers[p] == VG_PROVIDER_CUDA && m->spec.io_binding, &res);
+    vg_status s = vg_model_open_provider(
+        m, p, want_graph && m->spec.providers[p] == VG_PROVIDER_CUDA && m->spec.io_binding, &res);
     if (res.notes[0]) copy_str(r->notes, sizeof r->notes, res.notes);
     if (s == VG_OK) {
       r->provider_reasons[p][0] = '\0';
@@ -388,8 +394,8 @@ static vg_status validate_spec(const vg_model_spec *spec) {
     return vg_set_error(VG_ERR_INVALID_ARG, "model '%s': no path and no bytes given", spec->name);
   if (spec->bytes && spec->nbytes == 0)
     return vg_set_error(VG_ERR_INVALID_ARG, "model '%s': empty model bytes", spec->name);
-  if (spec->nproviders < 1 || spec->nproviders > VG_MODEL_MAX_PROVIDERS ||
-      spec->nfallbacks < 0 || spec->nfallbacks > VG_MODEL_MAX_FALLBACKS)
+  if (spec->nproviders < 1 || spec->nproviders > VG_MODEL_MAX_PROVIDERS || spec->nfallbacks < 0 ||
+      spec->nfallbacks > VG_MODEL_MAX_FALLBACKS)
     return vg_set_error(VG_ERR_INVALID_ARG,
                         "model '%s': %d providers and %d fallbacks (1..%d and 0..%d allowed)",
                         spec->name, spec->nproviders, spec->nfallbacks, VG_MODEL_MAX_PROVIDERS,
@@ -408,13 +414,14 @@ static vg_status model_new(const vg_model_spec *spec, vg_model **out) {
   pthread_mutex_init(&m->lock, NULL);
   m->spec = *spec;
   if (!m->spec.name[0])
-    copy_str(m->spec.name, sizeof m->spec.name, spec->path[0] ? base_name(spec->path) : "memory-model");
+    copy_str(m->spec.name, sizeof m->spec.name,
+             spec->path[0] ? base_name(spec->path) : "memory-model");
   if (spec->bytes) {
     m->bytes_copy = malloc(spec->nbytes);
     if (!m->bytes_copy) {
       vg_model_free(m);
-      return vg_set_error(VG_ERR_NO_MEMORY, "model '%s': cannot copy %zu model bytes",
-                          m->spec.name, spec->nbytes);
+      return vg_set_error(VG_ERR_NO_MEMORY, "model '%s': cannot copy %zu model bytes", m->spec.name,
+                          spec->nbytes);
     }
     memcpy(m->bytes_copy, spec->bytes, spec->nbytes);
     m->spec.bytes = m->bytes_copy;
@@ -478,9 +485,15 @@ void vg_model_free(vg_model *m) {
 
 /* ----------------------------------------------------------------- accessors */
 
-const char *vg_model_name(const vg_model *m) { return m->spec.name; }
-int vg_model_input_count(const vg_model *m) { return m->nin; }
-int vg_model_output_count(const vg_model *m) { return m->nout; }
+const char *vg_model_name(const vg_model *m) {
+  return m->spec.name;
+}
+int vg_model_input_count(const vg_model *m) {
+  return m->nin;
+}
+int vg_model_output_count(const vg_model *m) {
+  return m->nout;
+}
 const vg_model_io *vg_model_input(const vg_model *m, int i) {
   return i >= 0 && i < m->nin ? &m->inputs[i] : NULL;
 }
@@ -497,8 +510,12 @@ int vg_model_output_index(const vg_model *m, const char *name) {
     if (strcmp(m->outputs[i].name, name) == 0) return i;
   return -1;
 }
-const vg_model_meta *vg_model_metadata(const vg_model *m) { return &m->meta; }
-vg_device vg_model_output_device(const vg_model *m) { return m->dev; }
+const vg_model_meta *vg_model_metadata(const vg_model *m) {
+  return &m->meta;
+}
+vg_device vg_model_output_device(const vg_model *m) {
+  return m->dev;
+}
 
 void vg_model_get_report(vg_model *m, vg_model_report *out) {
   pthread_mutex_lock(&m->lock);

@@ -68,8 +68,8 @@ vg_status vg_infer_probe_provider(vg_provider p, int device_id, char *reason, si
   OrtSession *sess = NULL;
   if (rs != VG_OK) {
     snprintf(reason, cap, "%s", res.reason);
-  } else if ((st = api->CreateSessionFromArray(env, vg_probe_model_onnx, vg_probe_model_onnx_len, so,
-                                               &sess))) {
+  } else if ((st = api->CreateSessionFromArray(env, vg_probe_model_onnx, vg_probe_model_onnx_len,
+                                               so, &sess))) {
     char msg[400];
     vg_ort_take_message(st, msg, sizeof msg);
     const char *cause = vg_ort_last_log();

@@ -49,8 +49,9 @@ static bool gpu_ready(int device_id, vg_append_result *res) {
 }
 
 static const char *algo_name(vg_conv_algo_search a) {
-  return a == VG_CONV_ALGO_HEURISTIC ? "HEURISTIC" : a == VG_CONV_ALGO_DEFAULT ? "DEFAULT"
-                                                                             : "EXHAUSTIVE";
+  return a == VG_CONV_ALGO_HEURISTIC ? "HEURISTIC"
+         : a == VG_CONV_ALGO_DEFAULT ? "DEFAULT"
+                                     : "EXHAUSTIVE";
 }
 
 /* CUDA through the execution-provider library with enable_cuda_graph=1. */
@@ -64,14 +65,17 @@ static bool append_cuda_v2_graph(OrtSessionOptions *so, const vg_model_spec *spe
     return false;
   }
   char mem[32], stream[32];
-  snprintf(mem, sizeof mem, "%zu", spec->cuda.mem_limit_bytes ? spec->cuda.mem_limit_bytes : SIZE_MAX);
+  snprintf(mem, sizeof mem, "%zu", spec->cuda.mem_limit_bytes);
   snprintf(stream, sizeof stream, "%llu",
            (unsigned long long)(uintptr_t)vg_stream_native(spec->stream));
-  const char *keys[6] = {"enable_cuda_graph", "cudnn_conv_algo_search", "gpu_mem_limit",
-                         "has_user_compute_stream", "user_compute_stream"};
-  const char *vals[6] = {"1", algo_name(spec->cuda.conv_algo_search), mem,
-                         spec->stream ? "1" : "0", stream};
-  size_t nkeys = spec->stream ? 5 : 3;
+  const char *keys[6] = {"enable_cuda_graph", "cudnn_conv_algo_search"},
+             *vals[6] = {"1", algo_name(spec->cuda.conv_algo_search)};
+  size_t nkeys = 2;
+  if (spec->cuda.mem_limit_bytes) keys[nkeys] = "gpu_mem_limit", vals[nkeys++] = mem;
+  if (spec->stream) {
+    keys[nkeys] = "has_user_compute_stream", vals[nkeys++] = "1";
+    keys[nkeys] = "user_compute_stream", vals[nkeys++] = stream;
+  }
   OrtEnv *env;
   if (vg_ort_env(&env) != VG_OK) return false;
   vg_ort_clear_last_log();
@@ -108,8 +112,7 @@ static vg_status append_cuda_v1(OrtSessionOptions *so, const vg_model_spec *spec
 
 static vg_status append_cuda(OrtSessionOptions *so, const vg_model_spec *spec, bool want_graph,
                              vg_append_result *res) {
-  if (!gpu_ready(spec->cuda.device_id, res))
-    return vg_set_error(VG_ERR_DEVICE, "%s", res->reason);
+  if (!gpu_ready(spec->cuda.device_id, res)) return vg_set_error(VG_ERR_DEVICE, "%s", res->reason);
   if (want_graph && append_cuda_v2_graph(so, spec, res)) return VG_OK;
   return append_cuda_v1(so, spec, res);
 }
@@ -130,7 +133,8 @@ static vg_status append_trt_v2(OrtSessionOptions *so, const vg_model_spec *spec,
   snprintf(dev, sizeof dev, "%d", spec->cuda.device_id);
   snprintf(ws, sizeof ws, "%zu", t->workspace_bytes);
   snprintf(lvl, sizeof lvl, "%d", t->builder_opt_level);
-  snprintf(stream, sizeof stream, "%llu", (unsigned long long)(uintptr_t)vg_stream_native(spec->stream));
+  snprintf(stream, sizeof stream, "%llu",
+           (unsigned long long)(uintptr_t)vg_stream_native(spec->stream));
   const char *keys[16], *vals[16];
   int n = 0;
   keys[n] = "device_id", vals[n++] = dev;
@@ -185,8 +189,7 @@ static vg_status append_trt_legacy(OrtSessionOptions *so, const vg_model_spec *s
 
 static vg_status append_trt(OrtSessionOptions *so, const vg_model_spec *spec, int pidx,
                             vg_append_result *res) {
-  if (!gpu_ready(spec->cuda.device_id, res))
-    return vg_set_error(VG_ERR_DEVICE, "%s", res->reason);
+  if (!gpu_ready(spec->cuda.device_id, res)) return vg_set_error(VG_ERR_DEVICE, "%s", res->reason);
   bool absent = false;
   vg_status s = append_trt_v2(so, spec, res, &absent);
   if (s != VG_OK && absent) s = append_trt_legacy(so, spec, res);
@@ -209,8 +212,10 @@ vg_status vg_infer_append_provider(OrtSessionOptions *so, const vg_model_spec *s
                                    bool want_graph, vg_append_result *res) {
   memset(res, 0, sizeof *res);
   switch (spec->providers[pidx]) {
-  case VG_PROVIDER_TENSORRT: return append_trt(so, spec, pidx, res);
-  case VG_PROVIDER_CUDA: return append_cuda(so, spec, want_graph, res);
+  case VG_PROVIDER_TENSORRT:
+    return append_trt(so, spec, pidx, res);
+  case VG_PROVIDER_CUDA:
+    return append_cuda(so, spec, want_graph, res);
   case VG_PROVIDER_CPU:
     if (spec->cpu.threads > 0) {
       OrtStatus *st = vg_ort_api()->SetIntraOpNumThreads(so, spec->cpu.threads);

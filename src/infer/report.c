@@ -5,7 +5,9 @@
 #include <jansson.h>
 #include <stdlib.h>
 
-static json_t *str_or_null(const char *s) { return s && s[0] ? json_string(s) : json_null(); }
+static json_t *str_or_null(const char *s) {
+  return s && s[0] ? json_string(s) : json_null();
+}
 
 static json_t *providers_json(const vg_model_report *r) {
   json_t *req = json_array(), *skipped = json_object();

@@ -36,21 +36,21 @@ static vg_status check_dims(const vg_model *m, const vg_model_io *io, const vg_t
                           m->spec.name, io->name, d, (long long)t->shape[d], got);
     if (io->shape[d] < 0 || t->shape[d] == io->shape[d]) continue;
     if (d == 0 && t->shape[0] > io->shape[0])
-      return vg_set_error(VG_ERR_INVALID_ARG,
-                          "model '%s': input '%s': batch %lld is larger than the model allows (%lld; "
-                          "shape %s), given %s",
-                          m->spec.name, io->name, (long long)t->shape[0], (long long)io->shape[0],
-                          want, got);
+      return vg_set_error(
+          VG_ERR_INVALID_ARG,
+          "model '%s': input '%s': batch %lld is larger than the model allows (%lld; "
+          "shape %s), given %s",
+          m->spec.name, io->name, (long long)t->shape[0], (long long)io->shape[0], want, got);
     return vg_set_error(VG_ERR_INVALID_ARG,
                         "model '%s': input '%s': dimension %d is %lld, the model expects %lld "
                         "(shape %s), given %s",
-                        m->spec.name, io->name, d, (long long)t->shape[d],
-                        (long long)io->shape[d], want, got);
+                        m->spec.name, io->name, d, (long long)t->shape[d], (long long)io->shape[d],
+                        want, got);
   }
   if (m->spec.max_batch > 0 && io->ndim > 0 && t->shape[0] > m->spec.max_batch)
     return vg_set_error(VG_ERR_INVALID_ARG,
-                        "model '%s': input '%s': batch %lld is larger than max_batch %d", m->spec.name,
-                        io->name, (long long)t->shape[0], m->spec.max_batch);
+                        "model '%s': input '%s': batch %lld is larger than max_batch %d",
+                        m->spec.name, io->name, (long long)t->shape[0], m->spec.max_batch);
   return VG_OK;
 }
 
@@ -85,7 +85,8 @@ static vg_status order_inputs(const vg_model *m, const char *const *names, const
     return vg_set_error(VG_ERR_INVALID_ARG, "model '%s': %d inputs given, the model has %d (%s)",
                         m->spec.name, n, m->nin, list);
   }
-  for (int i = 0; i < m->nin; i++) ord[i] = NULL;
+  for (int i = 0; i < m->nin; i++)
+    ord[i] = NULL;
   for (int k = 0; k < n; k++) {
     int i = names ? vg_model_input_index(m, names[k]) : k;
     if (i < 0) {
@@ -101,7 +102,8 @@ static vg_status order_inputs(const vg_model *m, const char *const *names, const
                           m->inputs[i].name);
     ord[i] = &inputs[k];
   }
-  for (int i = 0; i < m->nin; i++) VG_TRY(check_input(m, &m->inputs[i], ord[i]));
+  for (int i = 0; i < m->nin; i++)
+    VG_TRY(check_input(m, &m->inputs[i], ord[i]));
   return VG_OK;
 }
 
@@ -114,9 +116,11 @@ static void release_value(void *ctx, void *data, size_t bytes, vg_device dev) {
 
 void vg_io_slot_clear(vg_model *m, vg_io_slot *s) {
   if (s->outs)
-    for (int k = 0; k < m->nout; k++) vg_tensor_release(&s->outs[k]);
+    for (int k = 0; k < m->nout; k++)
+      vg_tensor_release(&s->outs[k]);
   if (s->held)
-    for (int i = 0; i < m->nin; i++) vg_tensor_release(&s->held[i]);
+    for (int i = 0; i < m->nin; i++)
+      vg_tensor_release(&s->held[i]);
   free(s->outs);
   free(s->vals);
   free(s->held);
@@ -127,7 +131,8 @@ static void make_sig(const vg_model *m, const vg_tensor **in, int64_t *sig, int 
   int n = 0;
   for (int i = 0; i < m->nin && n + 1 + in[i]->ndim <= 64; i++) {
     sig[n++] = in[i]->ndim;
-    for (int d = 0; d < in[i]->ndim; d++) sig[n++] = in[i]->shape[d];
+    for (int d = 0; d < in[i]->ndim; d++)
+      sig[n++] = in[i]->shape[d];
   }
   *nsig = n;
 }
@@ -170,14 +175,16 @@ static vg_status adopt_output(vg_model *m, vg_io_slot *s, int k, OrtValue *v) {
   vg_dtype dt;
   if (!vg_ort_dtype((int)et, &dt) || nd > VG_MAX_DIMS) {
     api->ReleaseValue(v);
-    return vg_set_error(VG_ERR_UNSUPPORTED,
-                        "model '%s': output '%s' (%s, %zu dims) cannot be held in a vidgraph tensor",
-                        m->spec.name, io->name, vg_ort_type_name((int)et), nd);
+    return vg_set_error(
+        VG_ERR_UNSUPPORTED,
+        "model '%s': output '%s' (%s, %zu dims) cannot be held in a vidgraph tensor", m->spec.name,
+        io->name, vg_ort_type_name((int)et), nd);
   }
   void *data = NULL;
   (void)vg_ort_ok(api->GetTensorMutableData(v, &data));
   size_t bytes = vg_dtype_size(dt);
-  for (size_t d = 0; d < nd; d++) bytes *= (size_t)shape[d];
+  for (size_t d = 0; d < nd; d++)
+    bytes *= (size_t)shape[d];
   vg_buffer *buf;
   if (!data || bytes == 0) { /* an empty output: a placeholder buffer, nothing to rebind */
     api->ReleaseValue(v);
@@ -212,8 +219,8 @@ static vg_status count_copy(vg_model *m, vg_status s, size_t bytes, int64_t t0) 
   return VG_OK;
 }
 
-static vg_status ensure_stage(vg_model *m, vg_tensor **arr, int i, const vg_tensor *t, vg_device dev,
-                              vg_pool *pool) {
+static vg_status ensure_stage(vg_model *m, vg_tensor **arr, int i, const vg_tensor *t,
+                              vg_device dev, vg_pool *pool) {
   if (!*arr && !(*arr = calloc((size_t)m->nin + 1, sizeof **arr)))
     return vg_set_error(VG_ERR_NO_MEMORY, "model '%s': out of memory", m->spec.name);
   vg_tensor *st = &(*arr)[i];
@@ -234,8 +241,10 @@ static vg_status host_input(vg_model *m, int i, const vg_tensor *t, void **ptr) 
   VG_TRY(ensure_stage(m, &m->stage_host, i, t, vg_cpu(), NULL));
   int64_t t0 = vg_now_ns();
   size_t n = vg_tensor_nbytes(t);
-  VG_TRY(count_copy(m, vg_memcpy(vg_tensor_data(&m->stage_host[i]), vg_cpu(), vg_tensor_data(t),
-                                 vg_tensor_device(t), n), n, t0));
+  VG_TRY(count_copy(m,
+                    vg_memcpy(vg_tensor_data(&m->stage_host[i]), vg_cpu(), vg_tensor_data(t),
+                              vg_tensor_device(t), n),
+                    n, t0));
   *ptr = vg_tensor_data(&m->stage_host[i]);
   return VG_OK;
 }
@@ -253,12 +262,15 @@ static vg_status device_input(vg_model *m, int i, const vg_tensor *t, void **ptr
   if (td.kind == VG_DEVICE_CPU) {
     if (!m->pinned) VG_TRY(vg_pool_create(VG_POOL_PINNED, vg_cpu(), 0, &m->pinned));
     VG_TRY(ensure_stage(m, &m->stage_host, i, t, vg_cpu(), m->pinned));
+    /* an asynchronous earlier run may still be reading this pinned buffer */
+    if (m->spec.stream) VG_TRY(vg_stream_sync(m->spec.stream));
     memcpy(vg_tensor_data(&m->stage_host[i]), src, n);
     src = vg_tensor_data(&m->stage_host[i]);
   }
   VG_TRY(ensure_stage(m, &m->stage_dev, i, t, m->dev, NULL));
-  VG_TRY(count_copy(m, vg_memcpy_async(vg_tensor_data(&m->stage_dev[i]), m->dev, src,
-                                       td.kind == VG_DEVICE_CPU ? vg_cpu() : td, n, m->spec.stream),
+  VG_TRY(count_copy(m,
+                    vg_memcpy_async(vg_tensor_data(&m->stage_dev[i]), m->dev, src,
+                                    td.kind == VG_DEVICE_CPU ? vg_cpu() : td, n, m->spec.stream),
                     n, t0));
   *ptr = vg_tensor_data(&m->stage_dev[i]);
   return VG_OK;
@@ -344,8 +356,8 @@ static vg_status bound_inputs(vg_model *m, const vg_tensor **ord, vg_io_slot *s,
   return VG_OK;
 }
 
-static vg_status bind_all(vg_model *m, const vg_tensor **ord, void **ptrs, vg_io_slot *s, bool fixed,
-                          bool *fresh) {
+static vg_status bind_all(vg_model *m, const vg_tensor **ord, void **ptrs, vg_io_slot *s,
+                          bool fixed, bool *fresh) {
   const OrtApi *api = vg_ort_api();
   const OrtMemoryInfo *mem = m->dev.kind == VG_DEVICE_CPU ? m->mem_cpu : m->mem_dev;
   api->ClearBoundInputs(m->binding);
@@ -396,9 +408,14 @@ static vg_status collect_bound(vg_model *m, vg_io_slot *s, const bool *fresh) {
 static vg_status run_options(vg_model *m, bool async, bool skip_graph, OrtRunOptions **out) {
   const OrtApi *api = vg_ort_api();
   OrtStatus *st = api->CreateRunOptions(out);
-  if (!st && async) st = api->AddRunConfigEntry(*out, "disable_synchronize_execution_providers", "1");
+  if (!st && async)
+    st = api->AddRunConfigEntry(*out, "disable_synchronize_execution_providers", "1");
   if (!st && skip_graph) st = api->AddRunConfigEntry(*out, "gpu_graph_id", "-1");
-  if (st) return vg_ort_fail(st, VG_ERR_BACKEND, "run options");
+  if (st) {
+    if (*out) api->ReleaseRunOptions(*out);
+    *out = NULL;
+    return vg_ort_fail(st, VG_ERR_BACKEND, "run options");
+  }
   return VG_OK;
 }
 
@@ -406,22 +423,29 @@ static vg_status run_bound(vg_model *m, const vg_tensor **ord, const int64_t *si
                            bool async) {
   bool graph = m->graph;
   if (graph && !m->gslot.valid) VG_TRY(slot_take(m, &m->gslot, sig, nsig));
-  graph = graph && m->gslot.nsig == nsig && memcmp(m->gslot.sig, sig, sizeof *sig * (size_t)nsig) == 0;
+  graph =
+      graph && m->gslot.nsig == nsig && memcmp(m->gslot.sig, sig, sizeof *sig * (size_t)nsig) == 0;
   vg_io_slot *s = graph ? &m->gslot : &m->cur;
   if (!graph) VG_TRY(slot_take(m, s, sig, nsig));
   void *ptrs[64];
   bool fresh[64];
   VG_TRY(bound_inputs(m, ord, s, graph, ptrs));
   bool staged = false;
-  for (int i = 0; i < m->nin; i++) staged = staged || ptrs[i] != vg_tensor_data(ord[i]);
+  for (int i = 0; i < m->nin; i++)
+    staged = staged || ptrs[i] != vg_tensor_data(ord[i]);
   /* Copies went to the default stream; ONNX Runtime computes on its own unless given ours. */
   if (staged && m->dev.kind == VG_DEVICE_CUDA && !m->spec.stream) VG_TRY(vg_stream_sync(NULL));
   VG_TRY(bind_all(m, ord, ptrs, s, graph, fresh));
-  OrtRunOptions *ro;
+  OrtRunOptions *ro = NULL;
   VG_TRY(run_options(m, async, m->graph && !graph, &ro));
   OrtStatus *st = vg_ort_api()->RunWithBinding(m->session, ro, m->binding);
   vg_ort_api()->ReleaseRunOptions(ro);
-  if (st) return vg_ort_fail(st, VG_ERR_BACKEND, graph ? "RunWithBinding (CUDA graph)" : "RunWithBinding");
+  /* synchronous runs return with device outputs complete (graph replays included) */
+  if (!st && !async && m->dev.kind == VG_DEVICE_CUDA)
+    st = vg_ort_api()->SynchronizeBoundOutputs(m->binding);
+  if (st)
+    return vg_ort_fail(st, VG_ERR_BACKEND,
+                       graph ? "RunWithBinding (CUDA graph)" : "RunWithBinding");
   m->last = s;
   if (graph)
     m->graph_runs++;
@@ -437,7 +461,7 @@ static vg_status run_once(vg_model *m, const vg_tensor **ord, vg_stream s) {
   int nsig;
   make_sig(m, ord, sig, &nsig);
   bool async = m->spec.stream && s == m->spec.stream && m->dev.kind == VG_DEVICE_CUDA;
-  if (s && s != m->spec.stream) VG_TRY(vg_stream_sync(s));
+  if (s && !async) VG_TRY(vg_stream_sync(s)); /* the inputs must be complete */
   return m->bind ? run_bound(m, ord, sig, nsig, async) : run_plain(m, ord, sig, nsig);
 }
 
@@ -463,15 +487,16 @@ static vg_status retry_next_provider(vg_model *m, const vg_tensor **ord, vg_stre
   return run_once(m, ord, s);
 }
 
-vg_status vg_model_run(vg_model *m, const char *const *names, const vg_tensor *inputs,
-                       int ninputs, vg_tensor *outputs, int noutputs, vg_stream s) {
+vg_status vg_model_run(vg_model *m, const char *const *names, const vg_tensor *inputs, int ninputs,
+                       vg_tensor *outputs, int noutputs, vg_stream s) {
   if (!m || (!inputs && ninputs) || (!outputs && noutputs) || noutputs < 0)
     return vg_set_error(VG_ERR_INVALID_ARG, "vg_model_run: NULL argument");
   pthread_mutex_lock(&m->lock);
   const vg_tensor *ord[64];
   vg_status rs = VG_OK;
   if (m->nin > 64 || m->nout > 64)
-    rs = vg_set_error(VG_ERR_UNSUPPORTED, "model '%s': more than 64 inputs or outputs", m->spec.name);
+    rs = vg_set_error(VG_ERR_UNSUPPORTED, "model '%s': more than 64 inputs or outputs",
+                      m->spec.name);
   else if (noutputs > m->nout)
     rs = vg_set_error(VG_ERR_INVALID_ARG, "model '%s': %d outputs asked for, the model has %d",
                       m->spec.name, noutputs, m->nout);
@@ -488,7 +513,8 @@ vg_status vg_model_run(vg_model *m, const char *const *names, const vg_tensor *i
   }
   if (rs == VG_OK) {
     m->stats.runs++;
-    for (int k = 0; k < noutputs; k++) vg_tensor_view(&m->last->outs[k], &outputs[k]);
+    for (int k = 0; k < noutputs; k++)
+      vg_tensor_view(&m->last->outs[k], &outputs[k]);
   }
   pthread_mutex_unlock(&m->lock);
   return rs;

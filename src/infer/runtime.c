@@ -38,7 +38,8 @@ static void clean_message(const char *msg, char *out, size_t cap) {
   }
   snprintf(out, cap, "%s", msg);
   size_t n = strlen(out);
-  while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' ')) out[--n] = '\0';
+  while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
+    out[--n] = '\0';
 }
 
 static void ort_logger(void *param, OrtLoggingLevel severity, const char *category,
@@ -46,10 +47,18 @@ static void ort_logger(void *param, OrtLoggingLevel severity, const char *catego
   (void)param;
   vg_log_level level = VG_LOG_ERROR;
   switch (severity) {
-  case ORT_LOGGING_LEVEL_VERBOSE: level = VG_LOG_TRACE; break;
-  case ORT_LOGGING_LEVEL_INFO: level = VG_LOG_DEBUG; break;
-  case ORT_LOGGING_LEVEL_WARNING: level = VG_LOG_WARN; break;
-  default: level = VG_LOG_ERROR; break;
+  case ORT_LOGGING_LEVEL_VERBOSE:
+    level = VG_LOG_TRACE;
+    break;
+  case ORT_LOGGING_LEVEL_INFO:
+    level = VG_LOG_DEBUG;
+    break;
+  case ORT_LOGGING_LEVEL_WARNING:
+    level = VG_LOG_WARN;
+    break;
+  default:
+    level = VG_LOG_ERROR;
+    break;
   }
   if (severity >= ORT_LOGGING_LEVEL_WARNING)
     clean_message(message ? message : "", t_last_log, sizeof t_last_log);
@@ -61,15 +70,18 @@ static void ort_logger(void *param, OrtLoggingLevel severity, const char *catego
   vg_log(level, "ort", fields, "%s", message ? message : "");
 }
 
-const char *vg_ort_last_log(void) { return t_last_log; }
-void vg_ort_clear_last_log(void) { t_last_log[0] = '\0'; }
+const char *vg_ort_last_log(void) {
+  return t_last_log;
+}
+void vg_ort_clear_last_log(void) {
+  t_last_log[0] = '\0';
+}
 
 static void create_env(void) {
   const OrtApi *api = vg_ort_api();
   if (!api) {
-    snprintf(g_env_error, sizeof g_env_error,
-             "ONNX Runtime %s does not provide API version %d", vg_infer_runtime_version(),
-             ORT_API_VERSION);
+    snprintf(g_env_error, sizeof g_env_error, "ONNX Runtime %s does not provide API version %d",
+             vg_infer_runtime_version(), ORT_API_VERSION);
     return;
   }
   vg_log_level l = vg_log_get_level("ort");
@@ -199,26 +211,38 @@ vg_status vg_ort_cuda_ep_device(int ordinal, const OrtEpDevice **out, char *reas
 
 bool vg_ort_dtype(int t, vg_dtype *out) {
   switch (t) {
-  case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: *out = VG_DTYPE_F32; return true;
-  case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16: *out = VG_DTYPE_F16; return true;
-  case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8: *out = VG_DTYPE_U8; return true;
-  case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: *out = VG_DTYPE_I32; return true;
-  case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: *out = VG_DTYPE_I64; return true;
-  default: return false;
+  case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT:
+    *out = VG_DTYPE_F32;
+    return true;
+  case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16:
+    *out = VG_DTYPE_F16;
+    return true;
+  case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8:
+    *out = VG_DTYPE_U8;
+    return true;
+  case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32:
+    *out = VG_DTYPE_I32;
+    return true;
+  case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64:
+    *out = VG_DTYPE_I64;
+    return true;
+  default:
+    return false;
   }
 }
 
 int vg_ort_onnx_type(vg_dtype d) {
-  static const int map[] = {ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16,
-                            ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8, ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32,
-                            ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64};
+  static const int map[] = {
+      ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16,
+      ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8, ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32,
+      ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64};
   return (unsigned)d < sizeof map / sizeof map[0] ? map[d] : 0;
 }
 
 const char *vg_ort_type_name(int t) {
-  static const char *const names[] = {"undefined", "float32", "uint8",  "int8",    "uint16",
-                                      "int16",     "int32",   "int64",  "string",  "bool",
-                                      "float16",   "double",  "uint32", "uint64",  "complex64",
+  static const char *const names[] = {"undefined",  "float32", "uint8",  "int8",   "uint16",
+                                      "int16",      "int32",   "int64",  "string", "bool",
+                                      "float16",    "double",  "uint32", "uint64", "complex64",
                                       "complex128", "bfloat16"};
   if (t >= 0 && t < (int)(sizeof names / sizeof names[0])) return names[t];
   return "other";
@@ -260,5 +284,7 @@ vg_status vg_provider_parse(const char *text, vg_provider *out) {
  * ReleaseEnv program shows it too). LeakSanitizer reads this hook (a sanitizer interface name,
  * hence no vg_ prefix) and ignores leaks allocated inside libonnxruntime.so. */
 const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:libonnxruntime.so\n"; }
+const char *__lsan_default_suppressions(void) {
+  return "leak:libonnxruntime.so\n";
+}
 #endif

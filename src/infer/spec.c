@@ -17,12 +17,12 @@ void vg_model_spec_init(vg_model_spec *spec) {
   spec->cuda.conv_algo_search = VG_CONV_ALGO_EXHAUSTIVE;
 }
 
-static const char *const g_top_keys[] = {"model", "path", "fallback", "fallbacks", "name",
-                                         "required", "providers", "io_binding", "max_batch",
-                                         "tensorrt", "cuda", "cpu", NULL};
-static const char *const g_trt_keys[] = {"fp16", "int8", "workspace_mb",
-                                         "builder_optimization_level", "engine_cache",
-                                         "timing_cache", NULL};
+static const char *const g_top_keys[] = {
+    "model",      "path",      "fallback", "fallbacks", "name", "required", "providers",
+    "io_binding", "max_batch", "tensorrt", "cuda",      "cpu",  NULL};
+static const char *const g_trt_keys[] = {
+    "fp16",         "int8", "workspace_mb", "builder_optimization_level", "engine_cache",
+    "timing_cache", NULL};
 static const char *const g_cuda_keys[] = {"device", "conv_algo_search", "mem_limit_mb",
                                           "cuda_graph", NULL};
 static const char *const g_cpu_keys[] = {"threads", NULL};
@@ -35,11 +35,13 @@ static vg_status check_keys(const vg_cnode *map, const char *const *allowed, boo
   for (size_t i = 0; i < vg_cnode_len(map); i++) {
     const char *k = vg_cnode_key_at(map, i);
     bool ok = false;
-    for (int j = 0; allowed[j] && !ok; j++) ok = strcmp(k, allowed[j]) == 0;
+    for (int j = 0; allowed[j] && !ok; j++)
+      ok = strcmp(k, allowed[j]) == 0;
     if (!ok) {
       char list[256] = "";
       for (int j = 0; allowed[j]; j++)
-        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "", allowed[j]);
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "",
+                 allowed[j]);
       return vg_cnode_error(vg_cnode_at(map, i), VG_ERR_PARSE, "unknown key '%s' (known: %s)", k,
                             list);
     }
@@ -59,7 +61,8 @@ static vg_status resolve_path(const vg_cnode *n, const char *base_dir, char *out
   VG_TRY(vg_cnode_as_string(n, &p));
   if (!p[0]) return vg_cnode_error(n, VG_ERR_PARSE, "empty model path");
   if (strlen(p) >= VG_MODEL_PATH_MAX)
-    return vg_cnode_error(n, VG_ERR_PARSE, "model path longer than %d bytes", VG_MODEL_PATH_MAX - 1);
+    return vg_cnode_error(n, VG_ERR_PARSE, "model path longer than %d bytes",
+                          VG_MODEL_PATH_MAX - 1);
   if (p[0] == '/' || !base_dir || !base_dir[0] || file_exists(p)) {
     snprintf(out, VG_MODEL_PATH_MAX, "%s", p);
     return VG_OK;
@@ -97,8 +100,10 @@ static vg_status read_providers(const vg_cnode *n, vg_model_spec *spec) {
   }
   size_t len = vg_cnode_len(n);
   if (vg_cnode_get_kind(n) != VG_CNODE_SEQ || len == 0 || len > VG_MODEL_MAX_PROVIDERS)
-    return vg_cnode_error(n, VG_ERR_PARSE, "expected a list of 1 to %d providers (tensorrt, cuda, "
-                                           "cpu)", VG_MODEL_MAX_PROVIDERS);
+    return vg_cnode_error(n, VG_ERR_PARSE,
+                          "expected a list of 1 to %d providers (tensorrt, cuda, "
+                          "cpu)",
+                          VG_MODEL_MAX_PROVIDERS);
   spec->nproviders = (int)len;
   for (size_t i = 0; i < len; i++) {
     const char *s;
@@ -128,7 +133,8 @@ static vg_status read_trt(const vg_cnode *n, vg_trt_options *t) {
   VG_TRY(vg_cfg_bool(n, "fp16", false, t->fp16, &t->fp16));
   VG_TRY(vg_cfg_bool(n, "int8", false, t->int8, &t->int8));
   VG_TRY(vg_cfg_int_range(n, "workspace_mb", false, 0, 0, 1 << 20, &ws));
-  VG_TRY(vg_cfg_int_range(n, "builder_optimization_level", false, t->builder_opt_level, -1, 5, &lvl));
+  VG_TRY(
+      vg_cfg_int_range(n, "builder_optimization_level", false, t->builder_opt_level, -1, 5, &lvl));
   t->workspace_bytes = (size_t)ws << 20;
   t->builder_opt_level = (int)lvl;
   VG_TRY(copy_string(n, "engine_cache", t->engine_cache_dir, sizeof t->engine_cache_dir));

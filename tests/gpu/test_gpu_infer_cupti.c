@@ -26,10 +26,16 @@ static void CUPTIAPI buffer_completed(CUcontext ctx, uint32_t stream, uint8_t *b
     const CUpti_ActivityMemcpy6 *mc = (const CUpti_ActivityMemcpy6 *)rec;
     switch (mc->copyKind) {
     case CUPTI_ACTIVITY_MEMCPY_KIND_HTOD:
-    case CUPTI_ACTIVITY_MEMCPY_KIND_HTOA: g_h2d++; break;
+    case CUPTI_ACTIVITY_MEMCPY_KIND_HTOA:
+      g_h2d++;
+      break;
     case CUPTI_ACTIVITY_MEMCPY_KIND_DTOH:
-    case CUPTI_ACTIVITY_MEMCPY_KIND_ATOH: g_d2h++; break;
-    default: g_other++; break;
+    case CUPTI_ACTIVITY_MEMCPY_KIND_ATOH:
+      g_d2h++;
+      break;
+    default:
+      g_other++;
+      break;
     }
   }
   size_t dropped = 0;

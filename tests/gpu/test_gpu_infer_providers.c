@@ -43,10 +43,13 @@ static void compare_models(const char *label, const char *path, int ndim, const 
   double err = infer_rel_err(b, a, na);
   int cuda_nodes = 0, cpu_nodes = 0;
   for (int i = 0; i < r.nplacements; i++) {
-    if (strcmp(r.placements[i].provider, "CUDAExecutionProvider") == 0) cuda_nodes = r.placements[i].nodes;
-    if (strcmp(r.placements[i].provider, "CPUExecutionProvider") == 0) cpu_nodes = r.placements[i].nodes;
+    if (strcmp(r.placements[i].provider, "CUDAExecutionProvider") == 0)
+      cuda_nodes = r.placements[i].nodes;
+    if (strcmp(r.placements[i].provider, "CPUExecutionProvider") == 0)
+      cpu_nodes = r.placements[i].nodes;
   }
-  printf("KEY: %s cuda-vs-cpu rel err %.2e (nodes: cuda %d, cpu %d)\n", label, err, cuda_nodes, cpu_nodes);
+  printf("KEY: %s cuda-vs-cpu rel err %.2e (nodes: cuda %d, cpu %d)\n", label, err, cuda_nodes,
+         cpu_nodes);
   assert_true(err < TOL);
   assert_true(cuda_nodes > 0);
   free(a);
@@ -151,7 +154,8 @@ static void test_cuda_graph(void **st) {
   free(want1);
   free(want2);
   vg_tensor *ts[] = {&x1, &x2, &d1, &d2, &b2, &db2};
-  for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) vg_tensor_release(ts[i]);
+  for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
+    vg_tensor_release(ts[i]);
   vg_model_free(ref);
   vg_model_free(g);
 }
@@ -218,10 +222,14 @@ int main(void) {
   infer_ensure_models();
   vg_log_set_level(NULL, VG_LOG_WARN);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_ppocr_det),        cmocka_unit_test(test_ppocr_rec),
-      cmocka_unit_test(test_ppocr_cls),        cmocka_unit_test(test_yolo_like),
-      cmocka_unit_test(test_io_binding),       cmocka_unit_test(test_cuda_graph),
-      cmocka_unit_test(test_cuda_graph_needs_binding), cmocka_unit_test(test_user_stream),
+      cmocka_unit_test(test_ppocr_det),
+      cmocka_unit_test(test_ppocr_rec),
+      cmocka_unit_test(test_ppocr_cls),
+      cmocka_unit_test(test_yolo_like),
+      cmocka_unit_test(test_io_binding),
+      cmocka_unit_test(test_cuda_graph),
+      cmocka_unit_test(test_cuda_graph_needs_binding),
+      cmocka_unit_test(test_user_stream),
       cmocka_unit_test(test_tensorrt_fallback),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

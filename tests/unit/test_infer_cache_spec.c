@@ -111,7 +111,8 @@ static void test_cache_threads(void **st) {
     args[i] = (worker_arg){c, 0, NULL};
     pthread_create(&th[i], NULL, worker, &args[i]);
   }
-  for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+  for (int i = 0; i < 4; i++)
+    pthread_join(th[i], NULL);
   for (int i = 0; i < 4; i++) {
     assert_int_equal(args[i].errors, 0);
     assert_ptr_equal(args[i].seen, args[0].seen);
@@ -199,7 +200,8 @@ static void test_spec_errors(void **st) {
   expect_spec_error("name: x\n", "missing 'model'", "bad.yaml:1");
   assert_true(vg_model_spec_is_key("providers"));
   assert_false(vg_model_spec_is_key("provider")); /* a node's own key check catches the typo */
-  expect_spec_error("model: a.onnx\nproviders: [cpu, npu]\n", "unknown provider 'npu'", "bad.yaml:2");
+  expect_spec_error("model: a.onnx\nproviders: [cpu, npu]\n", "unknown provider 'npu'",
+                    "bad.yaml:2");
   expect_spec_error("model: a.onnx\nproviders: [cpu, cpu]\n", "listed twice", NULL);
   expect_spec_error("model: a.onnx\nproviders: []\n", "1 to 3 providers", NULL);
   expect_spec_error("model: a.onnx\ncuda: {conv_algo_search: fastest}\n", "fastest", "bad.yaml:2");
@@ -224,8 +226,8 @@ static int setup(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_cache_sharing),    cmocka_unit_test(test_cache_full),
-      cmocka_unit_test(test_cache_threads),    cmocka_unit_test(test_spec_from_config),
+      cmocka_unit_test(test_cache_sharing), cmocka_unit_test(test_cache_full),
+      cmocka_unit_test(test_cache_threads), cmocka_unit_test(test_spec_from_config),
       cmocka_unit_test(test_spec_errors),
   };
   return cmocka_run_group_tests(tests, setup, NULL);

@@ -18,7 +18,8 @@ static void write_file(const char *path, const void *data, size_t n) {
   fclose(f);
 }
 
-/* [tensorrt, cuda, cpu] ends on the CPU here, with both reasons recorded, in the struct and JSON. */
+/* [tensorrt, cuda, cpu] ends on the CPU here, with both reasons recorded, in the struct and JSON.
+ */
 static void test_provider_fallback(void **st) {
   if (have_gpu()) skip(); /* on the GPU machine tests/gpu covers the real providers */
   vg_model_spec spec;
@@ -79,7 +80,8 @@ static void check_fallback_used(const char *primary, const char *why) {
   vg_model_get_report(m, &r);
   assert_int_equal(r.candidate, 1);
   assert_string_equal(r.source, TEST_MODELS "/tiny_mlp.onnx");
-  if (!strstr(r.candidate_reasons[0], why)) fail_msg("reason '%s' lacks '%s'", r.candidate_reasons[0], why);
+  if (!strstr(r.candidate_reasons[0], why))
+    fail_msg("reason '%s' lacks '%s'", r.candidate_reasons[0], why);
   assert_string_equal(r.provider_reasons[0], ""); /* the file was bad, not the provider */
   int64_t shape[2] = {1, 8};
   vg_tensor x = infer_host_input(2, shape, 4), y = {0};
@@ -210,11 +212,13 @@ static void test_bad_inputs(void **st) {
   VG_ASSERT_OK(vg_model_load(&spec, &m));
   int64_t three[2] = {3, 8};
   vg_tensor x3 = infer_host_input(2, three, 2);
-  expect_run_error(m, NULL, &x3, 1, "batch 3 is larger than the model allows (2", "tiny_fixed.onnx");
+  expect_run_error(m, NULL, &x3, 1, "batch 3 is larger than the model allows (2",
+                   "tiny_fixed.onnx");
   vg_tensor_release(&x3);
   vg_model_free(m);
   vg_tensor *all[] = {&x, &xw, &xb, &xf, &xi, &sl, &two[0], &two[1]};
-  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) vg_tensor_release(all[i]);
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+    vg_tensor_release(all[i]);
 }
 
 static void test_probe_providers(void **st) {

@@ -27,7 +27,8 @@ static void test_tiny_known_answer(void **st) {
   vg_model_spec spec = infer_cpu_spec(TEST_MODELS "/tiny_mlp.onnx");
   vg_model *m;
   VG_ASSERT_OK(vg_model_load(&spec, &m));
-  for (int64_t b = 1; b <= 5; b += 2) run_tiny(m, b, (uint32_t)b);
+  for (int64_t b = 1; b <= 5; b += 2)
+    run_tiny(m, b, (uint32_t)b);
   vg_model_free(m);
 }
 
@@ -120,10 +121,12 @@ static void test_other_dtypes(void **st) {
   vg_tensor x, y = {0};
   VG_ASSERT_OK(vg_tensor_alloc(VG_DTYPE_U8, 2, shape, vg_cpu(), NULL, &x));
   uint8_t *px = vg_tensor_data(&x);
-  for (int i = 0; i < 12; i++) px[i] = (uint8_t)(i * 21);
+  for (int i = 0; i < 12; i++)
+    px[i] = (uint8_t)(i * 21);
   VG_ASSERT_OK(vg_model_run(m, NULL, &x, 1, &y, 1, NULL));
   assert_int_equal(y.dtype, VG_DTYPE_F32);
-  for (int i = 0; i < 12; i++) assert_float_equal(((float *)vg_tensor_data(&y))[i], px[i] * 0.5f + 1, 1e-6);
+  for (int i = 0; i < 12; i++)
+    assert_float_equal(((float *)vg_tensor_data(&y))[i], px[i] * 0.5f + 1, 1e-6);
   vg_tensor_release(&x);
   vg_tensor_release(&y);
   vg_model_free(m);
@@ -135,11 +138,13 @@ static void test_other_dtypes(void **st) {
   assert_string_equal(r.precision, "fp16");
   VG_ASSERT_OK(vg_tensor_alloc(VG_DTYPE_F16, 2, shape, vg_cpu(), NULL, &x));
   uint16_t *hx = vg_tensor_data(&x);
-  for (int i = 0; i < 12; i++) hx[i] = vg_f32_to_f16((float)i * 0.25f - 1.0f);
+  for (int i = 0; i < 12; i++)
+    hx[i] = vg_f32_to_f16((float)i * 0.25f - 1.0f);
   VG_ASSERT_OK(vg_model_run(m, NULL, &x, 1, &y, 1, NULL));
   assert_int_equal(y.dtype, VG_DTYPE_F16);
   for (int i = 0; i < 12; i++)
-    assert_float_equal(vg_f16_to_f32(((uint16_t *)vg_tensor_data(&y))[i]), 2 * ((float)i * 0.25f - 1), 1e-3);
+    assert_float_equal(vg_f16_to_f32(((uint16_t *)vg_tensor_data(&y))[i]),
+                       2 * ((float)i * 0.25f - 1), 1e-3);
   vg_tensor_release(&x);
   vg_tensor_release(&y);
   vg_model_free(m);
@@ -178,7 +183,8 @@ static void test_ppocr_det(void **st) {
   assert_int_equal(y.ndim, 4);
   assert_memory_equal(y.shape, want, sizeof want);
   const float *p = vg_tensor_data(&y);
-  for (int64_t i = 0; i < vg_tensor_numel(&y); i++) assert_true(p[i] >= 0 && p[i] <= 1); /* sigmoid */
+  for (int64_t i = 0; i < vg_tensor_numel(&y); i++)
+    assert_true(p[i] >= 0 && p[i] <= 1); /* sigmoid */
   vg_tensor_release(&y);
 }
 

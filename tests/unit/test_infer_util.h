@@ -26,7 +26,8 @@ static inline void infer_ensure_models(void) {
     fprintf(stderr, "cannot enter VG_SOURCE_DIR\n");
     exit(1);
   }
-  if (infer_file_exists(TEST_MODELS "/VERSION") && infer_file_exists(TEST_MODELS "/yolo_like.onnx") &&
+  if (infer_file_exists(TEST_MODELS "/VERSION") &&
+      infer_file_exists(TEST_MODELS "/yolo_like.onnx") &&
       infer_file_exists(TEST_MODELS "/yolo_like_fp16.onnx"))
     return;
   /* $VG_PYTHON: a Python with onnx + numpy where /usr/bin/python3 has none (GPU machine) */
@@ -46,7 +47,8 @@ static inline vg_model_spec infer_spec(const char *path, int n, const vg_provide
   snprintf(s.path, sizeof s.path, "%s", path);
   if (n > 0) {
     s.nproviders = n;
-    for (int i = 0; i < n; i++) s.providers[i] = p[i];
+    for (int i = 0; i < n; i++)
+      s.providers[i] = p[i];
   }
   return s;
 }
@@ -73,13 +75,15 @@ static inline vg_tensor infer_host_input(int ndim, const int64_t *shape, uint32_
   return t;
 }
 
-/* The tiny_mlp reference: y = relu(x W + b), z = sum(y). W[i][j] = 0.1(i-j)+0.05, b = 0.01j-0.02. */
+/* The tiny_mlp reference: y = relu(x W + b), z = sum(y). W[i][j] = 0.1(i-j)+0.05, b = 0.01j-0.02.
+ */
 static inline void infer_tiny_mlp_ref(const float *x, int64_t batch, float *y, float *z) {
   for (int64_t r = 0; r < batch; r++) {
     z[r] = 0;
     for (int j = 0; j < 4; j++) {
       float acc = 0.01f * (float)j - 0.02f;
-      for (int i = 0; i < 8; i++) acc += x[r * 8 + i] * (0.1f * (float)(i - j) + 0.05f);
+      for (int i = 0; i < 8; i++)
+        acc += x[r * 8 + i] * (0.1f * (float)(i - j) + 0.05f);
       y[r * 4 + j] = acc > 0 ? acc : 0;
       z[r] += y[r * 4 + j];
     }
