@@ -24,16 +24,15 @@ static json_t *info_json(const vg_source_info *in, bool counted, int64_t frames)
   char dev[32];
   json_t *streams = json_array();
   for (int i = 0; i < in->nstreams && i < VG_SOURCE_MAX_STREAMS; i++)
-    json_array_append_new(streams, json_pack("{s:i,s:s,s:s}", "index", in->streams[i].index,
-                                             "type", in->streams[i].type, "codec",
-                                             in->streams[i].codec));
+    json_array_append_new(streams, json_pack("{s:i,s:s,s:s}", "index", in->streams[i].index, "type",
+                                             in->streams[i].type, "codec", in->streams[i].codec));
   json_t *o = json_pack(
       "{s:s,s:s,s:o,s:s,s:s,s:s,s:i,s:i,s:i,s:f,s:f,s:b,s:{s:s,s:s,s:s,s:s}}", "url", in->url,
       "container", in->container, "streams", streams, "codec", in->codec, "codec_long",
-      in->codec_long, "profile", in->profile, "width", in->width, "height", in->height,
-      "bit_depth", in->bit_depth, "fps", in->fps, "duration_sec", in->duration_sec, "live",
-      in->live, "decoder", "name", vg_decoder_name(in->decoder), "reason", in->decoder_reason,
-      "detail", in->decoder_detail, "device", vg_device_str(in->output_device, dev, sizeof dev));
+      in->codec_long, "profile", in->profile, "width", in->width, "height", in->height, "bit_depth",
+      in->bit_depth, "fps", in->fps, "duration_sec", in->duration_sec, "live", in->live, "decoder",
+      "name", vg_decoder_name(in->decoder), "reason", in->decoder_reason, "detail",
+      in->decoder_detail, "device", vg_device_str(in->output_device, dev, sizeof dev));
   if (counted) {
     json_object_set_new(o, "frames", json_integer(frames));
     json_object_set_new(o, "frames_decoded", json_integer(in->frames_decoded));
@@ -48,14 +47,15 @@ static void print_text(const vg_source_info *in, bool counted, int64_t frames) {
   printf("url:        %s\n", in->url);
   printf("container:  %s\n", in->container);
   for (int i = 0; i < in->nstreams && i < VG_SOURCE_MAX_STREAMS; i++)
-    printf("stream %d:   %s %s\n", in->streams[i].index, in->streams[i].type,
-           in->streams[i].codec);
+    printf("stream %d:   %s %s\n", in->streams[i].index, in->streams[i].type, in->streams[i].codec);
   printf("codec:      %s (%s)%s%s\n", in->codec, in->codec_long, in->profile[0] ? " profile " : "",
          in->profile);
   printf("size:       %dx%d, %d-bit\n", in->width, in->height, in->bit_depth);
   printf("fps:        %.3f\n", in->fps);
-  if (in->live) printf("duration:   live\n");
-  else printf("duration:   %.3f s\n", in->duration_sec);
+  if (in->live)
+    printf("duration:   live\n");
+  else
+    printf("duration:   %.3f s\n", in->duration_sec);
   printf("decoder:    %s on %s: %s\n", vg_decoder_name(in->decoder),
          vg_device_str(in->output_device, dev, sizeof dev), in->decoder_detail);
   printf("why:        %s\n", in->decoder_reason);
@@ -82,8 +82,10 @@ int cli_probe(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     long v;
     if (cli_is(argv[i], "-h", "--help")) return usage(stdout);
-    if (cli_is(argv[i], "--count", "-c")) count = true;
-    else if (cli_is(argv[i], "--json", NULL)) json = true;
+    if (cli_is(argv[i], "--count", "-c"))
+      count = true;
+    else if (cli_is(argv[i], "--json", NULL))
+      json = true;
     else if (cli_is(argv[i], "--decoder", NULL) && i + 1 < argc) {
       if (vg_decoder_parse(argv[++i], &o.decoder) != VG_OK) return cli_fail("probe", "--decoder");
     } else if (cli_is(argv[i], "--timeout", NULL) && i + 1 < argc) {
@@ -100,7 +102,8 @@ int cli_probe(int argc, char **argv) {
     } else if (argv[i][0] == '-' && argv[i][1]) {
       fprintf(stderr, "vidgraph probe: unknown option '%s'\n", argv[i]);
       return usage(stderr);
-    } else if (!url) url = argv[i];
+    } else if (!url)
+      url = argv[i];
     else {
       fprintf(stderr, "vidgraph probe: one URL only ('%s' and '%s')\n", url, argv[i]);
       return 2;

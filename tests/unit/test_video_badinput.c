@@ -164,8 +164,49 @@ static void test_close_while_reading(void **st) {
   vg_source_close(s);
 }
 
+/* Builds without FFmpeg (the GPU machine variant) read raw streams only, and say so. Runs in
+ * the FFmpeg-less build; uses committed fixtures since that machine has no ffmpeg CLI. */
+static void test_without_ffmpeg(void **st) {
+  char path[700];
+  vg_source *s = NULL;
+  snprintf(path, sizeof path, "%s/tests/fixtures-gpu/h264_642x482_crop.h264", vg_test_root());
+  int ngpu = 0;
+  vg_cuda_device_count(&ngpu);
+  if (ngpu == 0) {
+    assert_int_equal(vg_source_open(path, NULL, &s), VG_ERR_UNSUPPORTED);
+    VG_ASSERT_MSG_HAS("no CUDA device");
+    VG_ASSERT_MSG_HAS("no CPU decoder");
+    VG_ASSERT_MSG_HAS(path);
+  }
+  snprintf(path, sizeof path, "%s/tests/fixtures-gpu/missing.h264", vg_test_root());
+  assert_int_equal(vg_source_open(path, NULL, &s), VG_ERR_NOT_FOUND);
+  VG_ASSERT_MSG_HAS(path);
+  snprintf(path, sizeof path, "%s/tests/fixtures-gpu/h264_642x482_crop.h264.md5", vg_test_root());
+  assert_int_equal(vg_source_open(path, NULL, &s), VG_ERR_UNSUPPORTED);
+  VG_ASSERT_MSG_HAS("reads only raw H.264/HEVC");
+  snprintf(path, sizeof path, "%s/README.md", vg_test_root());
+  char fake[700];
+  snprintf(fake, sizeof fake, "/tmp/vidgraph_not_annexb_%d.h264", (int)getpid());
+  char cmd[1500];
+  snprintf(cmd, sizeof cmd, "cp '%s' '%s'", path, fake);
+  assert_int_equal(system(cmd), 0);
+  assert_int_equal(vg_source_open(fake, NULL, &s), VG_ERR_PARSE);
+  VG_ASSERT_MSG_HAS("no Annex-B start code");
+  remove(fake);
+  vg_encoder_opts eo;
+  vg_encoder_opts_default(&eo);
+  eo.width = eo.height = 64;
+  vg_encoder *e;
+  assert_int_equal(vg_encoder_open("/tmp/x.mp4", &eo, &e), VG_ERR_UNSUPPORTED);
+  VG_ASSERT_MSG_HAS("no FFmpeg");
+}
+
 int main(void) {
   vg_log_set_level(NULL, VG_LOG_ERROR);
+  if (!vg_video_have_ffmpeg()) {
+    const struct CMUnitTest only[] = {cmocka_unit_test(test_without_ffmpeg)};
+    return cmocka_run_group_tests(only, NULL, NULL);
+  }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_files),
       cmocka_unit_test(test_bad_arguments),

@@ -396,6 +396,10 @@ static void test_many_sources_at_once(void **st) {
 
 int main(void) {
   vg_log_set_level(NULL, VG_LOG_ERROR);
+  if (!vg_video_have_ffmpeg()) {
+    printf("SKIP: this build has no FFmpeg (CPU decoding, containers)\n");
+    return 77;
+  }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_md5_known_answers),
       cmocka_unit_test(test_containers_and_codecs),
