@@ -136,7 +136,8 @@ static const char *FULL = "det:\n"
                           "             timing_cache: /tmp/trt-timing}\n"
                           "  cuda: {device: 1, conv_algo_search: heuristic, mem_limit_mb: 512,\n"
                           "         cuda_graph: true}\n"
-                          "  cpu: {threads: 3}\n";
+                          "  cpu: {threads: 3}\n"
+                          "  threshold: 0.5\n"; /* the owning node's key: left alone */
 
 static void test_spec_from_config(void **st) {
   vg_config *cfg;

@@ -147,6 +147,21 @@ static void test_file_fallbacks(void **st) {
   rmdir(dir);
 }
 
+/* CUDA graphs asked for on a provider that cannot do them: off, and the report says why. */
+static void test_cuda_graph_reason_on_cpu(void **st) {
+  vg_model_spec spec = infer_cpu_spec(TEST_MODELS "/tiny_mlp.onnx");
+  spec.cuda.cuda_graph = true;
+  spec.io_binding = true;
+  vg_model *m;
+  VG_ASSERT_OK(vg_model_load(&spec, &m));
+  vg_model_report r;
+  vg_model_get_report(m, &r);
+  assert_false(r.cuda_graph);
+  assert_true(r.io_binding);
+  assert_non_null(strstr(r.cuda_graph_reason, "cuda provider only"));
+  vg_model_free(m);
+}
+
 static void test_bad_specs(void **st) {
   vg_model_spec spec = infer_cpu_spec("");
   vg_model *m;
@@ -246,9 +261,10 @@ static int setup(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_provider_fallback), cmocka_unit_test(test_no_provider_left),
-      cmocka_unit_test(test_file_fallbacks),    cmocka_unit_test(test_bad_specs),
-      cmocka_unit_test(test_bad_inputs),        cmocka_unit_test(test_probe_providers),
+      cmocka_unit_test(test_provider_fallback),        cmocka_unit_test(test_no_provider_left),
+      cmocka_unit_test(test_file_fallbacks),           cmocka_unit_test(test_bad_specs),
+      cmocka_unit_test(test_cuda_graph_reason_on_cpu), cmocka_unit_test(test_bad_inputs),
+      cmocka_unit_test(test_probe_providers),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
