@@ -394,6 +394,39 @@ static void test_many_sources_at_once(void **st) {
   free(ref);
 }
 
+/* The committed GPU-machine lists (tests/fixtures-gpu/NAME.md5) are what the CPU decoder gives:
+ * NVDEC is held to them there. */
+static void test_gpu_fixture_lists_match_cpu(void **st) {
+  const char *names[] = {"h264_640x360_bframes.h264", "h264_642x482_crop.h264",
+                         "hevc_1366x768.hevc", "h264_1920x1080_bench.h264"};
+  for (int i = 0; i < 4; i++) {
+    char path[700], list[720];
+    snprintf(path, sizeof path, "%s/tests/fixtures-gpu/%s", vg_test_root(), names[i]);
+    snprintf(list, sizeof list, "%s.md5", path);
+    FILE *f = fopen(list, "r");
+    if (!f) fail_msg("cannot open %s", list);
+    vg_source_opts o;
+    vg_source_opts_default(&o);
+    o.decoder = VG_DECODER_CPU;
+    vg_source *s;
+    VG_ASSERT_OK(vg_source_open(path, &o, &s));
+    vg_frame fr;
+    char want[40], got[33];
+    int n = 0;
+    while (vg_source_read(s, &fr, 30000) == VG_OK) {
+      if (fscanf(f, "%39s", want) != 1) fail_msg("%s: more frames than the list", names[i]);
+      VG_ASSERT_OK(vg_frame_md5(&fr, got));
+      if (strcmp(got, want) != 0) fail_msg("%s: frame %d: %s, list %s", names[i], n, got, want);
+      vg_frame_release(&fr);
+      n++;
+    }
+    assert_int_equal(fscanf(f, "%39s", want), EOF);
+    fclose(f);
+    vg_source_close(s);
+    printf("%-28s %d frames match the committed list\n", names[i], n);
+  }
+}
+
 int main(void) {
   vg_log_set_level(NULL, VG_LOG_ERROR);
   if (!vg_video_have_ffmpeg()) {
@@ -411,6 +444,7 @@ int main(void) {
       cmocka_unit_test(test_bounded_output_frames),
       cmocka_unit_test(test_realtime_pacing),
       cmocka_unit_test(test_many_sources_at_once),
+      cmocka_unit_test(test_gpu_fixture_lists_match_cpu),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
