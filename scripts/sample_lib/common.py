@@ -137,7 +137,8 @@ def background(path, width, height, seed, sky, ground, blocks):
     run(cmd)
 
 
-def encode(inputs, filtergraph, last_label, frames, fps, out_mp4, out_h264, gop=50):
+def encode(inputs, filtergraph, last_label, frames, fps, out_mp4, out_h264, gop=50,
+           preset="fast"):
     """Composes with ffmpeg and encodes H.264 (libx264, yuv420p, High profile, no B-frames so
     decode order == display order, an access-unit delimiter before every frame, SPS/PPS before
     every IDR) into out_mp4, then copies it as a raw Annex-B elementary stream into out_h264.
@@ -149,7 +150,7 @@ def encode(inputs, filtergraph, last_label, frames, fps, out_mp4, out_h264, gop=
                         "settb=1/%d,setpts=N,fps=%d[vout]" % (last_label, fps, fps))
     cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"] + inputs + [
         "-filter_complex", fg, "-map", "[vout]", "-frames:v", str(frames), "-fps_mode", "passthrough",
-        "-c:v", "libx264", "-preset", "fast", "-crf", "18", "-profile:v", "high",
+        "-c:v", "libx264", "-preset", preset, "-crf", "18", "-profile:v", "high",
         "-pix_fmt", "yuv420p", "-bf", "0", "-g", str(gop), "-keyint_min", str(gop),
         "-sc_threshold", "0", "-threads", "2",
         "-x264-params", "aud=1:repeat-headers=1",
