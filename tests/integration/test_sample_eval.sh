@@ -3,6 +3,7 @@
 # scores are worked out by hand below: perfect, one wrong read, duplicates, false reports,
 # spatial matching with boxes, whitespace/case normalisation, malformed inputs, thresholds.
 set -u
+export PYTHONDONTWRITEBYTECODE=1
 cd "${VG_SOURCE_DIR:-$(dirname "$0")/../..}"
 command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 77; }
 EVAL="python3 scripts/eval_plates.py"

@@ -5,6 +5,7 @@
 # the pixels (verify_plates.py); a second run is a no-op; --force reproduces the same bytes;
 # perfect events built from the truth score 100% with eval_plates.py.
 set -u
+export PYTHONDONTWRITEBYTECODE=1
 cd "${VG_SOURCE_DIR:-$(dirname "$0")/../..}"
 for t in ffmpeg ffprobe python3; do
   command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }

@@ -4,6 +4,7 @@
 # recomputation from its own boxes; paths are straight; the boxes match the pixels; second run
 # is a no-op; --force reproduces the same bytes.
 set -u
+export PYTHONDONTWRITEBYTECODE=1
 cd "${VG_SOURCE_DIR:-$(dirname "$0")/../..}"
 for t in ffmpeg ffprobe python3; do
   command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
