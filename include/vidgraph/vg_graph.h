@@ -160,6 +160,10 @@ typedef struct vg_node_type {
   vg_status (*flush)(vg_node *self, void *state);
   /* Frees state. Optional. */
   void (*destroy)(void *state);
+  /* What the node wants the run summary to show (a model's provider and fallback reasons, a
+   * source's decoder and position, a sink's file): a JSON object text, malloc'd, or NULL.
+   * May be called from any thread while the node runs: protect what it reads. Optional. */
+  char *(*describe)(void *state);
 } vg_node_type;
 
 /* Counts of ports, and the index of a port by name (-1 when none). */
@@ -353,6 +357,7 @@ typedef struct vg_node_metrics {
   vg_latency_summary queue_wait; /* ready -> running, per frame */
   char last_error[256];
   char fallback[160];
+  char *detail; /* the node's describe() JSON object text (malloc'd) or NULL */
 } vg_node_metrics;
 
 typedef struct vg_run_summary {

@@ -19,6 +19,8 @@ int cli_check(int argc, char **argv);
 int cli_probe(int argc, char **argv);
 int cli_models(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+int cli_run(int argc, char **argv);
+int cli_nodes(int argc, char **argv);
 
 /* Prints "vidgraph <cmd>: <message>" with the last error to stderr; returns exit code 1. */
 int cli_fail(const char *cmd, const char *what);

@@ -6,6 +6,8 @@
 #include <string.h>
 
 static const cli_command commands[] = {
+    {"run", "run GRAPH.yaml [--input URL]... [--output DIR] [--device D] [--set k=v]...", cli_run},
+    {"nodes", "the node types this build knows, with their ports and devices", cli_nodes},
     {"version", "print versions, build options and devices", cli_version},
     {"check", "preflight: devices, ONNX Runtime providers, NVDEC, models of a config", cli_check},
     {"probe", "probe URL [--count] [--json]: a source as vidgraph sees it", cli_probe},

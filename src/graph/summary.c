@@ -52,11 +52,17 @@ vg_status vg_run_get_summary(vg_run *r, vg_run_summary *out) {
   for (int i = 0; i < r->nnodes; i++)
     node_metrics(r, i, &out->nodes[i]);
   pthread_mutex_unlock(&r->mu);
+  /* describe() runs outside the run lock: nodes protect their own state. */
+  for (int i = 0; i < r->nnodes; i++) {
+    const vg_node *n = &r->nodes[i];
+    if (n->inited && n->g->type->describe) out->nodes[i].detail = n->g->type->describe(n->state);
+  }
   return VG_OK;
 }
 
 void vg_run_summary_free(vg_run_summary *s) {
   if (!s) return;
+  for (int i = 0; s->nodes && i < s->nnodes; i++) free(s->nodes[i].detail);
   free(s->nodes);
   s->nodes = NULL;
   s->nnodes = 0;
@@ -80,6 +86,10 @@ static json_t *node_json(const vg_node_metrics *m) {
   json_object_set_new(o, "queue_wait", latency_json(&m->queue_wait));
   if (m->last_error[0]) json_object_set_new(o, "last_error", json_string(m->last_error));
   if (m->fallback[0]) json_object_set_new(o, "fallback", json_string(m->fallback));
+  if (m->detail) {
+    json_t *d = json_loads(m->detail, 0, NULL);
+    if (d) json_object_set_new(o, "detail", d);
+  }
   return o;
 }
 

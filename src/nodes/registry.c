@@ -9,7 +9,26 @@
   X(callback_sink)                                                                                 \
   X(pass)                                                                                          \
   X(test_source)                                                                                   \
-  X(test_sum)
+  X(test_sum)                                                                                      \
+  X(source)                                                                                        \
+  X(preprocess)                                                                                    \
+  X(infer)                                                                                         \
+  X(text_detect_decode)                                                                            \
+  X(roi_crop)                                                                                      \
+  X(text_direction)                                                                                \
+  X(text_recognize_decode)                                                                         \
+  X(track)                                                                                         \
+  X(overlay)                                                                                       \
+  X(events)                                                                                        \
+  X(video_sink)                                                                                    \
+  X(tiles)                                                                                         \
+  X(yolo_decode)                                                                                   \
+  X(nms)                                                                                           \
+  X(tile_fuse)                                                                                     \
+  X(classify)                                                                                      \
+  X(count)                                                                                         \
+  X(fatigue)                                                                                       \
+  X(jpeg_sink)
 
 #define DECLARE(name) extern const vg_node_type vg_node_##name;
 #define ENTRY(name) &vg_node_##name,

@@ -1,0 +1,327 @@
+/* cli_run.c - `vidgraph run GRAPH.yaml`: runs a streaming graph to the end of its inputs (or
+ * until Ctrl-C, which stops cleanly), shows progress on a terminal, and writes into the output
+ * folder the sinks' files (their relative paths are taken inside it) and summary.json: frames,
+ * wall time, fps, the per-node table, each model's provider and fallback reasons, copies,
+ * drops, and the state (a failed run is recorded as failed). */
+#include "cli.h"
+#include "vidgraph/vg_graph.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_ARGS 64
+
+typedef struct run_args {
+  const char *graph, *output, *device;
+  const char *inputs[MAX_ARGS];
+  int ninputs;
+  const char *sets[MAX_ARGS];
+  int nsets;
+  bool json, quiet;
+  int workers;
+} run_args;
+
+static volatile sig_atomic_t g_interrupts;
+
+static void on_sigint(int sig) {
+  (void)sig;
+  g_interrupts++;
+}
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: vidgraph run GRAPH.yaml [--input URL]... [--output DIR] [--device auto|cpu|cuda[:N]]\n"
+          "                    [--set key=value]... [--workers N] [--json] [--quiet]\n"
+          "  --input   replaces the url of the graph's first `source` node (repeat for several streams)\n"
+          "  --output  folder for the sinks' files and summary.json (default: out)\n"
+          "  --device  default device of the graph's nodes (settings.device)\n"
+          "  --set     overrides a spec value, e.g. nodes.det.params.providers=[cpu]\n"
+          "  --json    no progress line; print the summary as JSON on stdout\n");
+}
+
+static int parse_args(int argc, char **argv, run_args *a) {
+  memset(a, 0, sizeof *a);
+  a->output = "out";
+  for (int i = 1; i < argc; i++) {
+    const char *o = argv[i];
+    bool more = i + 1 < argc;
+    if (cli_is(o, "-h", "--help")) {
+      usage(stdout);
+      return 0;
+    } else if (cli_is(o, "--input", "-i") && more && a->ninputs < MAX_ARGS) {
+      a->inputs[a->ninputs++] = argv[++i];
+    } else if (cli_is(o, "--output", "-o") && more) {
+      a->output = argv[++i];
+    } else if (cli_is(o, "--device", NULL) && more) {
+      a->device = argv[++i];
+    } else if (cli_is(o, "--set", "-s") && more && a->nsets < MAX_ARGS) {
+      a->sets[a->nsets++] = argv[++i];
+    } else if (cli_is(o, "--workers", NULL) && more) {
+      a->workers = atoi(argv[++i]);
+    } else if (cli_is(o, "--json", NULL)) {
+      a->json = true;
+    } else if (cli_is(o, "--quiet", "-q")) {
+      a->quiet = true;
+    } else if (o[0] != '-' && !a->graph) {
+      a->graph = o;
+    } else {
+      fprintf(stderr, "vidgraph run: unknown or incomplete option '%s'\n", o);
+      usage(stderr);
+      return 2;
+    }
+  }
+  if (!a->graph) {
+    usage(stderr);
+    return 2;
+  }
+  return -1;
+}
+
+/* mkdir -p, then proves the folder is writable. */
+static vg_status prepare_output(const char *dir) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s", dir);
+  for (char *p = path + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+      return vg_set_error(VG_ERR_IO, "cannot create output folder '%s': %s", path, strerror(errno));
+    *p = '/';
+  }
+  if (mkdir(path, 0755) != 0 && errno != EEXIST)
+    return vg_set_error(VG_ERR_IO, "cannot create output folder '%s': %s", dir, strerror(errno));
+  snprintf(path, sizeof path, "%s/.vidgraph-write-test", dir);
+  FILE *f = fopen(path, "w");
+  if (!f) return vg_set_error(VG_ERR_IO, "cannot write into output folder '%s': %s", dir, strerror(errno));
+  fclose(f);
+  unlink(path);
+  return VG_OK;
+}
+
+/* Builds the --set list: the user's, then device, inputs and output paths. Strings in out are
+ * malloc'd (freed by the caller). */
+static vg_status build_sets(const run_args *a, char **out, int *n) {
+  *n = 0;
+  for (int i = 0; i < a->nsets; i++) out[(*n)++] = strdup(a->sets[i]);
+  char buf[8192];
+  if (a->device) {
+    snprintf(buf, sizeof buf, "settings.device=%s", a->device);
+    out[(*n)++] = strdup(buf);
+  }
+  vg_config *doc;
+  VG_TRY(vg_config_load_file(a->graph, &doc));
+  const vg_cnode *nodes = vg_cnode_get(vg_config_root(doc), "nodes");
+  bool source_done = false;
+  for (size_t i = 0; i < vg_cnode_len(nodes) && *n < 2 * MAX_ARGS; i++) {
+    const vg_cnode *nd = vg_cnode_at(nodes, i);
+    const char *id = vg_cnode_scalar(vg_cnode_get(nd, "id"));
+    const char *type = vg_cnode_scalar(vg_cnode_get(nd, "type"));
+    if (!id || !type) continue;
+    if (a->ninputs > 0 && !source_done && strcmp(type, "source") == 0) {
+      size_t k = (size_t)snprintf(buf, sizeof buf, "nodes.%s.params.url=[", id);
+      for (int j = 0; j < a->ninputs && k < sizeof buf; j++) {
+        char esc[2048];
+        k += (size_t)snprintf(buf + k, sizeof buf - k, "%s\"%s\"", j ? ", " : "",
+                              vg_json_escape(a->inputs[j], esc, sizeof esc));
+      }
+      if (k < sizeof buf) snprintf(buf + k, sizeof buf - k, "]");
+      out[(*n)++] = strdup(buf);
+      source_done = true;
+    }
+    const char *path = vg_cnode_scalar(vg_cnode_get(vg_cnode_get(nd, "params"), "path"));
+    if (path && path[0] != '/' && strcmp(path, "-") != 0) {
+      char esc[2048];
+      snprintf(buf, sizeof buf, "nodes.%s.params.path=\"%s/%s\"", id,
+               vg_json_escape(a->output, esc, sizeof esc), path);
+      out[(*n)++] = strdup(buf);
+    }
+  }
+  vg_config_free(doc);
+  if (a->ninputs > 0 && !source_done)
+    return vg_set_error(VG_ERR_NOT_FOUND, "--input given but '%s' has no node of type 'source'", a->graph);
+  return VG_OK;
+}
+
+/* ------------------------------------------------------------------ progress and summary */
+
+/* Reads "progress" of source nodes and "used" provider of infer nodes from the details. */
+static void progress_facts(const vg_run_summary *s, double *progress, char *provider, size_t cap) {
+  *progress = -1;
+  provider[0] = '\0';
+  for (int i = 0; i < s->nnodes; i++) {
+    if (!s->nodes[i].detail) continue;
+    json_t *d = json_loads(s->nodes[i].detail, 0, NULL);
+    if (!d) continue;
+    json_t *p = json_object_get(d, "progress");
+    if (json_is_number(p)) *progress = json_number_value(p);
+    json_t *u = json_object_get(d, "provider");
+    if (json_is_string(u) && strlen(provider) + 32 < cap)
+      snprintf(provider + strlen(provider), cap - strlen(provider), "%s%s=%s", provider[0] ? " " : "",
+               s->nodes[i].id, json_string_value(u));
+    json_decref(d);
+  }
+}
+
+static void print_progress(vg_run *r) {
+  vg_run_summary s;
+  if (vg_run_get_summary(r, &s) != VG_OK) return;
+  double prog;
+  char prov[256];
+  progress_facts(&s, &prog, prov, sizeof prov);
+  double elapsed = s.wall_ms / 1000.0;
+  fprintf(stderr, "\r\033[K%llu frames  %.1f fps  %.1fs", (unsigned long long)s.frames_done, s.fps, elapsed);
+  if (prog > 0 && prog <= 1.0) {
+    double eta = elapsed * (1 - prog) / prog;
+    fprintf(stderr, "  %3.0f%%  ETA %d:%02d", prog * 100, (int)eta / 60, (int)eta % 60);
+  }
+  if (prov[0]) fprintf(stderr, "  %s", prov);
+  fflush(stderr);
+  vg_run_summary_free(&s);
+}
+
+static void print_table(const vg_run_summary *s, FILE *out) {
+  fprintf(out, "\n%-18s %-22s %-7s %8s %9s %9s %9s %7s\n", "node", "type", "device", "frames",
+          "mean ms", "p50 ms", "p99 ms", "batch");
+  for (int i = 0; i < s->nnodes; i++) {
+    const vg_node_metrics *m = &s->nodes[i];
+    char dev[16];
+    fprintf(out, "%-18.18s %-22.22s %-7s %8llu %9.2f %9.2f %9.2f %7.2f\n", m->id, m->type,
+            vg_device_str(m->device, dev, sizeof dev), (unsigned long long)m->frames,
+            m->latency.mean_ms, m->latency.p50_ms, m->latency.p99_ms, m->mean_batch);
+  }
+  for (int i = 0; i < s->nnodes; i++) {
+    if (!s->nodes[i].detail) continue;
+    json_t *d = json_loads(s->nodes[i].detail, 0, NULL);
+    const char *used = json_string_value(json_object_get(d, "provider"));
+    if (used) {
+      fprintf(out, "model %s (node %s): provider %s", json_string_value(json_object_get(d, "model")),
+              s->nodes[i].id, used);
+      json_t *io = json_object_get(d, "io_binding"), *cg = json_object_get(d, "cuda_graph");
+      fprintf(out, ", io binding %s, cuda graph %s\n", json_is_true(io) ? "on" : "off",
+              json_is_true(cg) ? "on" : "off");
+      const char *k;
+      json_t *v;
+      json_object_foreach(json_object_get(d, "skipped_providers"), k, v) {
+        fprintf(out, "  skipped %s: %s\n", k, json_string_value(v));
+      }
+    }
+    const char *reason = json_string_value(json_object_get(d, "reason"));
+    if (!used && reason) fprintf(out, "node %s disabled: %s\n", s->nodes[i].id, reason);
+    json_decref(d);
+  }
+  fprintf(out, "%s: %llu frames in %.2f s, %.1f fps; %llu dropped; copies to device %llu, to host %llu (frames %llu)\n",
+          vg_run_state_name(s->state), (unsigned long long)s->frames_done, s->wall_ms / 1000,
+          s->fps, (unsigned long long)s->frames_dropped, (unsigned long long)s->copies_to_device,
+          (unsigned long long)s->copies_to_host, (unsigned long long)s->frame_copies_to_host);
+  if (s->error[0]) fprintf(out, "error: %s\n", s->error);
+}
+
+/* summary.json = the run summary + what was run. Written even for failed runs. */
+static void write_summary(const run_args *a, const vg_run_summary *s, const char *early_error,
+                          bool interrupted, json_t **out_json) {
+  json_t *o = NULL;
+  if (s) {
+    char *t = vg_run_summary_json(s);
+    o = t ? json_loads(t, 0, NULL) : NULL;
+    free(t);
+  }
+  if (!o) o = json_pack("{s:s,s:s}", "state", "failed", "error", early_error ? early_error : "");
+  json_object_set_new(o, "graph", json_string(a->graph));
+  json_object_set_new(o, "output_dir", json_string(a->output));
+  json_object_set_new(o, "interrupted", json_boolean(interrupted));
+  json_object_set_new(o, "vidgraph", json_string(vg_build_info()));
+  char path[4096];
+  snprintf(path, sizeof path, "%s/summary.json", a->output);
+  if (json_dump_file(o, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+    fprintf(stderr, "vidgraph run: cannot write %s\n", path);
+  if (out_json)
+    *out_json = o;
+  else
+    json_decref(o);
+}
+
+static int finish_failed_early(const run_args *a, const char *what) {
+  char msg[2048];
+  snprintf(msg, sizeof msg, "%s: %s", what, vg_last_error());
+  fprintf(stderr, "vidgraph run: %s\n", msg);
+  if (prepare_output(a->output) == VG_OK) write_summary(a, NULL, msg, false, NULL);
+  return 1;
+}
+
+static vg_status load_graph(const run_args *a, vg_graph **g) {
+  char *sets[2 * MAX_ARGS + 4];
+  int nsets = 0;
+  vg_status st = build_sets(a, sets, &nsets);
+  if (st == VG_OK) st = vg_graph_load_file(a->graph, (const char *const *)sets, nsets, NULL, g);
+  for (int i = 0; i < nsets; i++) free(sets[i]);
+  return st;
+}
+
+static vg_status wait_run(vg_run *r, bool progress, bool *interrupted) {
+  int seen = 0;
+  for (;;) {
+    vg_status st = vg_run_wait(r, 500);
+    if (st != VG_ERR_TIMEOUT) return st;
+    if (g_interrupts > seen) {
+      seen = g_interrupts;
+      *interrupted = true;
+      if (seen == 1) {
+        fprintf(stderr, "\nvidgraph run: stopping (finishing frames in flight; Ctrl-C again to cancel)\n");
+        vg_run_stop(r);
+      } else {
+        vg_run_cancel(r);
+      }
+    }
+    if (progress) print_progress(r);
+  }
+}
+
+int cli_run(int argc, char **argv) {
+  run_args a;
+  int rc = parse_args(argc, argv, &a);
+  if (rc >= 0) return rc;
+  if (prepare_output(a.output) != VG_OK) return cli_fail("run", "output");
+  vg_graph *g = NULL;
+  if (load_graph(&a, &g) != VG_OK) return finish_failed_early(&a, "invalid graph");
+  vg_run_options opt = {.workers = a.workers};
+  vg_run *r = NULL;
+  if (vg_run_create(g, &opt, &r) != VG_OK) {
+    vg_graph_free(g);
+    return finish_failed_early(&a, "cannot start the graph");
+  }
+  struct sigaction sa, old;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigint;
+  sigaction(SIGINT, &sa, &old);
+  bool interrupted = false;
+  bool progress = !a.json && !a.quiet && isatty(STDERR_FILENO);
+  vg_status st = vg_run_start(r);
+  if (st == VG_OK) st = wait_run(r, progress, &interrupted);
+  sigaction(SIGINT, &old, NULL);
+  if (progress) fprintf(stderr, "\n");
+  vg_run_summary s;
+  json_t *js = NULL;
+  if (vg_run_get_summary(r, &s) == VG_OK) {
+    write_summary(&a, &s, NULL, interrupted, a.json ? &js : NULL);
+    if (!a.json) print_table(&s, a.quiet ? stderr : stdout);
+    vg_run_summary_free(&s);
+  }
+  if (js) {
+    char *t = json_dumps(js, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (t) printf("%s\n", t);
+    free(t);
+    json_decref(js);
+  }
+  vg_run_destroy(r);
+  vg_graph_free(g);
+  if (st != VG_OK && !interrupted) {
+    fprintf(stderr, "vidgraph run: failed: %s\n", vg_last_error());
+    return 1;
+  }
+  return interrupted ? 130 : 0;
+}

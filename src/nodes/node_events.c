@@ -1,0 +1,156 @@
+/* node_events.c - the `events` sink: writes what happened as JSON lines (events.jsonl).
+ *  - `tracks` input (from a track node): one line per ended track,
+ *    {"type":"track","stream_id","track_id","text","confidence","first_frame","last_frame",
+ *     "hits","votes","class","label","box"}; confidence is the mean confidence of the readings
+ *    of the voted text; tracks with fewer than min_votes readings of a text are left out when
+ *    require_text is set (a plate is reported once, when its track ends).
+ *  - `in` input (optional): one line per frame that has objects,
+ *    {"type":"objects","stream_id","frame","objects":[...]}.
+ * Lines of one stream come in frame order. */
+#include "node_util.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct ev_state {
+  FILE *f;
+  char path[1024];
+  bool require_text;
+  int min_votes;
+  pthread_mutex_t mu;
+  uint64_t tracks, objects_lines, skipped_tracks;
+} ev_state;
+
+static const char *const k_params[] = {"path", "require_text", "min_votes", NULL};
+
+static void ev_destroy(void *state) {
+  ev_state *s = state;
+  if (!s) return;
+  if (s->f && s->f != stdout) fclose(s->f);
+  pthread_mutex_destroy(&s->mu);
+  free(s);
+}
+
+static vg_status ev_init(vg_node *self, const vg_cnode *params, void **state) {
+  VG_TRY(vg_params_check(self, params, k_params));
+  const char *path;
+  int64_t mv;
+  ev_state *s = calloc(1, sizeof *s);
+  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
+  pthread_mutex_init(&s->mu, NULL);
+  vg_status st = vg_cfg_string(params, "path", false, "events.jsonl", &path);
+  if (st == VG_OK) st = vg_cfg_bool(params, "require_text", false, false, &s->require_text);
+  if (st == VG_OK) st = vg_cfg_int_range(params, "min_votes", false, 1, 1, 1000000, &mv);
+  if (st == VG_OK) {
+    s->min_votes = (int)mv;
+    snprintf(s->path, sizeof s->path, "%s", path);
+    s->f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+    if (!s->f)
+      st = vg_node_error(self, VG_ERR_IO, "cannot write events to '%s': %s", path, strerror(errno));
+  }
+  if (st != VG_OK) {
+    ev_destroy(s);
+    return st;
+  }
+  *state = s;
+  return VG_OK;
+}
+
+static json_t *box_json(const vg_box *b) {
+  return json_pack("[f,f,f,f]", b->x1, b->y1, b->x2, b->y2);
+}
+
+static void write_line(ev_state *s, json_t *o) {
+  char *t = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  if (t) {
+    fprintf(s->f, "%s\n", t);
+    free(t);
+  }
+  json_decref(o);
+}
+
+static void write_tracks(ev_state *s, const vg_objects *objs) {
+  for (size_t i = 0; i < objs->count; i++) {
+    const vg_object *o = &objs->items[i];
+    int votes = o->nattrs >= 4 ? (int)o->attrs[3] : 0;
+    if (s->require_text && (!o->text[0] || votes < s->min_votes)) {
+      s->skipped_tracks++;
+      continue;
+    }
+    json_t *j = json_pack("{s:s,s:i,s:I,s:s,s:f,s:I,s:I,s:i,s:i,s:i}", "type", "track",
+                          "stream_id", o->stream_id, "track_id", (json_int_t)o->track_id, "text",
+                          o->text, "confidence", votes > 0 ? o->text_score / (float)votes : 0.0,
+                          "first_frame", (json_int_t)(o->nattrs >= 1 ? o->attrs[0] : o->frame_no),
+                          "last_frame", (json_int_t)(o->nattrs >= 2 ? o->attrs[1] : o->frame_no),
+                          "hits", o->nattrs >= 3 ? (int)o->attrs[2] : 0, "votes", votes, "class",
+                          o->class_id);
+    if (!j) continue;
+    if (o->label[0]) json_object_set_new(j, "label", json_string(o->label));
+    json_object_set_new(j, "box", box_json(&o->box));
+    write_line(s, j);
+    s->tracks++;
+  }
+}
+
+static void write_objects(ev_state *s, const vg_packet *p) {
+  const vg_objects *objs = vg_packet_objects(p);
+  if (objs->count == 0) return;
+  json_t *arr = json_array();
+  for (size_t i = 0; i < objs->count; i++) {
+    const vg_object *o = &objs->items[i];
+    json_t *j = json_pack("{s:I,s:i,s:f,s:o}", "track_id", (json_int_t)o->track_id, "class",
+                          o->class_id, "score", o->score, "box", box_json(&o->box));
+    if (!j) continue;
+    if (o->label[0]) json_object_set_new(j, "label", json_string(o->label));
+    if (o->text[0]) json_object_set_new(j, "text", json_string(o->text));
+    json_array_append_new(arr, j);
+  }
+  json_t *line = json_pack("{s:s,s:i,s:I,s:o}", "type", "objects", "stream_id", vg_packet_stream(p),
+                           "frame", (json_int_t)vg_packet_frame_no(p), "objects", arr);
+  if (line) write_line(s, line);
+  s->objects_lines++;
+}
+
+static vg_status ev_process(vg_call *c) {
+  ev_state *s = c->state;
+  pthread_mutex_lock(&s->mu);
+  for (int i = 0; i < c->n; i++) {
+    vg_packet *in = c->io[i].in[0], *tr = c->io[i].in[1];
+    if (in && !(vg_packet_flags(in) & VG_PACKET_EOS)) write_objects(s, in);
+    if (tr) write_tracks(s, vg_packet_objects(tr));
+  }
+  fflush(s->f);
+  bool bad = ferror(s->f);
+  pthread_mutex_unlock(&s->mu);
+  if (bad) return vg_node_error(c->node, VG_ERR_IO, "writing '%s' failed", s->path);
+  return VG_OK;
+}
+
+static char *ev_describe(void *state) {
+  ev_state *s = state;
+  pthread_mutex_lock(&s->mu);
+  json_t *o = json_pack("{s:s,s:I,s:I,s:I}", "path", s->path, "tracks", (json_int_t)s->tracks,
+                        "objects_lines", (json_int_t)s->objects_lines, "tracks_without_text",
+                        (json_int_t)s->skipped_tracks);
+  pthread_mutex_unlock(&s->mu);
+  char *t = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  return t;
+}
+
+const vg_node_type vg_node_events = {
+    .name = "events",
+    .doc = "JSON-lines events: one line per ended track (tracks port), per-frame objects (in)",
+    .inputs = {{"in", VG_PORT_OBJECTS, true}, {"tracks", VG_PORT_OBJECTS, true}},
+    .devices = VG_DEVICES_CPU,
+    .preferred = VG_DEVICE_CPU,
+    .flags = VG_NODE_ORDERED | VG_NODE_SEES_EOS | VG_NODE_SEES_SKIPPED,
+    .init = ev_init,
+    .process = ev_process,
+    .destroy = ev_destroy,
+    .describe = ev_describe,
+};

@@ -1,0 +1,224 @@
+/* node_fatigue.c - the `fatigue` node: driver drowsiness from face landmarks. Row 0 of a
+ * landmark tensor ([N, K, D] or [N, K*D], D = 2 (x, y) or 3 (x, y, z), f32/f16) gives the eye
+ * points (6 per eye, dlib/MediaPipe order, indices from params); one vg_fatigue per stream turns
+ * them into EAR, PERCLOS over a window and a level (alert, drowsy, asleep).
+ *
+ * The result goes on the packet's first object (the driver's face) when there is one, else on a
+ * new object around the landmarks (mapped to frame pixels with the packet's first transform):
+ * text = level, attrs = [ear, perclos, closed_sec], label "face" on a new object. */
+#include "node_det_util.h"
+#include "vidgraph/vg_track.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FAT_MAX_STREAMS 256
+#define FAT_MAX_POINTS 1024
+
+typedef struct fat_state {
+  vg_fatigue_params p;
+  char tensor[VG_TENSOR_NAME_MAX];
+  int dims;
+  int left[6], right[6];
+  double fps;
+  bool keep_tensors;
+  pthread_mutex_t mu;
+  int nstreams;
+  int stream_ids[FAT_MAX_STREAMS];
+  vg_fatigue *f[FAT_MAX_STREAMS];
+} fat_state;
+
+static const char *const k_params[] = {"tensor",
+                                       "dims",
+                                       "left_eye",
+                                       "right_eye",
+                                       "fps",
+                                       "keep_tensors",
+                                       "ear_closed",
+                                       "window_sec",
+                                       "drowsy_perclos",
+                                       "asleep_perclos",
+                                       "asleep_closed_sec",
+                                       "max_samples",
+                                       NULL};
+
+static void fat_destroy(void *state) {
+  fat_state *s = state;
+  if (!s) return;
+  for (int i = 0; i < s->nstreams; i++)
+    vg_fatigue_destroy(s->f[i]);
+  pthread_mutex_destroy(&s->mu);
+  free(s);
+}
+
+static vg_status eye_param(const vg_cnode *params, const char *key, const int def[6], int out[6]) {
+  int n;
+  memcpy(out, def, 6 * sizeof *out);
+  if (!vg_cnode_get(params, key)) return VG_OK;
+  VG_TRY(det_int_list(params, key, 0, FAT_MAX_POINTS - 1, out, 6, &n));
+  if (n != 6)
+    return vg_cnode_error(vg_cnode_get(params, key), VG_ERR_PARSE,
+                          "%s: expected 6 landmark indices (p1..p6), got %d", key, n);
+  return VG_OK;
+}
+
+static vg_status fat_init(vg_node *self, const vg_cnode *params, void **state) {
+  VG_TRY(vg_params_check(self, params, k_params));
+  static const int k_left[6] = {36, 37, 38, 39, 40, 41}, k_right[6] = {42, 43, 44, 45, 46, 47};
+  fat_state *s = calloc(1, sizeof *s);
+  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
+  pthread_mutex_init(&s->mu, NULL);
+  const char *t = NULL;
+  int64_t dims;
+  vg_status st = vg_fatigue_params_from_config(params, &s->p);
+  if (st == VG_OK) st = vg_cfg_string(params, "tensor", false, "landmarks", &t);
+  if (st == VG_OK && (!t[0] || strlen(t) >= VG_TENSOR_NAME_MAX))
+    st = vg_cnode_error(vg_cnode_get(params, "tensor"), VG_ERR_PARSE,
+                        "tensor: a name of 1..%d characters", VG_TENSOR_NAME_MAX - 1);
+  if (st == VG_OK) snprintf(s->tensor, sizeof s->tensor, "%s", t);
+  if (st == VG_OK) st = vg_cfg_int_range(params, "dims", false, 2, 2, 3, &dims);
+  if (st == VG_OK) s->dims = (int)dims;
+  if (st == VG_OK) st = eye_param(params, "left_eye", k_left, s->left);
+  if (st == VG_OK) st = eye_param(params, "right_eye", k_right, s->right);
+  if (st == VG_OK) st = vg_cfg_double_range(params, "fps", false, 25, 0.001, 10000, &s->fps);
+  if (st == VG_OK) st = vg_cfg_bool(params, "keep_tensors", false, false, &s->keep_tensors);
+  if (st != VG_OK) {
+    fat_destroy(s);
+    return st;
+  }
+  *state = s;
+  return VG_OK;
+}
+
+/* Landmark k (x, y) of row 0, in model pixels. */
+static void point(const vg_tensor *t, int dims, int k, float *x, float *y) {
+  int64_t base, sx;
+  if (t->ndim == 3) {
+    base = k * t->strides[1], sx = t->strides[2];
+  } else {
+    base = (int64_t)k * dims * t->strides[1], sx = t->strides[1];
+  }
+  const char *d = vg_tensor_data(t);
+  if (t->dtype == VG_DTYPE_F16) {
+    *x = vg_f16_to_f32(((const uint16_t *)d)[base]);
+    *y = vg_f16_to_f32(((const uint16_t *)d)[base + sx]);
+  } else {
+    *x = ((const float *)d)[base];
+    *y = ((const float *)d)[base + sx];
+  }
+}
+
+/* Number of landmarks of the tensor, or an error naming its shape. */
+static vg_status landmarks(const fat_state *s, const vg_packet *p, const vg_tensor **t, int *k) {
+  *t = vg_packet_tensor(p, s->tensor);
+  char sh[96];
+  if (!*t)
+    return vg_set_error(VG_ERR_NOT_FOUND, "stream %d frame %lld has no tensor '%s'",
+                        vg_packet_stream(p), (long long)vg_packet_frame_no(p), s->tensor);
+  const vg_tensor *v = *t;
+  bool ok =
+      (v->dtype == VG_DTYPE_F32 || v->dtype == VG_DTYPE_F16) && v->shape[0] >= 1 &&
+      ((v->ndim == 3 && v->shape[2] == s->dims) || (v->ndim == 2 && v->shape[1] % s->dims == 0));
+  int64_t n = !ok ? 0 : v->ndim == 3 ? v->shape[1] : v->shape[1] / s->dims;
+  for (int i = 0; ok && i < 6; i++)
+    ok = s->left[i] < n && s->right[i] < n;
+  if (!ok)
+    return vg_set_error(VG_ERR_INVALID_ARG,
+                        "tensor '%s' is %s: expected f32/f16 [N, K, %d] or [N, K*%d] with the eye "
+                        "indices below K",
+                        s->tensor, vg_tensor_str(v, sh, sizeof sh), s->dims, s->dims);
+  *k = (int)n;
+  return VG_OK;
+}
+
+static vg_status fatigue_for(fat_state *s, int stream, vg_fatigue **out) {
+  for (int i = 0; i < s->nstreams; i++)
+    if (s->stream_ids[i] == stream) {
+      *out = s->f[i];
+      return VG_OK;
+    }
+  if (s->nstreams == FAT_MAX_STREAMS)
+    return vg_set_error(VG_ERR_INVALID_ARG, "more than %d streams", FAT_MAX_STREAMS);
+  VG_TRY(vg_fatigue_create(&s->p, &s->f[s->nstreams]));
+  s->stream_ids[s->nstreams] = stream;
+  *out = s->f[s->nstreams++];
+  return VG_OK;
+}
+
+/* The box around the landmarks in frame pixels. */
+static vg_box landmark_box(const vg_tensor *t, int dims, int k, const vg_packet *p) {
+  int nx = 0;
+  const vg_xform *xf = vg_packet_xforms(p, &nx);
+  vg_box b = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+  for (int i = 0; i < k; i++) {
+    float x, y;
+    point(t, dims, i, &x, &y);
+    if (nx > 0) vg_xform_to_frame(xf, x, y, &x, &y);
+    b.x1 = fminf(b.x1, x), b.y1 = fminf(b.y1, y), b.x2 = fmaxf(b.x2, x), b.y2 = fmaxf(b.y2, y);
+  }
+  return b;
+}
+
+static vg_status fat_one(fat_state *s, vg_node_io *io) {
+  const vg_packet *in = io->in[0];
+  const vg_tensor *t;
+  int k = 0;
+  VG_TRY(landmarks(s, in, &t, &k));
+  float l6[12], r6[12];
+  for (int i = 0; i < 6; i++) {
+    point(t, s->dims, s->left[i], &l6[2 * i], &l6[2 * i + 1]);
+    point(t, s->dims, s->right[i], &r6[2 * i], &r6[2 * i + 1]);
+  }
+  vg_fatigue *f = NULL;
+  vg_fatigue_state fs;
+  pthread_mutex_lock(&s->mu);
+  vg_status st = fatigue_for(s, vg_packet_stream(in), &f);
+  if (st == VG_OK) st = vg_fatigue_update(f, det_packet_seconds(in, s->fps), l6, r6, &fs);
+  pthread_mutex_unlock(&s->mu);
+  VG_TRY(st);
+  vg_packet *out;
+  vg_objects *list;
+  VG_TRY(vg_packet_derive(in, &out));
+  st = vg_packet_objects_edit(out, &list);
+  if (st == VG_OK && list->count == 0) {
+    vg_object o = vg_object_init();
+    o.box = landmark_box(t, s->dims, k, in);
+    snprintf(o.label, sizeof o.label, "face");
+    o.score = 1.f;
+    st = vg_objects_push(list, &o);
+    det_stamp(list, 0, in);
+  }
+  if (st != VG_OK) {
+    vg_packet_unref(out);
+    return st;
+  }
+  vg_object *o = &list->items[0];
+  snprintf(o->text, sizeof o->text, "%s", vg_fatigue_level_name(fs.level));
+  o->nattrs = 3;
+  o->attrs[0] = fs.ear, o->attrs[1] = fs.perclos, o->attrs[2] = (float)fs.closed_sec;
+  if (!s->keep_tensors) vg_packet_remove_tensor(out, s->tensor);
+  io->out[0] = out;
+  return VG_OK;
+}
+
+static vg_status fat_process(vg_call *c) {
+  for (int i = 0; i < c->n; i++)
+    VG_TRY(fat_one(c->state, &c->io[i]));
+  return VG_OK;
+}
+
+const vg_node_type vg_node_fatigue = {
+    .name = "fatigue",
+    .doc = "eye landmarks -> EAR, PERCLOS and alert/drowsy/asleep per stream (on the face object)",
+    .inputs = {{"in", VG_PORT_TENSOR}},
+    .outputs = {{"out", VG_PORT_OBJECTS | VG_PORT_FORWARD}},
+    .devices = VG_DEVICES_CPU,
+    .preferred = VG_DEVICE_CPU,
+    .flags = VG_NODE_ORDERED,
+    .init = fat_init,
+    .process = fat_process,
+    .destroy = fat_destroy,
+};

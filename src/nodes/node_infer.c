@@ -1,0 +1,281 @@
+/* node_infer.c - the `infer` node: runs an ONNX model (vg_model, ONNX Runtime with the
+ * TensorRT -> CUDA -> CPU fallback) on named tensors of the packet and adds the outputs as named
+ * tensors. Batching: up to max_batch frames (of any streams) are stacked along the first axis,
+ * run once, and the outputs are split back per frame as views (no copies). A frame whose input
+ * has 0 items (e.g. no text regions to read) passes through without a run. */
+#include "node_util.h"
+#include "vidgraph/vg_infer.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_IO 8
+
+typedef struct infer_state {
+  vg_model *model;
+  char disabled[VG_REASON_MAX]; /* optional model that could not load: the reason */
+  char model_name[VG_MODEL_NAME_MAX];
+  int nin, nout;
+  char in_tensor[MAX_IO][VG_TENSOR_NAME_MAX];  /* packet tensor feeding model input i */
+  const char *in_name[MAX_IO];                 /* model input names */
+  char out_tensor[MAX_IO][VG_TENSOR_NAME_MAX]; /* packet tensor name of model output i */
+} infer_state;
+
+static vg_status set_name(const vg_cnode *n, char *dst) {
+  const char *v;
+  VG_TRY(vg_cnode_as_string(n, &v));
+  if (!v[0] || strlen(v) >= VG_TENSOR_NAME_MAX)
+    return vg_cnode_error(n, VG_ERR_PARSE, "tensor names are 1..%d characters", VG_TENSOR_NAME_MAX - 1);
+  snprintf(dst, VG_TENSOR_NAME_MAX, "%s", v);
+  return VG_OK;
+}
+
+/* input: NAME (single-input models) or inputs: {model_input: tensor, ...}. */
+static vg_status map_inputs(const vg_cnode *params, infer_state *s) {
+  s->nin = vg_model_input_count(s->model);
+  if (s->nin > MAX_IO) return vg_set_error(VG_ERR_UNSUPPORTED, "model has %d inputs (max %d)", s->nin, MAX_IO);
+  const vg_cnode *map = vg_cnode_get(params, "inputs");
+  for (int i = 0; i < s->nin; i++) {
+    s->in_name[i] = vg_model_input(s->model, i)->name;
+    snprintf(s->in_tensor[i], VG_TENSOR_NAME_MAX, "%s", i == 0 ? "input" : s->in_name[i]);
+  }
+  const vg_cnode *one = vg_cnode_get(params, "input");
+  if (one) VG_TRY(set_name(one, s->in_tensor[0]));
+  if (!map) return VG_OK;
+  if (vg_cnode_get_kind(map) != VG_CNODE_MAP)
+    return vg_cnode_error(map, VG_ERR_PARSE, "inputs maps model input names to packet tensors");
+  for (size_t k = 0; k < vg_cnode_len(map); k++) {
+    int i = vg_model_input_index(s->model, vg_cnode_key_at(map, k));
+    if (i < 0)
+      return vg_cnode_error(vg_cnode_at(map, k), VG_ERR_NOT_FOUND, "model '%s' has no input '%s'",
+                            s->model_name, vg_cnode_key_at(map, k));
+    VG_TRY(set_name(vg_cnode_at(map, k), s->in_tensor[i]));
+  }
+  return VG_OK;
+}
+
+/* output: NAME (first output) or outputs: [name, ...] in model output order. */
+static vg_status map_outputs(const vg_cnode *params, infer_state *s) {
+  s->nout = vg_model_output_count(s->model);
+  if (s->nout > MAX_IO) s->nout = MAX_IO;
+  for (int i = 0; i < s->nout; i++) snprintf(s->out_tensor[i], VG_TENSOR_NAME_MAX, "output%d", i);
+  const vg_cnode *one = vg_cnode_get(params, "output");
+  if (one) VG_TRY(set_name(one, s->out_tensor[0]));
+  const vg_cnode *list = vg_cnode_get(params, "outputs");
+  if (!list) return VG_OK;
+  if (vg_cnode_get_kind(list) != VG_CNODE_SEQ || (int)vg_cnode_len(list) > s->nout)
+    return vg_cnode_error(list, VG_ERR_PARSE, "outputs is a list of at most %d names (model '%s')",
+                          s->nout, s->model_name);
+  for (size_t k = 0; k < vg_cnode_len(list); k++) VG_TRY(set_name(vg_cnode_at(list, k), s->out_tensor[k]));
+  return VG_OK;
+}
+
+static void infer_destroy(void *state) {
+  infer_state *s = state;
+  if (!s) return;
+  vg_model_free(s->model);
+  free(s);
+}
+
+static vg_status check_keys(vg_node *self, const vg_cnode *params) {
+  for (size_t i = 0; i < vg_cnode_len(params); i++) {
+    const char *k = vg_cnode_key_at(params, i);
+    if (vg_model_spec_is_key(k) || !strcmp(k, "input") || !strcmp(k, "inputs") ||
+        !strcmp(k, "output") || !strcmp(k, "outputs"))
+      continue;
+    return vg_cnode_error(vg_cnode_at(params, i), VG_ERR_PARSE,
+                          "node '%s': unknown parameter '%s' (model keys: model, fallback, "
+                          "providers, io_binding, max_batch, tensorrt, cuda, cpu, required; node "
+                          "keys: input, inputs, output, outputs)",
+                          vg_node_id(self), k);
+  }
+  return VG_OK;
+}
+
+static vg_status infer_init(vg_node *self, const vg_cnode *params, void **state) {
+  if (!params) return vg_set_error(VG_ERR_NOT_FOUND, "missing params (at least 'model')");
+  VG_TRY(check_keys(self, params));
+  char base[1024];
+  nodes_base_dir(params, base, sizeof base);
+  vg_model_spec spec;
+  vg_model_spec_init(&spec);
+  vg_device dev = vg_node_device(self);
+  /* On a GPU node the tensors are already on the device: bind them in place by default. */
+  spec.io_binding = dev.kind == VG_DEVICE_CUDA;
+  if (dev.kind == VG_DEVICE_CUDA) spec.cuda.device_id = dev.ordinal;
+  VG_TRY(vg_model_spec_from_config(params, base, &spec));
+  if (!spec.name[0]) snprintf(spec.name, sizeof spec.name, "%s", vg_node_id(self));
+  infer_state *s = calloc(1, sizeof *s);
+  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
+  snprintf(s->model_name, sizeof s->model_name, "%s", spec.name);
+  vg_status st = vg_model_load(&spec, &s->model);
+  if (st != VG_OK) {
+    if (spec.required) {
+      free(s);
+      return st;
+    }
+    snprintf(s->disabled, sizeof s->disabled, "%s", vg_last_error());
+    VG_LOGW("nodes", "node '%s': optional model disabled: %s", vg_node_id(self), s->disabled);
+    *state = s;
+    return VG_OK;
+  }
+  st = map_inputs(params, s);
+  if (st == VG_OK) st = map_outputs(params, s);
+  if (st != VG_OK) {
+    infer_destroy(s);
+    return st;
+  }
+  *state = s;
+  return VG_OK;
+}
+
+/* Stacks the tensors of n frames along axis 0 into one tensor on dev. */
+static vg_status stack(vg_call *c, const vg_tensor *const *parts, int n, vg_tensor *out) {
+  if (n < 1 || !parts[0]) return vg_node_error(c->node, VG_ERR_INTERNAL, "nothing to stack");
+  const vg_tensor *a = parts[0];
+  int64_t shape[VG_MAX_DIMS];
+  memcpy(shape, a->shape, sizeof shape);
+  shape[0] = 0;
+  for (int i = 0; i < n; i++) {
+    const vg_tensor *t = parts[i];
+    bool same = t->dtype == a->dtype && t->ndim == a->ndim && vg_tensor_is_contiguous(t);
+    for (int d = 1; same && d < a->ndim; d++) same = t->shape[d] == a->shape[d];
+    if (!same)
+      return vg_node_error(c->node, VG_ERR_INVALID_ARG,
+                           "cannot batch frames whose input tensors differ in shape or dtype; "
+                           "set max_batch: 1 on this node");
+    shape[0] += t->shape[0];
+  }
+  vg_device dev = vg_tensor_device(a);
+  VG_TRY(vg_tensor_alloc(a->dtype, a->ndim, shape, dev, vg_node_pool(c->node), out));
+  size_t off = 0;
+  for (int i = 0; i < n; i++) {
+    size_t nb = vg_tensor_nbytes(parts[i]);
+    vg_status st = vg_memcpy_async((char *)vg_tensor_data(out) + off, dev, vg_tensor_data(parts[i]),
+                                   vg_tensor_device(parts[i]), nb, c->stream);
+    if (st != VG_OK) {
+      vg_tensor_release(out);
+      return st;
+    }
+    off += nb;
+  }
+  return VG_OK;
+}
+
+/* Gathers input k of every frame that has items; stacks when several. */
+static vg_status gather(vg_call *c, const infer_state *s, int k, const bool *run, vg_tensor *out) {
+  const vg_tensor *parts[64] = {0};
+  int m = 0;
+  for (int i = 0; i < c->n; i++) {
+    if (!run[i]) continue;
+    parts[m++] = vg_packet_tensor(c->io[i].in[0], s->in_tensor[k]);
+  }
+  if (m == 1) {
+    vg_tensor_view(parts[0], out);
+    return VG_OK;
+  }
+  return stack(c, parts, m, out);
+}
+
+/* Splits the batched outputs back to the frames (views along axis 0) into their packets. */
+static vg_status scatter(vg_call *c, const infer_state *s, const bool *run, const int64_t *items,
+                         int64_t total, vg_tensor *outs) {
+  int64_t start = 0;
+  for (int i = 0; i < c->n; i++) {
+    VG_TRY(vg_packet_derive(c->io[i].in[0], &c->io[i].out[0]));
+    /* inputs are consumed: later nodes (and copies to the host) do not carry them */
+    for (int k = 0; k < s->nin; k++) vg_packet_remove_tensor(c->io[i].out[0], s->in_tensor[k]);
+    if (!run[i]) continue;
+    for (int k = 0; k < s->nout; k++) {
+      vg_tensor v;
+      bool whole = outs[k].ndim == 0 || outs[k].shape[0] != total;
+      if (whole && total != items[i])
+        return vg_node_error(c->node, VG_ERR_UNSUPPORTED,
+                             "output '%s' has no batch axis to split; set max_batch: 1",
+                             s->out_tensor[k]);
+      if (whole)
+        vg_tensor_view(&outs[k], &v);
+      else
+        VG_TRY(vg_tensor_slice(&outs[k], 0, start, items[i], &v));
+      vg_status st = vg_packet_set_tensor(c->io[i].out[0], s->out_tensor[k], &v);
+      vg_tensor_release(&v);
+      VG_TRY(st);
+    }
+    start += items[i];
+  }
+  return VG_OK;
+}
+
+static vg_status infer_process(vg_call *c) {
+  infer_state *s = c->state;
+  if (c->n > 64) return vg_node_error(c->node, VG_ERR_INVALID_ARG, "batch of %d frames (max 64)", c->n);
+  bool run[64];
+  int64_t items[64], total = 0;
+  int nrun = 0;
+  for (int i = 0; i < c->n; i++) {
+    run[i] = false;
+    items[i] = 0;
+    if (!s->model) continue;
+    for (int k = 0; k < s->nin; k++) {
+      const vg_tensor *t = vg_packet_tensor(c->io[i].in[0], s->in_tensor[k]);
+      if (!t)
+        return vg_node_error(c->node, VG_ERR_NOT_FOUND,
+                             "packet has no tensor '%s' for input '%s' of model '%s'",
+                             s->in_tensor[k], s->in_name[k], s->model_name);
+      if (k == 0) items[i] = t->ndim ? t->shape[0] : 1;
+    }
+    run[i] = items[i] > 0;
+    total += items[i];
+    nrun += run[i];
+  }
+  vg_tensor ins[MAX_IO], outs[MAX_IO];
+  memset(ins, 0, sizeof ins);
+  memset(outs, 0, sizeof outs);
+  vg_status st = VG_OK;
+  for (int k = 0; nrun > 0 && k < s->nin && st == VG_OK; k++) st = gather(c, s, k, run, &ins[k]);
+  if (nrun > 0 && st == VG_OK)
+    st = vg_model_run(s->model, s->in_name, ins, s->nin, outs, s->nout, c->stream);
+  if (st == VG_OK) st = scatter(c, s, run, items, total, outs);
+  for (int k = 0; k < MAX_IO; k++) {
+    vg_tensor_release(&ins[k]);
+    vg_tensor_release(&outs[k]);
+  }
+  return st;
+}
+
+static char *infer_describe(void *state) {
+  infer_state *s = state;
+  if (!s->model) {
+    json_t *o = json_pack("{s:s,s:b,s:s}", "model", s->model_name, "enabled", 0, "reason", s->disabled);
+    char *t = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return t;
+  }
+  char *rep = vg_model_report_json(s->model);
+  json_t *o = rep ? json_loads(rep, 0, NULL) : NULL;
+  free(rep);
+  if (!o) return NULL;
+  vg_model_stats st;
+  vg_model_get_stats(s->model, &st);
+  json_object_set_new(o, "stats", json_pack("{s:I,s:I,s:I,s:f}", "runs", (json_int_t)st.runs,
+                                            "copies", (json_int_t)st.copies, "copy_bytes",
+                                            (json_int_t)st.copy_bytes, "copy_ms", st.copy_ms));
+  char *t = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  return t;
+}
+
+const vg_node_type vg_node_infer = {
+    .name = "infer",
+    .doc = "ONNX model on packet tensors (TensorRT -> CUDA -> CPU with reasons), batched",
+    .inputs = {{"in", VG_PORT_TENSOR}},
+    .outputs = {{"out", VG_PORT_TENSOR | VG_PORT_FORWARD}},
+    .devices = VG_DEVICES_CPU | VG_DEVICES_CUDA,
+    .preferred = VG_DEVICE_CUDA,
+    .flags = VG_NODE_BATCHING,
+    .init = infer_init,
+    .process = infer_process,
+    .destroy = infer_destroy,
+    .describe = infer_describe,
+};

@@ -1,0 +1,121 @@
+/* node_roi_crop.c - the `roi_crop` node: cuts the packet's objects (boxes, or quadrilaterals with
+ * a perspective warp) out of the frame into one batch tensor, on the frame's device, in one
+ * launch. With var_width (text recognisers) every crop keeps its aspect ratio at a fixed height
+ * and the batch is padded to the widest crop. Crop i belongs to object i of the packet. */
+#include "node_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct crop_state {
+  int h, w;            /* w == 0: variable width */
+  int max_w, min_batch_w;
+  vg_tensor_params tp;
+  vg_layout layout;
+  vg_dtype dtype;
+  char output[VG_TENSOR_NAME_MAX];
+} crop_state;
+
+static const char *const k_params[] = {"height", "width", "max_width", "min_batch_width",
+                                       "interp", "bgr", "mean", "std", "scale", "pad_value",
+                                       "layout", "dtype", "output", NULL};
+
+static vg_status crop_init(vg_node *self, const vg_cnode *params, void **state) {
+  VG_TRY(vg_params_check(self, params, k_params));
+  crop_state s;
+  memset(&s, 0, sizeof s);
+  int64_t h, w, mw, mbw;
+  VG_TRY(vg_cfg_int_range(params, "height", true, 0, 4, 4096, &h));
+  VG_TRY(vg_cfg_int_range(params, "width", false, 0, 0, 8192, &w));
+  VG_TRY(vg_cfg_int_range(params, "max_width", false, 320, 4, 8192, &mw));
+  VG_TRY(vg_cfg_int_range(params, "min_batch_width", false, 0, 0, 8192, &mbw));
+  s.h = (int)h;
+  s.w = (int)w;
+  s.max_w = (int)mw;
+  s.min_batch_w = (int)(mbw < mw ? mbw : mw);
+  s.tp = vg_tensor_params_default();
+  VG_TRY(nodes_tensor_params(params, &s.tp));
+  s.layout = VG_LAYOUT_NCHW;
+  s.dtype = VG_DTYPE_F32;
+  VG_TRY(nodes_layout_dtype(params, &s.layout, &s.dtype));
+  const char *out;
+  VG_TRY(vg_cfg_string(params, "output", false, "crops", &out));
+  if (strlen(out) >= VG_TENSOR_NAME_MAX)
+    return vg_cnode_error(vg_cnode_get(params, "output"), VG_ERR_PARSE, "tensor name too long");
+  snprintf(s.output, sizeof s.output, "%s", out);
+  crop_state *cs = malloc(sizeof *cs);
+  if (!cs) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
+  *cs = s;
+  *state = cs;
+  return VG_OK;
+}
+
+static vg_status crop_tensor(vg_call *c, const crop_state *s, const vg_frame *f,
+                             const vg_objects *objs, vg_tensor *t) {
+  int n = (int)objs->count;
+  vg_roi *rois = calloc((size_t)(n ? n : 1), sizeof *rois);
+  if (!rois) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory for %d crops", n);
+  for (int i = 0; i < n; i++) {
+    rois[i].frame = 0;
+    rois[i].is_quad = objs->items[i].has_quad;
+    rois[i].box = objs->items[i].box;
+    rois[i].quad = objs->items[i].quad;
+  }
+  int w = s->w;
+  vg_status st = VG_OK;
+  if (w == 0) {
+    int bmax = 0;
+    int *widths = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    st = widths ? vg_crop_widths(f, 1, rois, n, s->h, s->max_w, widths, &bmax)
+                : vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
+    free(widths);
+    w = bmax > s->min_batch_w ? bmax : s->min_batch_w;
+    if (w < 1) w = s->min_batch_w > 0 ? s->min_batch_w : s->max_w;
+  }
+  int64_t shape[4] = {n, 3, s->h, w};
+  if (s->layout == VG_LAYOUT_NHWC) shape[1] = s->h, shape[2] = w, shape[3] = 3;
+  if (st == VG_OK) st = vg_tensor_alloc(s->dtype, 4, shape, vg_frame_device(f), vg_node_pool(c->node), t);
+  vg_crop_params cp = {.var_width = s->w == 0, .max_w = w};
+  if (st == VG_OK && n > 0) {
+    st = vg_crop(f, 1, rois, n, &cp, &s->tp, s->layout, t, NULL, NULL, c->stream);
+    if (st != VG_OK) vg_tensor_release(t);
+  }
+  free(rois);
+  return st;
+}
+
+static vg_status crop_one(vg_call *c, vg_node_io *io) {
+  const crop_state *s = c->state;
+  const vg_frame *f = vg_packet_frame(io->in[0]);
+  if (!f) return vg_node_error(c->node, VG_ERR_INVALID_ARG, "packet has no picture");
+  vg_tensor t;
+  VG_TRY(crop_tensor(c, s, f, vg_packet_objects(io->in[0]), &t));
+  vg_packet *out = NULL;
+  vg_status st = vg_packet_derive(io->in[0], &out);
+  if (st == VG_OK) st = vg_packet_set_tensor(out, s->output, &t);
+  vg_tensor_release(&t);
+  if (st != VG_OK) {
+    vg_packet_unref(out);
+    return st;
+  }
+  io->out[0] = out;
+  return VG_OK;
+}
+
+static vg_status crop_process(vg_call *c) {
+  for (int i = 0; i < c->n; i++) VG_TRY(crop_one(c, &c->io[i]));
+  return VG_OK;
+}
+
+const vg_node_type vg_node_roi_crop = {
+    .name = "roi_crop",
+    .doc = "objects (boxes/quads) cut from the frame into one batch tensor (fixed or variable width)",
+    .inputs = {{"in", VG_PORT_FRAME | VG_PORT_OBJECTS}},
+    .outputs = {{"out", VG_PORT_TENSOR | VG_PORT_FORWARD}},
+    .devices = VG_DEVICES_CPU | VG_DEVICES_CUDA,
+    .preferred = VG_DEVICE_CUDA,
+    .init = crop_init,
+    .process = crop_process,
+    .destroy = free,
+};

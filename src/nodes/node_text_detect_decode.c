@@ -1,0 +1,160 @@
+/* node_text_detect_decode.c - the `text_detect_decode` node: PP-OCR DBNet probability map ->
+ * text quadrilaterals (objects with has_quad) in frame coordinates, through the preprocess
+ * transform of the packet. */
+#include "node_util.h"
+#include "vidgraph/vg_post.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct tdd_state {
+  vg_dbnet_params p;
+  char input[VG_TENSOR_NAME_MAX];
+  float min_width, min_height; /* frame pixels: smaller quads are dropped */
+  int max_objects;
+  float merge_gap; /* > 0: merge quads of one text line closer than merge_gap * line height */
+} tdd_state;
+
+static const char *const k_params[] = {"input",        "thresh",     "box_thresh", "unclip_ratio",
+                                       "min_size",     "max_candidates", "min_width",
+                                       "min_height",   "max_objects", "merge_gap", NULL};
+
+static vg_status tdd_init(vg_node *self, const vg_cnode *params, void **state) {
+  VG_TRY(vg_params_check(self, params, k_params));
+  tdd_state *s = calloc(1, sizeof *s);
+  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
+  vg_dbnet_params_default(&s->p);
+  const char *in;
+  double mw, mh;
+  int64_t mo;
+  vg_status st = VG_OK;
+  if (params) {
+    /* the DBNet keys are read by the post layer; ours are checked here */
+    st = vg_dbnet_params_from_config(params, &s->p);
+  }
+  if (st == VG_OK) st = vg_cfg_string(params, "input", false, "output", &in);
+  if (st == VG_OK) st = vg_cfg_double_range(params, "min_width", false, 0, 0, 1e6, &mw);
+  if (st == VG_OK) st = vg_cfg_double_range(params, "min_height", false, 0, 0, 1e6, &mh);
+  if (st == VG_OK) st = vg_cfg_int_range(params, "max_objects", false, 256, 1, 100000, &mo);
+  double mg = 0;
+  if (st == VG_OK) st = vg_cfg_double_range(params, "merge_gap", false, 0, 0, 20, &mg);
+  s->merge_gap = (float)mg;
+  if (st != VG_OK) {
+    free(s);
+    return st;
+  }
+  snprintf(s->input, sizeof s->input, "%s", in);
+  s->min_width = (float)mw;
+  s->min_height = (float)mh;
+  s->max_objects = (int)mo;
+  *state = s;
+  return VG_OK;
+}
+
+static float side(const vg_quad *q, int a, int b) {
+  float dx = q->x[b] - q->x[a], dy = q->y[b] - q->y[a];
+  return sqrtf(dx * dx + dy * dy);
+}
+
+/* Line geometry of a quad: centre, height (mean of the two short sides) and the x extent. */
+static void line_of(const vg_quad *q, float *cy, float *h, float *x1, float *x2) {
+  *h = 0.5f * (side(q, 0, 3) + side(q, 1, 2));
+  *cy = 0.25f * (q->y[0] + q->y[1] + q->y[2] + q->y[3]);
+  *x1 = fminf(fminf(q->x[0], q->x[1]), fminf(q->x[2], q->x[3]));
+  *x2 = fmaxf(fmaxf(q->x[0], q->x[1]), fmaxf(q->x[2], q->x[3]));
+}
+
+/* Words of one line (a plate "CD 5917" often comes out as two regions) become one quad: two
+ * quads merge when their heights agree within 1.6x, their centres are within half a line height
+ * vertically, and the horizontal gap is below merge_gap * height. Near-horizontal text only. */
+static vg_status merge_lines(vg_objects *objs, size_t first, float merge_gap) {
+  bool merged = true;
+  while (merged) {
+    merged = false;
+    for (size_t i = first; i < objs->count && !merged; i++) {
+      for (size_t j = first; j < objs->count && !merged; j++) {
+        if (i == j) continue;
+        vg_object *a = &objs->items[i], *b = &objs->items[j];
+        float ay, ah, ax1, ax2, by, bh, bx1, bx2;
+        line_of(&a->quad, &ay, &ah, &ax1, &ax2);
+        line_of(&b->quad, &by, &bh, &bx1, &bx2);
+        float hmin = fminf(ah, bh), hmax = fmaxf(ah, bh);
+        if (hmin <= 0 || hmax > 1.6f * hmin || fabsf(ay - by) > 0.5f * hmin) continue;
+        if (bx1 < ax1 || bx1 - ax2 > merge_gap * hmin) continue; /* b must start right of a */
+        float xs[8], ys[8];
+        for (int k = 0; k < 4; k++) {
+          xs[k] = a->quad.x[k], ys[k] = a->quad.y[k];
+          xs[4 + k] = b->quad.x[k], ys[4 + k] = b->quad.y[k];
+        }
+        float w, h;
+        VG_TRY(vg_min_area_rect(xs, ys, 8, &a->quad, &w, &h));
+        a->box.x1 = fminf(a->box.x1, b->box.x1);
+        a->box.y1 = fminf(a->box.y1, b->box.y1);
+        a->box.x2 = fmaxf(a->box.x2, b->box.x2);
+        a->box.y2 = fmaxf(a->box.y2, b->box.y2);
+        a->score = fmaxf(a->score, b->score);
+        objs->items[j] = objs->items[--objs->count];
+        merged = true;
+      }
+    }
+  }
+  return VG_OK;
+}
+
+static vg_status tdd_one(vg_call *c, vg_node_io *io) {
+  const tdd_state *s = c->state;
+  const vg_tensor *prob = vg_packet_tensor(io->in[0], s->input);
+  if (!prob) return vg_node_error(c->node, VG_ERR_NOT_FOUND, "packet has no tensor '%s'", s->input);
+  int nx = 0;
+  const vg_xform *xf = vg_packet_xforms(io->in[0], &nx);
+  vg_xform id = vg_xform_identity();
+  const vg_frame *f = vg_packet_frame(io->in[0]);
+  vg_packet *out;
+  VG_TRY(vg_packet_derive(io->in[0], &out));
+  vg_objects *objs;
+  vg_status st = vg_packet_objects_edit(out, &objs);
+  size_t first = st == VG_OK ? objs->count : 0;
+  if (st == VG_OK)
+    st = vg_dbnet_decode(prob, 0, &s->p, nx > 0 ? &xf[0] : &id, f ? f->width : 0,
+                         f ? f->height : 0, objs);
+  if (st == VG_OK && s->merge_gap > 0) st = merge_lines(objs, first, s->merge_gap);
+  if (st == VG_OK) { /* size filter and cap, in place */
+    size_t w = first;
+    for (size_t i = first; i < objs->count; i++) {
+      vg_object *o = &objs->items[i];
+      float len = fmaxf(side(&o->quad, 0, 1), side(&o->quad, 3, 2));
+      float hgt = fmaxf(side(&o->quad, 0, 3), side(&o->quad, 1, 2));
+      if (len < s->min_width || hgt < s->min_height || (int)(w - first) >= s->max_objects) continue;
+      o->stream_id = vg_packet_stream(io->in[0]);
+      o->frame_no = vg_packet_frame_no(io->in[0]);
+      objs->items[w++] = *o;
+    }
+    objs->count = w;
+  }
+  if (st != VG_OK) {
+    vg_packet_unref(out);
+    return st;
+  }
+  vg_packet_remove_tensor(out, s->input); /* the map is consumed: do not carry it downstream */
+  io->out[0] = out;
+  return VG_OK;
+}
+
+static vg_status tdd_process(vg_call *c) {
+  for (int i = 0; i < c->n; i++) VG_TRY(tdd_one(c, &c->io[i]));
+  return VG_OK;
+}
+
+const vg_node_type vg_node_text_detect_decode = {
+    .name = "text_detect_decode",
+    .doc = "PP-OCR DBNet probability map -> text quadrilaterals (objects)",
+    .inputs = {{"in", VG_PORT_TENSOR}},
+    .outputs = {{"out", VG_PORT_OBJECTS | VG_PORT_FORWARD}},
+    .devices = VG_DEVICES_CPU,
+    .preferred = VG_DEVICE_CPU,
+    .init = tdd_init,
+    .process = tdd_process,
+    .destroy = free,
+};

@@ -1,0 +1,24 @@
+/* node_util.h - small helpers shared by the built-in nodes (private to src/nodes). */
+#ifndef VIDGRAPH_NODE_UTIL_H
+#define VIDGRAPH_NODE_UTIL_H
+
+#include "vidgraph/vg_graph.h"
+#include "vidgraph/vg_imgproc.h"
+
+/* The folder of the spec file a params map came from ("." when unknown), for relative paths. */
+void nodes_base_dir(const vg_cnode *params, char *buf, size_t cap);
+
+/* Reads how samples become tensor values: interp (bilinear|nearest), bgr, mean/std (lists of 3
+ * in 0..1 units) or scale (unit|none), pad_value. Defaults come in *tp. */
+vg_status nodes_tensor_params(const vg_cnode *params, vg_tensor_params *tp);
+
+/* layout (nchw|nhwc) and dtype (f32|f16). */
+vg_status nodes_layout_dtype(const vg_cnode *params, vg_layout *layout, vg_dtype *dtype);
+
+/* Reads a list of `n` numbers at key into out (absent: out unchanged). */
+vg_status nodes_floats(const vg_cnode *params, const char *key, float *out, int n);
+
+/* A copy of `src` on the node's device from the node's pool (pixels and metadata). */
+vg_status nodes_frame_copy(vg_node *self, const vg_frame *src, vg_stream s, vg_frame *out);
+
+#endif
