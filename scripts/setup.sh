@@ -115,8 +115,11 @@ if [ $need_models = 1 ]; then
   done
 fi
 
-# ------------------------------------------------------------------ 5. sample video for the demo
-if [ -x scripts/make_sample.sh ]; then
-  scripts/make_sample.sh || die "generating the sample video" "scripts/make_sample.sh"
-fi
+# ------------------------------------------------------------------ 5. generated data
+# Small ONNX models for the tests and the people-count example (random weights, python3-onnx).
+/usr/bin/python3 scripts/gen_test_models.py >/dev/null \
+  || die "generating the test models" "/usr/bin/python3 scripts/gen_test_models.py"
+# The demo's sample videos with their ground truth.
+scripts/make_sample.sh || die "generating the plate sample video" "scripts/make_sample.sh"
+scripts/make_people_sample.sh || die "generating the people sample video" "scripts/make_people_sample.sh"
 say "ready (onnxruntime: $ORT, models: $MODELS)"

@@ -87,6 +87,7 @@ struct frame {
   int64_t frame_no, seq;
   int remaining; /* reached instances not yet done or dead */
   bool dropped;
+  bool eos; /* an end-of-stream packet: flows like a frame, not counted as one */
   inst *inst;           /* [nnodes] */
   vg_packet **vars;     /* [nvars] */
   int *var_uses;        /* [nvars] consumers still to read the variable */

@@ -143,7 +143,9 @@ static void frame_unlink(vg_run *r, frame *f) {
 
 static void frame_done(vg_run *r, frame *f) {
   frame_unlink(r, f);
-  if (f->dropped)
+  if (f->eos)
+    ; /* end-of-stream markers are not frames */
+  else if (f->dropped)
     r->frames_dropped++;
   else
     r->frames_done++;
@@ -389,6 +391,7 @@ static void admit(wctx *c, int src, vg_packet **outs) {
   f->stream_slot = slot;
   f->stream_id = vg_packet_stream(first);
   f->frame_no = vg_packet_frame_no(first);
+  f->eos = (vg_packet_flags(first) & VG_PACKET_EOS) != 0;
   f->seq = s->next_seq++;
   f->sprev = s->tail;
   if (s->tail)
@@ -404,7 +407,7 @@ static void admit(wctx *c, int src, vg_packet **outs) {
   }
   f->remaining = pl->nreached;
   r->nodes[src].inflight++;
-  r->frames_in++;
+  if (!f->eos) r->frames_in++;
   if (++r->frames_in_flight > (int)r->peak_frames) r->peak_frames = (uint64_t)r->frames_in_flight;
   complete_inst(c, f, src, outs);
 }
