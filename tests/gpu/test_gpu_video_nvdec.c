@@ -16,8 +16,8 @@ static const char *const k_streams[] = {"h264_640x360_bframes.h264", "h264_642x4
                                         "hevc_1366x768.hevc", "h264_1920x1080_bench.h264"};
 
 static const char *fixture(const char *name) {
-  static char path[4][600];
-  static int k;
+  static _Thread_local char path[4][600];
+  static _Thread_local int k;
   k = (k + 1) % 4;
   snprintf(path[k], sizeof path[k], "%s/tests/fixtures-gpu/%s", vg_test_root(), name);
   return path[k];
