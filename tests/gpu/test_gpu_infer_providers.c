@@ -65,7 +65,7 @@ static void test_ppocr_det(void **st) {
 }
 static void test_ppocr_rec(void **st) {
   int64_t s[4] = {2, 3, 48, 320};
-  compare_models("ppocr-rec", PPOCR_REC, 4, s);
+  compare_models("ppocr-rec (Slice as Gather)", PPOCR_REC_GATHER, 4, s);
 }
 static void test_ppocr_cls(void **st) {
   int64_t s[4] = {4, 3, 48, 192};

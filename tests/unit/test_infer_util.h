@@ -14,6 +14,9 @@
 #define PPOCR_DET "models/ppocr/ch_PP-OCRv4_det_infer.onnx"
 #define PPOCR_REC "models/ppocr/ch_PP-OCRv4_rec_infer.onnx"
 #define PPOCR_CLS "models/ppocr/ch_ppocr_mobile_v2.0_cls_infer.onnx"
+/* The recogniser with its Slice nodes as Gather (scripts/ort_compat.py): the form the CUDA
+ * provider of our ONNX Runtime packages can run. */
+#define PPOCR_REC_GATHER "models/ppocr/ch_PP-OCRv4_rec_infer.gather.onnx"
 
 static inline bool infer_file_exists(const char *p) {
   struct stat st;
