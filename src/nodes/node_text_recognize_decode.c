@@ -45,9 +45,11 @@ static vg_status ctc_init(vg_node *self, const vg_cnode *params, void **state) {
   VG_TRY(vg_cfg_double_range(params, "min_score", false, 0.5, 0, 1, &ms));
   VG_TRY(vg_cfg_int_range(params, "min_length", false, 1, 0, 64, &ml));
   VG_TRY(vg_cfg_string(params, "pattern", false, NULL, &pat));
+  bool drop_unread;
+  VG_TRY(vg_cfg_bool(params, "drop_unread", false, true, &drop_unread));
   ctc_state *s = calloc(1, sizeof *s);
   if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
-  VG_TRY(vg_cfg_bool(params, "drop_unread", false, true, &s->drop_unread));
+  s->drop_unread = drop_unread;
   char base[1024], path[2048];
   nodes_base_dir(params, base, sizeof base);
   snprintf(path, sizeof path, "%s", dict);

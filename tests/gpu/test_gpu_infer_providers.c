@@ -30,7 +30,8 @@ static float *run_to_host(vg_model *m, const vg_tensor *x, vg_stream s, size_t *
   return out;
 }
 
-static void compare_models(const char *label, const char *path, int ndim, const int64_t *shape) {
+static void compare_models_tol(const char *label, const char *path, int ndim, const int64_t *shape,
+                               double tol) {
   vg_model *cpu = load(path, VG_PROVIDER_CPU, false, false);
   vg_model *gpu = load(path, VG_PROVIDER_CUDA, false, false);
   vg_model_report r;
@@ -50,7 +51,7 @@ static void compare_models(const char *label, const char *path, int ndim, const 
   }
   printf("KEY: %s cuda-vs-cpu rel err %.2e (nodes: cuda %d, cpu %d)\n", label, err, cuda_nodes,
          cpu_nodes);
-  assert_true(err < TOL);
+  assert_true(err < tol);
   assert_true(cuda_nodes > 0);
   free(a);
   free(b);
@@ -59,13 +60,18 @@ static void compare_models(const char *label, const char *path, int ndim, const 
   vg_model_free(gpu);
 }
 
+static void compare_models(const char *label, const char *path, int ndim, const int64_t *shape) {
+  compare_models_tol(label, path, ndim, shape, TOL);
+}
+
 static void test_ppocr_det(void **st) {
   int64_t s[4] = {1, 3, 320, 320};
   compare_models("ppocr-det", PPOCR_DET, 4, s);
 }
 static void test_ppocr_rec(void **st) {
   int64_t s[4] = {2, 3, 48, 320};
-  compare_models("ppocr-rec (Slice as Gather)", PPOCR_REC_GATHER, 4, s);
+  /* attention blocks (MatMul + Softmax in TF32) over random inputs: 1e-2 of the largest value */
+  compare_models_tol("ppocr-rec (Slice as Gather)", PPOCR_REC_GATHER, 4, s, 1e-2);
 }
 static void test_ppocr_cls(void **st) {
   int64_t s[4] = {4, 3, 48, 192};

@@ -14,7 +14,7 @@ import json, sys, re
 s = json.load(open(sys.argv[1]))
 rate = re.search(r"exact reads: (\S+)", open(sys.argv[2]).read())
 prov = [n["detail"]["provider"] for n in s["nodes"] if n.get("detail", {}).get("provider")]
-dec = [st["decoder"] for n in s["nodes"] for st in n.get("detail", {}).get("streams", [])]
+dec = [st["decoder"] for n in s["nodes"] if n["type"] == "source" for st in n.get("detail", {}).get("streams", [])]
 print("KEY: plates %s, %.1f fps, providers %s, decoder %s, frame copies to host %d" % (
     rate.group(1) if rate else "?", s["fps"], ",".join(prov), ",".join(dec), s["frame_copies_to_host"]))
 PY
