@@ -11,6 +11,7 @@
 typedef struct crop_state {
   int h, w;            /* w == 0: variable width */
   int max_w, min_batch_w;
+  int width_multiple; /* batch width rounded up to a multiple: fewer distinct model shapes */
   vg_tensor_params tp;
   vg_layout layout;
   vg_dtype dtype;
@@ -18,6 +19,7 @@ typedef struct crop_state {
 } crop_state;
 
 static const char *const k_params[] = {"height", "width", "max_width", "min_batch_width",
+                                       "width_multiple",
                                        "interp", "bgr", "mean", "std", "scale", "pad_value",
                                        "layout", "dtype", "output", NULL};
 
@@ -34,6 +36,9 @@ static vg_status crop_init(vg_node *self, const vg_cnode *params, void **state) 
   s.w = (int)w;
   s.max_w = (int)mw;
   s.min_batch_w = (int)(mbw < mw ? mbw : mw);
+  int64_t wm;
+  VG_TRY(vg_cfg_int_range(params, "width_multiple", false, 1, 1, 1024, &wm));
+  s.width_multiple = (int)wm;
   s.tp = vg_tensor_params_default();
   VG_TRY(nodes_tensor_params(params, &s.tp));
   s.layout = VG_LAYOUT_NCHW;
@@ -72,6 +77,7 @@ static vg_status crop_tensor(vg_call *c, const crop_state *s, const vg_frame *f,
     free(widths);
     w = bmax > s->min_batch_w ? bmax : s->min_batch_w;
     if (w < 1) w = s->min_batch_w > 0 ? s->min_batch_w : s->max_w;
+    w = (w + s->width_multiple - 1) / s->width_multiple * s->width_multiple;
   }
   int64_t shape[4] = {n, 3, s->h, w};
   if (s->layout == VG_LAYOUT_NHWC) shape[1] = s->h, shape[2] = w, shape[3] = 3;
