@@ -452,6 +452,10 @@ void vg_objects_free(vg_objects *list);
 /* Intersection over union of two boxes (0 when either is empty). */
 float vg_box_iou(const vg_box *a, const vg_box *b);
 
+/* The pixels of f readable on the host: *out = f when f is in host memory, else a copy made into
+ * *tmp (synchronously: ready when the call returns). Afterwards: if (*out == tmp) release tmp. */
+vg_status vg_frame_host_view(const vg_frame *f, vg_frame *tmp, const vg_frame **out);
+
 /* ===================================================================== bounded queue */
 
 /* A bounded multi-producer multi-consumer queue of pointers with timeouts and close. A full

@@ -116,3 +116,16 @@ vg_status vg_frame_to_device(const vg_frame *f, vg_device dev, vg_pool *pool, vg
   *out = n;
   return VG_OK;
 }
+
+vg_status vg_frame_host_view(const vg_frame *f, vg_frame *tmp, const vg_frame **out) {
+  *out = f;
+  if (vg_frame_device(f).kind == VG_DEVICE_CPU) return VG_OK;
+  VG_TRY(vg_frame_to_device(f, vg_cpu(), NULL, NULL, tmp));
+  vg_status st = vg_stream_sync(NULL);
+  if (st != VG_OK) {
+    vg_frame_release(tmp);
+    return st;
+  }
+  *out = tmp;
+  return VG_OK;
+}

@@ -28,7 +28,7 @@ static vg_status pre_init(vg_node *self, const vg_cnode *params, void **state) {
   VG_TRY(vg_cfg_int_range(params, "height", true, 0, 8, VG_IMGPROC_MAX_SIDE, &h));
   s.w = (int)w;
   s.h = (int)h;
-  const char *fit, *out;
+  const char *fit;
   VG_TRY(vg_cfg_string(params, "fit", false, "letterbox", &fit));
   if (strcmp(fit, "letterbox") == 0)
     s.fit = VG_FIT_LETTERBOX;
@@ -39,15 +39,12 @@ static vg_status pre_init(vg_node *self, const vg_cnode *params, void **state) {
   else
     return vg_cnode_error(vg_cnode_get(params, "fit"), VG_ERR_PARSE,
                           "fit must be letterbox, letterbox_tl or stretch, got '%s'", fit);
-  s.tp = vg_tensor_params_default();
-  VG_TRY(nodes_tensor_params(params, &s.tp));
-  s.layout = VG_LAYOUT_NCHW;
-  s.dtype = VG_DTYPE_F32;
-  VG_TRY(nodes_layout_dtype(params, &s.layout, &s.dtype));
-  VG_TRY(vg_cfg_string(params, "output", false, "input", &out));
-  if (strlen(out) >= VG_TENSOR_NAME_MAX)
-    return vg_cnode_error(vg_cnode_get(params, "output"), VG_ERR_PARSE, "tensor name too long");
-  snprintf(s.output, sizeof s.output, "%s", out);
+  nodes_tensor_out to;
+  VG_TRY(nodes_tensor_out_params(params, "input", &to));
+  s.tp = to.tp;
+  s.layout = to.layout;
+  s.dtype = to.dtype;
+  snprintf(s.output, sizeof s.output, "%s", to.name);
   pre_state *ps = malloc(sizeof *ps);
   if (!ps) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
   *ps = s;

@@ -39,16 +39,12 @@ static vg_status crop_init(vg_node *self, const vg_cnode *params, void **state) 
   int64_t wm;
   VG_TRY(vg_cfg_int_range(params, "width_multiple", false, 1, 1, 1024, &wm));
   s.width_multiple = (int)wm;
-  s.tp = vg_tensor_params_default();
-  VG_TRY(nodes_tensor_params(params, &s.tp));
-  s.layout = VG_LAYOUT_NCHW;
-  s.dtype = VG_DTYPE_F32;
-  VG_TRY(nodes_layout_dtype(params, &s.layout, &s.dtype));
-  const char *out;
-  VG_TRY(vg_cfg_string(params, "output", false, "crops", &out));
-  if (strlen(out) >= VG_TENSOR_NAME_MAX)
-    return vg_cnode_error(vg_cnode_get(params, "output"), VG_ERR_PARSE, "tensor name too long");
-  snprintf(s.output, sizeof s.output, "%s", out);
+  nodes_tensor_out to;
+  VG_TRY(nodes_tensor_out_params(params, "crops", &to));
+  s.tp = to.tp;
+  s.layout = to.layout;
+  s.dtype = to.dtype;
+  snprintf(s.output, sizeof s.output, "%s", to.name);
   crop_state *cs = malloc(sizeof *cs);
   if (!cs) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
   *cs = s;

@@ -66,17 +66,12 @@ static vg_status tiles_init(vg_node *self, const vg_cnode *params, void **state)
   s.w = (int)v;
   VG_TRY(vg_cfg_int_range(params, "height", false, s.tiles.tile_h, 8, VG_IMGPROC_MAX_SIDE, &v));
   s.h = (int)v;
-  s.tp = vg_tensor_params_default();
-  VG_TRY(nodes_tensor_params(params, &s.tp));
-  s.layout = VG_LAYOUT_NCHW;
-  s.dtype = VG_DTYPE_F32;
-  VG_TRY(nodes_layout_dtype(params, &s.layout, &s.dtype));
-  const char *out;
-  VG_TRY(vg_cfg_string(params, "output", false, "input", &out));
-  if (!out[0] || strlen(out) >= VG_TENSOR_NAME_MAX)
-    return vg_cnode_error(vg_cnode_get(params, "output"), VG_ERR_PARSE,
-                          "output: a tensor name of 1..%d characters", VG_TENSOR_NAME_MAX - 1);
-  snprintf(s.output, sizeof s.output, "%s", out);
+  nodes_tensor_out to;
+  VG_TRY(nodes_tensor_out_params(params, "input", &to));
+  s.tp = to.tp;
+  s.layout = to.layout;
+  s.dtype = to.dtype;
+  snprintf(s.output, sizeof s.output, "%s", to.name);
   tiles_state *ps = malloc(sizeof *ps);
   if (!ps) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
   *ps = s;

@@ -85,6 +85,21 @@ vg_status nodes_layout_dtype(const vg_cnode *params, vg_layout *layout, vg_dtype
   return vg_dtype_parse(d, dtype);
 }
 
+vg_status nodes_tensor_out_params(const vg_cnode *params, const char *def_name, nodes_tensor_out *o) {
+  o->tp = vg_tensor_params_default();
+  VG_TRY(nodes_tensor_params(params, &o->tp));
+  o->layout = VG_LAYOUT_NCHW;
+  o->dtype = VG_DTYPE_F32;
+  VG_TRY(nodes_layout_dtype(params, &o->layout, &o->dtype));
+  const char *name;
+  VG_TRY(vg_cfg_string(params, "output", false, def_name, &name));
+  if (!name[0] || strlen(name) >= VG_TENSOR_NAME_MAX)
+    return vg_cnode_error(vg_cnode_get(params, "output"), VG_ERR_PARSE,
+                          "output: a tensor name of 1..%d characters", VG_TENSOR_NAME_MAX - 1);
+  snprintf(o->name, sizeof o->name, "%s", name);
+  return VG_OK;
+}
+
 vg_status nodes_frame_copy(vg_node *self, const vg_frame *src, vg_stream s, vg_frame *out) {
   vg_device dev = vg_node_device(self);
   vg_frame n;

@@ -15,6 +15,17 @@ vg_status nodes_tensor_params(const vg_cnode *params, vg_tensor_params *tp);
 /* layout (nchw|nhwc) and dtype (f32|f16). */
 vg_status nodes_layout_dtype(const vg_cnode *params, vg_layout *layout, vg_dtype *dtype);
 
+/* What a node that writes a model-input tensor reads: the sample parameters (defaults of
+ * vg_tensor_params_default), layout (nchw), dtype (f32) and the tensor's name under `output`
+ * (default def_name). */
+typedef struct nodes_tensor_out {
+  vg_tensor_params tp;
+  vg_layout layout;
+  vg_dtype dtype;
+  char name[VG_TENSOR_NAME_MAX];
+} nodes_tensor_out;
+vg_status nodes_tensor_out_params(const vg_cnode *params, const char *def_name, nodes_tensor_out *o);
+
 /* Reads a list of `n` numbers at key into out (absent: out unchanged). */
 vg_status nodes_floats(const vg_cnode *params, const char *key, float *out, int n);
 

@@ -185,16 +185,8 @@ static int64_t next_pts(vg_encoder *e, const vg_frame *f) {
 
 static vg_status encode_one(vg_encoder *e, const vg_frame *f) {
   vg_frame host;
-  const vg_frame *src = f;
-  if (vg_frame_device(f).kind != VG_DEVICE_CPU) {
-    VG_TRY(vg_frame_to_device(f, vg_cpu(), NULL, NULL, &host));
-    vg_status st = vg_stream_sync(NULL);
-    if (st != VG_OK) {
-      vg_frame_release(&host);
-      return st;
-    }
-    src = &host;
-  }
+  const vg_frame *src;
+  VG_TRY(vg_frame_host_view(f, &host, &src));
   vg_status st = fill_frame(e, src);
   if (st == VG_OK) {
     e->frm->pts = next_pts(e, src);

@@ -60,16 +60,8 @@ vg_status vg_jpeg_write(const vg_frame *f, const char *path, int quality) {
   if ((int)f->format < 0 || f->format >= VG_PIX_COUNT_)
     return vg_set_error(VG_ERR_INVALID_ARG, "vg_jpeg_write: bad pixel format %d", (int)f->format);
   vg_frame host;
-  const vg_frame *src = f;
-  if (vg_frame_device(f).kind != VG_DEVICE_CPU) {
-    VG_TRY(vg_frame_to_device(f, vg_cpu(), NULL, NULL, &host));
-    vg_status st = vg_stream_sync(NULL);
-    if (st != VG_OK) {
-      vg_frame_release(&host);
-      return st;
-    }
-    src = &host;
-  }
+  const vg_frame *src;
+  VG_TRY(vg_frame_host_view(f, &host, &src));
   vg_status st = VG_OK;
   uint8_t *rgb = malloc((size_t)src->width * (size_t)src->height * 3);
   if (!rgb) st = vg_set_error(VG_ERR_NO_MEMORY, "out of memory writing '%s'", path);

@@ -113,18 +113,8 @@ vg_status vg_frame_md5(const vg_frame *f, char hex[33]) {
   hex[0] = 0;
   if (!f || !f->buffer) return vg_set_error(VG_ERR_INVALID_ARG, "vg_frame_md5: empty frame");
   vg_frame host;
-  const vg_frame *src = f;
-  bool copied = false;
-  if (vg_frame_device(f).kind != VG_DEVICE_CPU) {
-    VG_TRY(vg_frame_to_device(f, vg_cpu(), NULL, NULL, &host));
-    vg_status st = vg_stream_sync(NULL);
-    if (st != VG_OK) {
-      vg_frame_release(&host);
-      return st;
-    }
-    src = &host;
-    copied = true;
-  }
+  const vg_frame *src;
+  VG_TRY(vg_frame_host_view(f, &host, &src));
   md5_ctx c;
   md5_init(&c);
   for (int p = 0; p < src->nplanes; p++) {
@@ -134,6 +124,6 @@ vg_status vg_frame_md5(const vg_frame *f, char hex[33]) {
       md5_update(&c, base + (size_t)r * src->pitch[p], wb);
   }
   md5_final(&c, hex);
-  if (copied) vg_frame_release(&host);
+  if (src == &host) vg_frame_release(&host);
   return VG_OK;
 }
