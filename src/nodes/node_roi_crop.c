@@ -12,6 +12,8 @@ typedef struct crop_state {
   int h, w;            /* w == 0: variable width */
   int max_w, min_batch_w;
   int width_multiple; /* batch width rounded up to a multiple: fewer distinct model shapes */
+  int gpu_batch_multiple; /* on the GPU, batch size rounded up by repeating crop 0: GPU
+                             engines pay for every new input shape, the CPU does not */
   vg_tensor_params tp;
   vg_layout layout;
   vg_dtype dtype;
@@ -19,7 +21,7 @@ typedef struct crop_state {
 } crop_state;
 
 static const char *const k_params[] = {"height", "width", "max_width", "min_batch_width",
-                                       "width_multiple",
+                                       "width_multiple", "gpu_batch_multiple",
                                        "interp", "bgr", "mean", "std", "scale", "pad_value",
                                        "layout", "dtype", "output", NULL};
 
@@ -39,6 +41,8 @@ static vg_status crop_init(vg_node *self, const vg_cnode *params, void **state) 
   int64_t wm;
   VG_TRY(vg_cfg_int_range(params, "width_multiple", false, 1, 1, 1024, &wm));
   s.width_multiple = (int)wm;
+  VG_TRY(vg_cfg_int_range(params, "gpu_batch_multiple", false, 1, 1, 256, &wm));
+  s.gpu_batch_multiple = (int)wm;
   nodes_tensor_out to;
   VG_TRY(nodes_tensor_out_params(params, "crops", &to));
   s.tp = to.tp;
@@ -54,14 +58,18 @@ static vg_status crop_init(vg_node *self, const vg_cnode *params, void **state) 
 
 static vg_status crop_tensor(vg_call *c, const crop_state *s, const vg_frame *f,
                              const vg_objects *objs, vg_tensor *t) {
-  int n = (int)objs->count;
+  int nobj = (int)objs->count;
+  /* rows past the objects repeat crop 0: consumers read the first nobj rows */
+  int mult = vg_frame_device(f).kind == VG_DEVICE_CUDA ? s->gpu_batch_multiple : 1;
+  int n = (nobj + mult - 1) / mult * mult;
   vg_roi *rois = calloc((size_t)(n ? n : 1), sizeof *rois);
   if (!rois) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory for %d crops", n);
   for (int i = 0; i < n; i++) {
+    const vg_object *o = &objs->items[i < nobj ? i : 0];
     rois[i].frame = 0;
-    rois[i].is_quad = objs->items[i].has_quad;
-    rois[i].box = objs->items[i].box;
-    rois[i].quad = objs->items[i].quad;
+    rois[i].is_quad = o->has_quad;
+    rois[i].box = o->box;
+    rois[i].quad = o->quad;
   }
   int w = s->w;
   vg_status st = VG_OK;

@@ -49,11 +49,11 @@ static vg_status dir_one(vg_call *c, vg_node_io *io) {
   VG_TRY(vg_packet_derive(io->in[0], &out));
   vg_status st = VG_OK;
   if (t && in->count > 0) {
-    if (t->ndim != 2 || t->shape[0] != (int64_t)in->count || t->shape[1] != 2) {
+    if (t->ndim != 2 || t->shape[0] < (int64_t)in->count || t->shape[1] != 2) {
       char sh[64];
       st = vg_node_error(c->node, VG_ERR_INVALID_ARG,
-                         "tensor '%s' is %s, expected [%zu, 2] (one row per text object)", s->input,
-                         vg_tensor_str(t, sh, sizeof sh), in->count);
+                         "tensor '%s' is %s, expected [%zu (or more), 2]: one row per text object",
+                         s->input, vg_tensor_str(t, sh, sizeof sh), in->count);
     }
     vg_objects *objs = NULL;
     if (st == VG_OK) st = vg_packet_objects_edit(out, &objs);

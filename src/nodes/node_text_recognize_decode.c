@@ -103,7 +103,7 @@ static vg_status ctc_one(vg_call *c, vg_node_io *io) {
     if (!t)
       st = vg_node_error(c->node, VG_ERR_NOT_FOUND, "packet has %zu objects but no tensor '%s'",
                          in->count, s->input);
-    else if (t->ndim != 3 || t->shape[0] != (int64_t)in->count)
+    else if (t->ndim != 3 || t->shape[0] < (int64_t)in->count) /* padded batches: more rows */
       st = vg_node_error(c->node, VG_ERR_INVALID_ARG,
                          "tensor '%s' has %lld rows for %zu objects (expected [N, T, C])", s->input,
                          (long long)(t->ndim ? t->shape[0] : 0), in->count);
