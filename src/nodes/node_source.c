@@ -25,6 +25,7 @@ typedef struct src_state {
   char *url[MAX_URLS];
   int next;
   int64_t t0_ns;
+  int64_t max_frames; /* per stream, 0 = all: the progress denominator */
 } src_state;
 
 static const char *const k_params[] = {
@@ -104,6 +105,7 @@ static vg_status src_init(vg_node *self, const vg_cnode *params, void **state) {
   VG_TRY(vg_cfg_int_range(params, "stream_id", false, 0, 0, 1 << 20, &sid));
   src_state *s = calloc(1, sizeof *s);
   if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
+  s->max_frames = o.loop ? 0 : o.max_frames;
   for (int i = 0; i < n; i++) {
     o.stream_id = (int)sid + i;
     vg_status st = vg_source_open(urls[i], &o, &s->src[i]);
@@ -185,7 +187,9 @@ static char *src_describe(void *state) {
                           (json_int_t)in.corrupt_packets, "reconnects", (json_int_t)in.reconnects,
                           "live", in.live);
     if (j) json_array_append_new(streams, j);
-    if (in.duration_sec > 0 && in.fps > 0 && !in.live) total_frames += in.duration_sec * in.fps;
+    double total = in.duration_sec > 0 && in.fps > 0 && !in.live ? in.duration_sec * in.fps : 0;
+    if (s->max_frames > 0 && (total == 0 || (double)s->max_frames < total)) total = (double)s->max_frames;
+    total_frames += total;
     done += (double)in.frames_out;
   }
   json_t *o = json_pack("{s:o}", "streams", streams);

@@ -69,5 +69,20 @@ rc=$?
 [ $rc -ne 0 ] && echo "$out" | grep -q "width" && ok "bad --set value: exit $rc, names the key" \
   || bad "bad --set: rc=$rc: $out"
 
+# 6. Ctrl-C: a paced (live-like) run stops cleanly, exits 130 and still writes its summary
+"$BIN" run examples/plates.yaml --output "$tmp/intr" --set nodes.video.params.realtime=true \
+  > "$tmp/intr.log" 2>&1 &
+pid=$!
+sleep 4
+kill -INT $pid
+wait $pid
+rc=$?
+python3 - "$tmp/intr/summary.json" <<'PY' && [ $rc -eq 130 ] && ok "Ctrl-C: exit 130, summary written (interrupted)" || bad "Ctrl-C: rc=$rc"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["interrupted"] is True and s["state"] in ("succeeded", "canceled"), s["state"]
+assert 0 < s["frames_done"] < 300, s["frames_done"]
+PY
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
