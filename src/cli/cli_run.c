@@ -149,22 +149,24 @@ static vg_status build_sets(const run_args *a, char **out, int *n) {
 
 /* ------------------------------------------------------------------ progress and summary */
 
-/* Reads "progress" of source nodes and "used" provider of infer nodes from the details. */
+/* Progress (frames done / the sources' total_frames) and the provider of each model. */
 static void progress_facts(const vg_run_summary *s, double *progress, char *provider, size_t cap) {
   *progress = -1;
+  double total = 0;
   provider[0] = '\0';
   for (int i = 0; i < s->nnodes; i++) {
     if (!s->nodes[i].detail) continue;
     json_t *d = json_loads(s->nodes[i].detail, 0, NULL);
     if (!d) continue;
-    json_t *p = json_object_get(d, "progress");
-    if (json_is_number(p)) *progress = json_number_value(p);
+    json_t *p = json_object_get(d, "total_frames");
+    if (json_is_number(p)) total += json_number_value(p);
     json_t *u = json_object_get(d, "provider");
     if (json_is_string(u) && strlen(provider) + 32 < cap)
       snprintf(provider + strlen(provider), cap - strlen(provider), "%s%s=%s", provider[0] ? " " : "",
                s->nodes[i].id, json_string_value(u));
     json_decref(d);
   }
+  if (total > 0) *progress = (double)s->frames_done / total;
 }
 
 static void print_progress(vg_run *r) {

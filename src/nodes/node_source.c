@@ -173,7 +173,7 @@ static vg_status src_process(vg_call *c) {
 static char *src_describe(void *state) {
   src_state *s = state;
   json_t *streams = json_array();
-  double total_frames = 0, done = 0;
+  double total_frames = 0;
   for (int i = 0; i < s->n; i++) {
     vg_source_info in;
     vg_source_get_info(s->src[i], &in);
@@ -190,10 +190,10 @@ static char *src_describe(void *state) {
     double total = in.duration_sec > 0 && in.fps > 0 && !in.live ? in.duration_sec * in.fps : 0;
     if (s->max_frames > 0 && (total == 0 || (double)s->max_frames < total)) total = (double)s->max_frames;
     total_frames += total;
-    done += (double)in.frames_out;
   }
   json_t *o = json_pack("{s:o}", "streams", streams);
-  if (total_frames > 0) json_object_set_new(o, "progress", json_real(done / total_frames));
+  /* frames the sources will deliver in all (files): with the run's frames done, the progress */
+  if (total_frames > 0) json_object_set_new(o, "total_frames", json_real(total_frames));
   char *text = json_dumps(o, JSON_COMPACT);
   json_decref(o);
   return text;
