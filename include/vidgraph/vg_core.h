@@ -28,19 +28,19 @@ extern "C" {
 
 typedef enum vg_status {
   VG_OK = 0,
-  VG_ERR_INVALID_ARG,   /* a caller passed something out of range or inconsistent */
-  VG_ERR_NO_MEMORY,     /* host or device allocation failed */
-  VG_ERR_IO,            /* file or socket error */
-  VG_ERR_PARSE,         /* malformed config, spec, model or stream */
-  VG_ERR_NOT_FOUND,     /* file, key, node, model or device that does not exist */
-  VG_ERR_UNSUPPORTED,   /* valid request this build or machine cannot do */
-  VG_ERR_DEVICE,        /* CUDA / driver error, or no device */
-  VG_ERR_BACKEND,       /* error reported by a library (ONNX Runtime, FFmpeg, NVDEC) */
-  VG_ERR_TIMEOUT,       /* a bounded wait ran out */
-  VG_ERR_CANCELED,      /* the run was canceled */
-  VG_ERR_EOF,           /* end of stream: not an error for sources, a signal */
-  VG_ERR_STATE,         /* call in the wrong state (e.g. use after close) */
-  VG_ERR_INTERNAL,      /* a bug in vidgraph */
+  VG_ERR_INVALID_ARG, /* a caller passed something out of range or inconsistent */
+  VG_ERR_NO_MEMORY,   /* host or device allocation failed */
+  VG_ERR_IO,          /* file or socket error */
+  VG_ERR_PARSE,       /* malformed config, spec, model or stream */
+  VG_ERR_NOT_FOUND,   /* file, key, node, model or device that does not exist */
+  VG_ERR_UNSUPPORTED, /* valid request this build or machine cannot do */
+  VG_ERR_DEVICE,      /* CUDA / driver error, or no device */
+  VG_ERR_BACKEND,     /* error reported by a library (ONNX Runtime, FFmpeg, NVDEC) */
+  VG_ERR_TIMEOUT,     /* a bounded wait ran out */
+  VG_ERR_CANCELED,    /* the run was canceled */
+  VG_ERR_EOF,         /* end of stream: not an error for sources, a signal */
+  VG_ERR_STATE,       /* call in the wrong state (e.g. use after close) */
+  VG_ERR_INTERNAL,    /* a bug in vidgraph */
   VG_STATUS_COUNT_
 } vg_status;
 
@@ -211,8 +211,7 @@ void vg_mem_free(vg_device dev, void *ptr);
 vg_status vg_mem_alloc_pinned(size_t bytes, void **out); /* page-locked host memory */
 void vg_mem_free_pinned(void *ptr);
 /* Copies between any two devices; blocking. */
-vg_status vg_memcpy(void *dst, vg_device dst_dev, const void *src, vg_device src_dev,
-                    size_t bytes);
+vg_status vg_memcpy(void *dst, vg_device dst_dev, const void *src, vg_device src_dev, size_t bytes);
 /* Asynchronous on stream s (truly async only with pinned host memory). */
 vg_status vg_memcpy_async(void *dst, vg_device dst_dev, const void *src, vg_device src_dev,
                           size_t bytes, vg_stream s);
@@ -237,12 +236,12 @@ typedef enum vg_pool_kind {
 } vg_pool_kind;
 
 typedef struct vg_pool_stats {
-  size_t bytes_in_use;   /* handed out and not returned */
-  size_t bytes_cached;   /* held on free lists */
-  size_t peak_bytes;     /* max of in_use + cached */
-  uint64_t allocations;  /* blocks obtained from the system */
-  uint64_t requests;     /* vg_pool_alloc calls */
-  uint64_t hits;         /* requests served from a free list */
+  size_t bytes_in_use;  /* handed out and not returned */
+  size_t bytes_cached;  /* held on free lists */
+  size_t peak_bytes;    /* max of in_use + cached */
+  uint64_t allocations; /* blocks obtained from the system */
+  uint64_t requests;    /* vg_pool_alloc calls */
+  uint64_t hits;        /* requests served from a free list */
   uint64_t frees_to_system;
 } vg_pool_stats;
 
@@ -271,8 +270,8 @@ typedef void (*vg_release_fn)(void *ctx, void *data, size_t bytes, vg_device dev
 /* From a pool when pool != NULL (the buffer's device is the pool's), else raw vg_mem_alloc. */
 vg_status vg_buffer_alloc(vg_device dev, size_t bytes, vg_pool *pool, vg_buffer **out);
 /* Wraps memory owned elsewhere; release (may be NULL) is called with ctx at the end. */
-vg_status vg_buffer_wrap(vg_device dev, void *data, size_t bytes, vg_release_fn release,
-                         void *ctx, vg_buffer **out);
+vg_status vg_buffer_wrap(vg_device dev, void *data, size_t bytes, vg_release_fn release, void *ctx,
+                         vg_buffer **out);
 vg_buffer *vg_buffer_ref(vg_buffer *b);
 void vg_buffer_unref(vg_buffer *b);
 void *vg_buffer_data(const vg_buffer *b);
@@ -422,7 +421,7 @@ static inline void vg_xform_to_frame(const vg_xform *t, float mx, float my, floa
 /* One detected/recognised thing in one frame (DeepStream's object meta, as a plain struct). */
 typedef struct vg_object {
   vg_box box;
-  vg_quad quad;  /* valid when has_quad */
+  vg_quad quad; /* valid when has_quad */
   bool has_quad;
   int class_id;
   float score;
@@ -432,9 +431,9 @@ typedef struct vg_object {
   char label[VG_LABEL_MAX]; /* class name when known */
   char text[VG_TEXT_MAX];   /* recognised text (UTF-8), "" when none */
   float text_score;
-  int nattrs;               /* classifier outputs, e.g. top-k scores or valence/arousal */
+  int nattrs; /* classifier outputs, e.g. top-k scores or valence/arousal */
   float attrs[VG_ATTR_MAX];
-  int32_t mask_index;       /* index into a side list of masks (segmentation), -1 when none */
+  int32_t mask_index; /* index into a side list of masks (segmentation), -1 when none */
 } vg_object;
 
 /* A growable list of objects; {0} is a valid empty list. */

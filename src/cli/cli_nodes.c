@@ -29,7 +29,8 @@ int cli_nodes(int argc, char **argv) {
     ports(t->outputs, out, sizeof out);
     printf("%-22s %s\n", t->name, t->doc ? t->doc : "");
     printf("%-22s   in: %s   out: %s   devices: %s%s%s\n", "", in, out,
-           (t->devices & VG_DEVICES_CPU) ? "cpu " : "", (t->devices & VG_DEVICES_CUDA) ? "cuda " : "",
+           (t->devices & VG_DEVICES_CPU) ? "cpu " : "",
+           (t->devices & VG_DEVICES_CUDA) ? "cuda " : "",
            (t->flags & VG_NODE_BATCHING) ? " batching" : "");
   }
   return 0;

@@ -34,14 +34,15 @@ static void on_sigint(int sig) {
 }
 
 static void usage(FILE *out) {
-  fprintf(out,
-          "usage: vidgraph run GRAPH.yaml [--input URL]... [--output DIR] [--device auto|cpu|cuda[:N]]\n"
-          "                    [--set key=value]... [--workers N] [--json] [--quiet]\n"
-          "  --input   replaces the url of the graph's first `source` node (repeat for several streams)\n"
-          "  --output  folder for the sinks' files and summary.json (default: out)\n"
-          "  --device  default device of the graph's nodes (settings.device)\n"
-          "  --set     overrides a spec value, e.g. nodes.det.params.providers=[cpu]\n"
-          "  --json    no progress line; print the summary as JSON on stdout\n");
+  fprintf(out, "usage: vidgraph run GRAPH.yaml [--input URL]... [--output DIR] [--device "
+               "auto|cpu|cuda[:N]]\n"
+               "                    [--set key=value]... [--workers N] [--json] [--quiet]\n"
+               "  --input   replaces the url of the graph's first `source` node (repeat for "
+               "several streams)\n"
+               "  --output  folder for the sinks' files and summary.json (default: out)\n"
+               "  --device  default device of the graph's nodes (settings.device)\n"
+               "  --set     overrides a spec value, e.g. nodes.det.params.providers=[cpu]\n"
+               "  --json    no progress line; print the summary as JSON on stdout\n");
 }
 
 static int parse_args(int argc, char **argv, run_args *a) {
@@ -97,7 +98,9 @@ static vg_status prepare_output(const char *dir) {
     return vg_set_error(VG_ERR_IO, "cannot create output folder '%s': %s", dir, strerror(errno));
   snprintf(path, sizeof path, "%s/.vidgraph-write-test", dir);
   FILE *f = fopen(path, "w");
-  if (!f) return vg_set_error(VG_ERR_IO, "cannot write into output folder '%s': %s", dir, strerror(errno));
+  if (!f)
+    return vg_set_error(VG_ERR_IO, "cannot write into output folder '%s': %s", dir,
+                        strerror(errno));
   fclose(f);
   unlink(path);
   return VG_OK;
@@ -107,7 +110,8 @@ static vg_status prepare_output(const char *dir) {
  * malloc'd (freed by the caller). */
 static vg_status build_sets(const run_args *a, char **out, int *n) {
   *n = 0;
-  for (int i = 0; i < a->nsets; i++) out[(*n)++] = strdup(a->sets[i]);
+  for (int i = 0; i < a->nsets; i++)
+    out[(*n)++] = strdup(a->sets[i]);
   char buf[8192];
   if (a->device) {
     snprintf(buf, sizeof buf, "settings.device=%s", a->device);
@@ -143,7 +147,8 @@ static vg_status build_sets(const run_args *a, char **out, int *n) {
   }
   vg_config_free(doc);
   if (a->ninputs > 0 && !source_done)
-    return vg_set_error(VG_ERR_NOT_FOUND, "--input given but '%s' has no node of type 'source'", a->graph);
+    return vg_set_error(VG_ERR_NOT_FOUND, "--input given but '%s' has no node of type 'source'",
+                        a->graph);
   return VG_OK;
 }
 
@@ -162,8 +167,8 @@ static void progress_facts(const vg_run_summary *s, double *progress, char *prov
     if (json_is_number(p)) total += json_number_value(p);
     json_t *u = json_object_get(d, "provider");
     if (json_is_string(u) && strlen(provider) + 32 < cap)
-      snprintf(provider + strlen(provider), cap - strlen(provider), "%s%s=%s", provider[0] ? " " : "",
-               s->nodes[i].id, json_string_value(u));
+      snprintf(provider + strlen(provider), cap - strlen(provider), "%s%s=%s",
+               provider[0] ? " " : "", s->nodes[i].id, json_string_value(u));
     json_decref(d);
   }
   if (total > 0) *progress = (double)s->frames_done / total;
@@ -176,7 +181,8 @@ static void print_progress(vg_run *r) {
   char prov[256];
   progress_facts(&s, &prog, prov, sizeof prov);
   double elapsed = s.wall_ms / 1000.0;
-  fprintf(stderr, "\r\033[K%llu frames  %.1f fps  %.1fs", (unsigned long long)s.frames_done, s.fps, elapsed);
+  fprintf(stderr, "\r\033[K%llu frames  %.1f fps  %.1fs", (unsigned long long)s.frames_done, s.fps,
+          elapsed);
   if (prog > 0 && prog <= 1.0) {
     double eta = elapsed * (1 - prog) / prog;
     fprintf(stderr, "  %3.0f%%  ETA %d:%02d", prog * 100, (int)eta / 60, (int)eta % 60);
@@ -201,8 +207,8 @@ static void print_table(const vg_run_summary *s, FILE *out) {
     json_t *d = json_loads(s->nodes[i].detail, 0, NULL);
     const char *used = json_string_value(json_object_get(d, "provider"));
     if (used) {
-      fprintf(out, "model %s (node %s): provider %s", json_string_value(json_object_get(d, "model")),
-              s->nodes[i].id, used);
+      fprintf(out, "model %s (node %s): provider %s",
+              json_string_value(json_object_get(d, "model")), s->nodes[i].id, used);
       json_t *io = json_object_get(d, "io_binding"), *cg = json_object_get(d, "cuda_graph");
       fprintf(out, ", io binding %s, cuda graph %s\n", json_is_true(io) ? "on" : "off",
               json_is_true(cg) ? "on" : "off");
@@ -216,7 +222,9 @@ static void print_table(const vg_run_summary *s, FILE *out) {
     if (!used && reason) fprintf(out, "node %s disabled: %s\n", s->nodes[i].id, reason);
     json_decref(d);
   }
-  fprintf(out, "%s: %llu frames in %.2f s, %.1f fps; %llu dropped; copies to device %llu, to host %llu (frames %llu)\n",
+  fprintf(out,
+          "%s: %llu frames in %.2f s, %.1f fps; %llu dropped; copies to device %llu, to host %llu "
+          "(frames %llu)\n",
           vg_run_state_name(s->state), (unsigned long long)s->frames_done, s->wall_ms / 1000,
           s->fps, (unsigned long long)s->frames_dropped, (unsigned long long)s->copies_to_device,
           (unsigned long long)s->copies_to_host, (unsigned long long)s->frame_copies_to_host);
@@ -260,7 +268,8 @@ static vg_status load_graph(const run_args *a, vg_graph **g) {
   int nsets = 0;
   vg_status st = build_sets(a, sets, &nsets);
   if (st == VG_OK) st = vg_graph_load_file(a->graph, (const char *const *)sets, nsets, NULL, g);
-  for (int i = 0; i < nsets; i++) free(sets[i]);
+  for (int i = 0; i < nsets; i++)
+    free(sets[i]);
   return st;
 }
 
@@ -273,7 +282,8 @@ static vg_status wait_run(vg_run *r, bool progress, bool *interrupted) {
       seen = g_interrupts;
       *interrupted = true;
       if (seen == 1) {
-        fprintf(stderr, "\nvidgraph run: stopping (finishing frames in flight; Ctrl-C again to cancel)\n");
+        fprintf(stderr,
+                "\nvidgraph run: stopping (finishing frames in flight; Ctrl-C again to cancel)\n");
         vg_run_stop(r);
       } else {
         vg_run_cancel(r);

@@ -8,7 +8,8 @@
 static void print_text(void) {
   printf("vidgraph %s\n", VG_VERSION_STRING);
   printf("build:        %s\n", vg_build_info());
-  printf("cuda support: %s\n", vg_cuda_compiled() ? "compiled in (cudart static)" : "not compiled in");
+  printf("cuda support: %s\n",
+         vg_cuda_compiled() ? "compiled in (cudart static)" : "not compiled in");
   printf("onnxruntime:  %s\n", vg_infer_runtime_version());
   vg_device_info cpu;
   vg_device_info_get(vg_cpu(), &cpu);
@@ -23,8 +24,8 @@ static void print_text(void) {
       printf("  cuda:%d    error: %s\n", i, vg_last_error());
       continue;
     }
-    printf("  cuda:%d    %s, sm_%d%d, %d SMs, %.1f GiB (%.1f free), driver %d.%d, runtime %d.%d\n", i,
-           d.name, d.cc_major, d.cc_minor, d.multiprocessors, (double)d.total_mem / (1 << 30),
+    printf("  cuda:%d    %s, sm_%d%d, %d SMs, %.1f GiB (%.1f free), driver %d.%d, runtime %d.%d\n",
+           i, d.name, d.cc_major, d.cc_minor, d.multiprocessors, (double)d.total_mem / (1 << 30),
            (double)d.free_mem / (1 << 30), d.driver_version / 1000, (d.driver_version % 1000) / 10,
            d.runtime_version / 1000, (d.runtime_version % 1000) / 10);
   }
@@ -56,7 +57,8 @@ static void print_json(void) {
     if (vg_device_info_get(vg_cuda(i), &d) == VG_OK) json_array_append_new(devs, device_json(&d));
   }
   json_object_set_new(root, "devices", devs);
-  if (n == 0) json_object_set_new(root, "cuda_unavailable", json_string(vg_cuda_unavailable_reason()));
+  if (n == 0)
+    json_object_set_new(root, "cuda_unavailable", json_string(vg_cuda_unavailable_reason()));
   char *s = json_dumps(root, JSON_INDENT(2));
   printf("%s\n", s);
   free(s);

@@ -16,7 +16,7 @@ struct vg_buffer {
   vg_pool *pool;         /* when from a pool */
   vg_release_fn release; /* when wrapped */
   void *release_ctx;
-  bool owned;            /* raw vg_mem_alloc */
+  bool owned; /* raw vg_mem_alloc */
 };
 
 vg_status vg_buffer_alloc(vg_device dev, size_t bytes, vg_pool *pool, vg_buffer **out) {
@@ -50,8 +50,8 @@ vg_status vg_buffer_alloc(vg_device dev, size_t bytes, vg_pool *pool, vg_buffer 
   return VG_OK;
 }
 
-vg_status vg_buffer_wrap(vg_device dev, void *data, size_t bytes, vg_release_fn release,
-                         void *ctx, vg_buffer **out) {
+vg_status vg_buffer_wrap(vg_device dev, void *data, size_t bytes, vg_release_fn release, void *ctx,
+                         vg_buffer **out) {
   *out = NULL;
   if (!data && bytes) return vg_set_error(VG_ERR_INVALID_ARG, "vg_buffer_wrap: NULL data");
   vg_buffer *b = calloc(1, sizeof *b);

@@ -20,8 +20,8 @@ struct vg_cnode {
   char *scalar;
   char *path;
   size_t n, cap;
-  char **keys;       /* maps */
-  vg_cnode **kids;   /* maps and sequences */
+  char **keys;     /* maps */
+  vg_cnode **kids; /* maps and sequences */
   const vg_config *doc;
 };
 
@@ -119,8 +119,8 @@ static vg_status parse_children(parse_ctx *pc, vg_cnode *n, int depth) {
     if (n->kind == VG_CNODE_MAP) {
       if (ev.type != YAML_SCALAR_EVENT) {
         vg_status s = vg_set_error(VG_ERR_PARSE, "%s:%zu:%zu: %s: map keys must be plain text",
-                                   pc->doc->name, ev.start_mark.line + 1,
-                                   ev.start_mark.column + 1, n->path[0] ? n->path : "(root)");
+                                   pc->doc->name, ev.start_mark.line + 1, ev.start_mark.column + 1,
+                                   n->path[0] ? n->path : "(root)");
         yaml_event_delete(&ev);
         return s;
       }
@@ -183,8 +183,8 @@ static vg_status parse_node(parse_ctx *pc, yaml_event_t *ev, const char *path, i
       *out = n;
     }
   } else if (ev->type == YAML_MAPPING_START_EVENT || ev->type == YAML_SEQUENCE_START_EVENT) {
-    vg_cnode *n = new_node(pc, ev->type == YAML_MAPPING_START_EVENT ? VG_CNODE_MAP : VG_CNODE_SEQ,
-                           ev, path);
+    vg_cnode *n =
+        new_node(pc, ev->type == YAML_MAPPING_START_EVENT ? VG_CNODE_MAP : VG_CNODE_SEQ, ev, path);
     if (!n) {
       s = vg_set_error(VG_ERR_NO_MEMORY, "out of memory parsing config");
     } else {
@@ -235,8 +235,8 @@ vg_status vg_config_load_string(const char *text, size_t len, const char *name, 
   *out = NULL;
   if (!text) return vg_set_error(VG_ERR_INVALID_ARG, "vg_config_load_string: no text");
   if (len > MAX_CONFIG_BYTES)
-    return vg_set_error(VG_ERR_INVALID_ARG, "%s: config larger than %u bytes", name ? name : "config",
-                        MAX_CONFIG_BYTES);
+    return vg_set_error(VG_ERR_INVALID_ARG, "%s: config larger than %u bytes",
+                        name ? name : "config", MAX_CONFIG_BYTES);
   vg_config *c = calloc(1, sizeof *c);
   if (!c || !(c->name = strdup(name ? name : "<string>"))) {
     free(c);
@@ -341,13 +341,15 @@ static const char *kind_word(const vg_cnode *n) {
 }
 
 vg_status vg_cnode_as_string(const vg_cnode *n, const char **out) {
-  if (n->kind != VG_CNODE_SCALAR) return vg_cnode_error(n, VG_ERR_PARSE, "expected text, got %s", kind_word(n));
+  if (n->kind != VG_CNODE_SCALAR)
+    return vg_cnode_error(n, VG_ERR_PARSE, "expected text, got %s", kind_word(n));
   *out = n->scalar;
   return VG_OK;
 }
 
 vg_status vg_cnode_as_int(const vg_cnode *n, int64_t *out) {
-  if (n->kind != VG_CNODE_SCALAR) return vg_cnode_error(n, VG_ERR_PARSE, "expected an integer, got %s", kind_word(n));
+  if (n->kind != VG_CNODE_SCALAR)
+    return vg_cnode_error(n, VG_ERR_PARSE, "expected an integer, got %s", kind_word(n));
   char *end;
   errno = 0;
   long long v = strtoll(n->scalar, &end, 0);
@@ -358,7 +360,8 @@ vg_status vg_cnode_as_int(const vg_cnode *n, int64_t *out) {
 }
 
 vg_status vg_cnode_as_double(const vg_cnode *n, double *out) {
-  if (n->kind != VG_CNODE_SCALAR) return vg_cnode_error(n, VG_ERR_PARSE, "expected a number, got %s", kind_word(n));
+  if (n->kind != VG_CNODE_SCALAR)
+    return vg_cnode_error(n, VG_ERR_PARSE, "expected a number, got %s", kind_word(n));
   char *end;
   errno = 0;
   double v = strtod(n->scalar, &end);
@@ -376,24 +379,27 @@ vg_status vg_cnode_as_bool(const vg_cnode *n, bool *out) {
     if (!strcasecmp(t, "false") || !strcasecmp(t, "no") || !strcasecmp(t, "off") || !strcmp(t, "0"))
       return (*out = false), VG_OK;
   }
-  return vg_cnode_error(n, VG_ERR_PARSE, "expected true or false, got %s%s%s",
-                        n->kind == VG_CNODE_SCALAR ? "'" : "",
-                        n->kind == VG_CNODE_SCALAR ? n->scalar : kind_word(n),
-                        n->kind == VG_CNODE_SCALAR ? "'" : "");
+  return vg_cnode_error(
+      n, VG_ERR_PARSE, "expected true or false, got %s%s%s", n->kind == VG_CNODE_SCALAR ? "'" : "",
+      n->kind == VG_CNODE_SCALAR ? n->scalar : kind_word(n), n->kind == VG_CNODE_SCALAR ? "'" : "");
 }
 
 /* Looks up key in map; handles the absent and not-a-map cases for the vg_cfg_* getters. */
 static vg_status member(const vg_cnode *map, const char *key, bool required, const vg_cnode **out) {
   *out = NULL;
-  if (!map) return required ? vg_set_error(VG_ERR_NOT_FOUND, "missing required key '%s'", key) : VG_OK;
+  if (!map)
+    return required ? vg_set_error(VG_ERR_NOT_FOUND, "missing required key '%s'", key) : VG_OK;
   if (map->kind != VG_CNODE_MAP)
-    return vg_cnode_error(map, VG_ERR_PARSE, "expected a map holding '%s', got %s", key, kind_word(map));
+    return vg_cnode_error(map, VG_ERR_PARSE, "expected a map holding '%s', got %s", key,
+                          kind_word(map));
   *out = vg_cnode_get(map, key);
-  if (!*out && required) return vg_cnode_error(map, VG_ERR_NOT_FOUND, "missing required key '%s'", key);
+  if (!*out && required)
+    return vg_cnode_error(map, VG_ERR_NOT_FOUND, "missing required key '%s'", key);
   return VG_OK;
 }
 
-vg_status vg_cfg_int(const vg_cnode *map, const char *key, bool required, int64_t def, int64_t *out) {
+vg_status vg_cfg_int(const vg_cnode *map, const char *key, bool required, int64_t def,
+                     int64_t *out) {
   const vg_cnode *n;
   *out = def;
   VG_TRY(member(map, key, required, &n));
@@ -411,7 +417,8 @@ vg_status vg_cfg_int_range(const vg_cnode *map, const char *key, bool required, 
   return VG_OK;
 }
 
-vg_status vg_cfg_double(const vg_cnode *map, const char *key, bool required, double def, double *out) {
+vg_status vg_cfg_double(const vg_cnode *map, const char *key, bool required, double def,
+                        double *out) {
   const vg_cnode *n;
   *out = def;
   VG_TRY(member(map, key, required, &n));
@@ -423,7 +430,8 @@ vg_status vg_cfg_double_range(const vg_cnode *map, const char *key, bool require
   VG_TRY(vg_cfg_double(map, key, required, def, out));
   if (*out < lo || *out > hi) {
     const vg_cnode *n = vg_cnode_get(map, key);
-    return vg_cnode_error(n ? n : map, VG_ERR_PARSE, "%s = %g is outside %g..%g", key, *out, lo, hi);
+    return vg_cnode_error(n ? n : map, VG_ERR_PARSE, "%s = %g is outside %g..%g", key, *out, lo,
+                          hi);
   }
   return VG_OK;
 }

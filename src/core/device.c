@@ -117,7 +117,8 @@ static void cpu_info(vg_device_info *info) {
         char *c = strchr(line, ':');
         if (c) {
           c++;
-          while (*c == ' ') c++;
+          while (*c == ' ')
+            c++;
           c[strcspn(c, "\n")] = '\0';
           snprintf(info->name, sizeof info->name, "%s", c);
         }
@@ -234,7 +235,8 @@ vg_status vg_stream_sync(vg_stream s) {
     CUDA_CHECK(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
     return VG_OK;
   }
-  if (s->native) CUDA_CHECK(cudaStreamSynchronize((cudaStream_t)s->native), "cudaStreamSynchronize");
+  if (s->native)
+    CUDA_CHECK(cudaStreamSynchronize((cudaStream_t)s->native), "cudaStreamSynchronize");
 #else
   (void)s;
 #endif
@@ -259,7 +261,8 @@ vg_status vg_event_create(vg_device dev, bool timing, vg_event *out) {
     vg_status st = use_device(dev);
     cudaEvent_t ce = NULL;
     if (st == VG_OK) {
-      cudaError_t ce_ = cudaEventCreateWithFlags(&ce, timing ? cudaEventDefault : cudaEventDisableTiming);
+      cudaError_t ce_ =
+          cudaEventCreateWithFlags(&ce, timing ? cudaEventDefault : cudaEventDisableTiming);
       if (ce_ != cudaSuccess) st = cuda_fail(ce_, "cudaEventCreate");
     }
     if (st != VG_OK) {
@@ -299,7 +302,8 @@ vg_status vg_event_record(vg_event e, vg_stream s) {
 
 vg_status vg_event_sync(vg_event e) {
 #ifdef VG_HAVE_CUDA
-  if (e && e->native) CUDA_CHECK(cudaEventSynchronize((cudaEvent_t)e->native), "cudaEventSynchronize");
+  if (e && e->native)
+    CUDA_CHECK(cudaEventSynchronize((cudaEvent_t)e->native), "cudaEventSynchronize");
 #else
   (void)e;
 #endif
@@ -356,7 +360,8 @@ vg_status vg_mem_alloc(vg_device dev, size_t bytes, void **out) {
   if (bytes == 0) bytes = 1;
   if (dev.kind == VG_DEVICE_CPU) {
     *out = malloc(bytes);
-    if (!*out) return vg_set_error(VG_ERR_NO_MEMORY, "out of host memory allocating %zu bytes", bytes);
+    if (!*out)
+      return vg_set_error(VG_ERR_NO_MEMORY, "out of host memory allocating %zu bytes", bytes);
     return VG_OK;
   }
 #ifdef VG_HAVE_CUDA
@@ -365,8 +370,9 @@ vg_status vg_mem_alloc(vg_device dev, size_t bytes, void **out) {
   if (e != cudaSuccess) {
     (void)cudaGetLastError();
     *out = NULL;
-    return vg_set_error(VG_ERR_NO_MEMORY, "out of device memory on cuda:%d allocating %zu bytes: %s",
-                        dev.ordinal, bytes, cudaGetErrorString(e));
+    return vg_set_error(VG_ERR_NO_MEMORY,
+                        "out of device memory on cuda:%d allocating %zu bytes: %s", dev.ordinal,
+                        bytes, cudaGetErrorString(e));
   }
   return VG_OK;
 #else
@@ -498,7 +504,8 @@ vg_status vg_memset_async(void *dst, vg_device dev, int value, size_t bytes, vg_
   }
 #ifdef VG_HAVE_CUDA
   VG_TRY(use_device(dev));
-  CUDA_CHECK(cudaMemsetAsync(dst, value, bytes, s ? (cudaStream_t)s->native : 0), "cudaMemsetAsync");
+  CUDA_CHECK(cudaMemsetAsync(dst, value, bytes, s ? (cudaStream_t)s->native : 0),
+             "cudaMemsetAsync");
   return VG_OK;
 #else
   (void)s;

@@ -13,17 +13,22 @@ const char *vg_pixfmt_name(vg_pixfmt f) {
 vg_status vg_pixfmt_parse(const char *text, vg_pixfmt *out) {
   for (int i = 0; i < VG_PIX_COUNT_; i++)
     if (text && strcmp(text, fmt_names[i]) == 0) return (*out = (vg_pixfmt)i), VG_OK;
-  return vg_set_error(VG_ERR_INVALID_ARG, "unknown pixel format '%s' (use nv12, rgb24, bgr24, gray8)",
+  return vg_set_error(VG_ERR_INVALID_ARG,
+                      "unknown pixel format '%s' (use nv12, rgb24, bgr24, gray8)",
                       text ? text : "(null)");
 }
 
 size_t vg_frame_plane_width_bytes(const vg_frame *f, int plane) {
   switch (f->format) {
-  case VG_PIX_NV12: return plane == 0 ? (size_t)f->width : (size_t)((f->width + 1) / 2) * 2;
+  case VG_PIX_NV12:
+    return plane == 0 ? (size_t)f->width : (size_t)((f->width + 1) / 2) * 2;
   case VG_PIX_RGB24:
-  case VG_PIX_BGR24: return (size_t)f->width * 3;
-  case VG_PIX_GRAY8: return (size_t)f->width;
-  default: return 0;
+  case VG_PIX_BGR24:
+    return (size_t)f->width * 3;
+  case VG_PIX_GRAY8:
+    return (size_t)f->width;
+  default:
+    return 0;
   }
 }
 
@@ -95,10 +100,9 @@ vg_status vg_frame_to_device(const vg_frame *f, vg_device dev, vg_pool *pool, vg
   vg_frame n;
   VG_TRY(vg_frame_alloc(f->format, f->width, f->height, dev, pool, 0, &n));
   for (int p = 0; p < f->nplanes; p++) {
-    vg_status st = vg_memcpy2d_async(vg_frame_plane(&n, p), (size_t)n.pitch[p], dev,
-                                     vg_frame_plane(f, p), (size_t)f->pitch[p], vg_frame_device(f),
-                                     vg_frame_plane_width_bytes(f, p),
-                                     (size_t)vg_frame_plane_rows(f, p), s);
+    vg_status st = vg_memcpy2d_async(
+        vg_frame_plane(&n, p), (size_t)n.pitch[p], dev, vg_frame_plane(f, p), (size_t)f->pitch[p],
+        vg_frame_device(f), vg_frame_plane_width_bytes(f, p), (size_t)vg_frame_plane_rows(f, p), s);
     if (st != VG_OK) {
       vg_frame_release(&n);
       return st;

@@ -135,8 +135,7 @@ vg_status vg_log_set_file(const char *path) {
   FILE *f = NULL;
   if (path) {
     f = fopen(path, "a");
-    if (!f)
-      return vg_set_error(VG_ERR_IO, "cannot open log file '%s': %s", path, strerror(errno));
+    if (!f) return vg_set_error(VG_ERR_IO, "cannot open log file '%s': %s", path, strerror(errno));
     setvbuf(f, NULL, _IOLBF, 0);
   }
   pthread_mutex_lock(&g_log.mu);
@@ -238,7 +237,8 @@ void vg_log(vg_log_level level, const char *component, const char *fields_json, 
 
 void vg_log_flush(void) {
   pthread_mutex_lock(&g_log.mu);
-  for (int i = 0; i < RATE_SLOTS; i++) flush_slot(&g_log.slots[i]);
+  for (int i = 0; i < RATE_SLOTS; i++)
+    flush_slot(&g_log.slots[i]);
   fflush(g_log.out ? g_log.out : stderr);
   pthread_mutex_unlock(&g_log.mu);
 }

@@ -73,7 +73,8 @@ static bool wait_for(vg_queue *q, pthread_cond_t *cv, bool (*pred)(const vg_queu
   struct timespec dl;
   if (timeout_ms >= 0) deadline_in(timeout_ms, &dl);
   while (!pred(q)) {
-    int rc = timeout_ms >= 0 ? pthread_cond_timedwait(cv, &q->mu, &dl) : pthread_cond_wait(cv, &q->mu);
+    int rc =
+        timeout_ms >= 0 ? pthread_cond_timedwait(cv, &q->mu, &dl) : pthread_cond_wait(cv, &q->mu);
     if (rc == ETIMEDOUT) return pred(q);
   }
   return true;

@@ -34,12 +34,15 @@ vg_status vg_dtype_parse(const char *text, vg_dtype *out) {
 }
 
 static vg_status check_shape(vg_dtype dtype, int ndim, const int64_t *shape, int64_t *numel) {
-  if (vg_dtype_size(dtype) == 0) return vg_set_error(VG_ERR_INVALID_ARG, "invalid dtype %d", (int)dtype);
+  if (vg_dtype_size(dtype) == 0)
+    return vg_set_error(VG_ERR_INVALID_ARG, "invalid dtype %d", (int)dtype);
   if (ndim < 0 || ndim > VG_MAX_DIMS)
     return vg_set_error(VG_ERR_INVALID_ARG, "tensor rank %d outside 0..%d", ndim, VG_MAX_DIMS);
   int64_t n = 1;
   for (int i = 0; i < ndim; i++) {
-    if (shape[i] < 0) return vg_set_error(VG_ERR_INVALID_ARG, "negative dimension %lld at %d", (long long)shape[i], i);
+    if (shape[i] < 0)
+      return vg_set_error(VG_ERR_INVALID_ARG, "negative dimension %lld at %d", (long long)shape[i],
+                          i);
     if (shape[i] > 0 && n > INT64_MAX / 16 / shape[i])
       return vg_set_error(VG_ERR_INVALID_ARG, "tensor too large");
     n *= shape[i];
@@ -115,7 +118,8 @@ vg_status vg_tensor_slice(const vg_tensor *t, int dim, int64_t start, int64_t le
 vg_status vg_tensor_reshape(const vg_tensor *t, int ndim, const int64_t *shape, vg_tensor *out) {
   if (!vg_tensor_is_contiguous(t))
     return vg_set_error(VG_ERR_INVALID_ARG, "reshape needs a contiguous tensor");
-  if (ndim < 0 || ndim > VG_MAX_DIMS) return vg_set_error(VG_ERR_INVALID_ARG, "reshape rank %d", ndim);
+  if (ndim < 0 || ndim > VG_MAX_DIMS)
+    return vg_set_error(VG_ERR_INVALID_ARG, "reshape rank %d", ndim);
   int64_t s[VG_MAX_DIMS], known = 1, total = vg_tensor_numel(t);
   int infer = -1;
   for (int i = 0; i < ndim; i++) {
@@ -144,7 +148,8 @@ vg_status vg_tensor_reshape(const vg_tensor *t, int ndim, const int64_t *shape, 
 
 int64_t vg_tensor_numel(const vg_tensor *t) {
   int64_t n = 1;
-  for (int i = 0; i < t->ndim; i++) n *= t->shape[i];
+  for (int i = 0; i < t->ndim; i++)
+    n *= t->shape[i];
   return n;
 }
 

@@ -52,8 +52,8 @@ vg_status vg_read_file(const char *path, size_t max_bytes, char **data, size_t *
   }
   if (max_bytes && (size_t)st.st_size > max_bytes) {
     fclose(f);
-    return vg_set_error(VG_ERR_INVALID_ARG, "'%s' is %lld bytes, more than the limit of %zu",
-                        path, (long long)st.st_size, max_bytes);
+    return vg_set_error(VG_ERR_INVALID_ARG, "'%s' is %lld bytes, more than the limit of %zu", path,
+                        (long long)st.st_size, max_bytes);
   }
   char *buf = malloc((size_t)st.st_size + 1);
   if (!buf) {

@@ -62,7 +62,8 @@ vg_status vg_run_get_summary(vg_run *r, vg_run_summary *out) {
 
 void vg_run_summary_free(vg_run_summary *s) {
   if (!s) return;
-  for (int i = 0; s->nodes && i < s->nnodes; i++) free(s->nodes[i].detail);
+  for (int i = 0; s->nodes && i < s->nnodes; i++)
+    free(s->nodes[i].detail);
   free(s->nodes);
   s->nodes = NULL;
   s->nnodes = 0;

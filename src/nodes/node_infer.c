@@ -26,7 +26,8 @@ static vg_status set_name(const vg_cnode *n, char *dst) {
   const char *v;
   VG_TRY(vg_cnode_as_string(n, &v));
   if (!v[0] || strlen(v) >= VG_TENSOR_NAME_MAX)
-    return vg_cnode_error(n, VG_ERR_PARSE, "tensor names are 1..%d characters", VG_TENSOR_NAME_MAX - 1);
+    return vg_cnode_error(n, VG_ERR_PARSE, "tensor names are 1..%d characters",
+                          VG_TENSOR_NAME_MAX - 1);
   snprintf(dst, VG_TENSOR_NAME_MAX, "%s", v);
   return VG_OK;
 }
@@ -34,7 +35,8 @@ static vg_status set_name(const vg_cnode *n, char *dst) {
 /* input: NAME (single-input models) or inputs: {model_input: tensor, ...}. */
 static vg_status map_inputs(const vg_cnode *params, infer_state *s) {
   s->nin = vg_model_input_count(s->model);
-  if (s->nin > MAX_IO) return vg_set_error(VG_ERR_UNSUPPORTED, "model has %d inputs (max %d)", s->nin, MAX_IO);
+  if (s->nin > MAX_IO)
+    return vg_set_error(VG_ERR_UNSUPPORTED, "model has %d inputs (max %d)", s->nin, MAX_IO);
   const vg_cnode *map = vg_cnode_get(params, "inputs");
   for (int i = 0; i < s->nin; i++) {
     s->in_name[i] = vg_model_input(s->model, i)->name;
@@ -59,7 +61,8 @@ static vg_status map_inputs(const vg_cnode *params, infer_state *s) {
 static vg_status map_outputs(const vg_cnode *params, infer_state *s) {
   s->nout = vg_model_output_count(s->model);
   if (s->nout > MAX_IO) s->nout = MAX_IO;
-  for (int i = 0; i < s->nout; i++) snprintf(s->out_tensor[i], VG_TENSOR_NAME_MAX, "output%d", i);
+  for (int i = 0; i < s->nout; i++)
+    snprintf(s->out_tensor[i], VG_TENSOR_NAME_MAX, "output%d", i);
   const vg_cnode *one = vg_cnode_get(params, "output");
   if (one) VG_TRY(set_name(one, s->out_tensor[0]));
   const vg_cnode *list = vg_cnode_get(params, "outputs");
@@ -67,7 +70,8 @@ static vg_status map_outputs(const vg_cnode *params, infer_state *s) {
   if (vg_cnode_get_kind(list) != VG_CNODE_SEQ || (int)vg_cnode_len(list) > s->nout)
     return vg_cnode_error(list, VG_ERR_PARSE, "outputs is a list of at most %d names (model '%s')",
                           s->nout, s->model_name);
-  for (size_t k = 0; k < vg_cnode_len(list); k++) VG_TRY(set_name(vg_cnode_at(list, k), s->out_tensor[k]));
+  for (size_t k = 0; k < vg_cnode_len(list); k++)
+    VG_TRY(set_name(vg_cnode_at(list, k), s->out_tensor[k]));
   return VG_OK;
 }
 
@@ -140,7 +144,8 @@ static vg_status stack(vg_call *c, const vg_tensor *const *parts, int n, vg_tens
   for (int i = 0; i < n; i++) {
     const vg_tensor *t = parts[i];
     bool same = t->dtype == a->dtype && t->ndim == a->ndim && vg_tensor_is_contiguous(t);
-    for (int d = 1; same && d < a->ndim; d++) same = t->shape[d] == a->shape[d];
+    for (int d = 1; same && d < a->ndim; d++)
+      same = t->shape[d] == a->shape[d];
     if (!same)
       return vg_node_error(c->node, VG_ERR_INVALID_ARG,
                            "cannot batch frames whose input tensors differ in shape or dtype; "
@@ -185,7 +190,8 @@ static vg_status scatter(vg_call *c, const infer_state *s, const bool *run, cons
   for (int i = 0; i < c->n; i++) {
     VG_TRY(vg_packet_derive(c->io[i].in[0], &c->io[i].out[0]));
     /* inputs are consumed: later nodes (and copies to the host) do not carry them */
-    for (int k = 0; k < s->nin; k++) vg_packet_remove_tensor(c->io[i].out[0], s->in_tensor[k]);
+    for (int k = 0; k < s->nin; k++)
+      vg_packet_remove_tensor(c->io[i].out[0], s->in_tensor[k]);
     if (!run[i]) continue;
     for (int k = 0; k < s->nout; k++) {
       vg_tensor v;
@@ -209,7 +215,8 @@ static vg_status scatter(vg_call *c, const infer_state *s, const bool *run, cons
 
 static vg_status infer_process(vg_call *c) {
   infer_state *s = c->state;
-  if (c->n > 64) return vg_node_error(c->node, VG_ERR_INVALID_ARG, "batch of %d frames (max 64)", c->n);
+  if (c->n > 64)
+    return vg_node_error(c->node, VG_ERR_INVALID_ARG, "batch of %d frames (max 64)", c->n);
   bool run[64];
   int64_t items[64], total = 0;
   int nrun = 0;
@@ -233,7 +240,8 @@ static vg_status infer_process(vg_call *c) {
   memset(ins, 0, sizeof ins);
   memset(outs, 0, sizeof outs);
   vg_status st = VG_OK;
-  for (int k = 0; nrun > 0 && k < s->nin && st == VG_OK; k++) st = gather(c, s, k, run, &ins[k]);
+  for (int k = 0; nrun > 0 && k < s->nin && st == VG_OK; k++)
+    st = gather(c, s, k, run, &ins[k]);
   if (nrun > 0 && st == VG_OK)
     st = vg_model_run(s->model, s->in_name, ins, s->nin, outs, s->nout, c->stream);
   if (st == VG_OK) st = scatter(c, s, run, items, total, outs);
@@ -247,7 +255,8 @@ static vg_status infer_process(vg_call *c) {
 static char *infer_describe(void *state) {
   infer_state *s = state;
   if (!s->model) {
-    json_t *o = json_pack("{s:s,s:b,s:s}", "model", s->model_name, "enabled", 0, "reason", s->disabled);
+    json_t *o =
+        json_pack("{s:s,s:b,s:s}", "model", s->model_name, "enabled", 0, "reason", s->disabled);
     char *t = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return t;
@@ -258,9 +267,10 @@ static char *infer_describe(void *state) {
   if (!o) return NULL;
   vg_model_stats st;
   vg_model_get_stats(s->model, &st);
-  json_object_set_new(o, "stats", json_pack("{s:I,s:I,s:I,s:f}", "runs", (json_int_t)st.runs,
-                                            "copies", (json_int_t)st.copies, "copy_bytes",
-                                            (json_int_t)st.copy_bytes, "copy_ms", st.copy_ms));
+  json_object_set_new(o, "stats",
+                      json_pack("{s:I,s:I,s:I,s:f}", "runs", (json_int_t)st.runs, "copies",
+                                (json_int_t)st.copies, "copy_bytes", (json_int_t)st.copy_bytes,
+                                "copy_ms", st.copy_ms));
   char *t = json_dumps(o, JSON_COMPACT);
   json_decref(o);
   return t;

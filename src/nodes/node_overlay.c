@@ -15,10 +15,9 @@ typedef struct ovl_state {
   bool show_label, show_track, show_text, show_score, show_untracked;
 } ovl_state;
 
-static const char *const k_params[] = {"thickness", "text_scale", "color", "text_color",
-                                       "text_background", "untracked_color", "show_label",
-                                       "show_track", "show_text", "show_score", "show_untracked",
-                                       NULL};
+static const char *const k_params[] = {
+    "thickness",  "text_scale", "color",     "text_color", "text_background", "untracked_color",
+    "show_label", "show_track", "show_text", "show_score", "show_untracked",  NULL};
 
 static vg_status rgb_param(const vg_cnode *params, const char *key, uint8_t rgb[3]) {
   float v[3] = {rgb[0], rgb[1], rgb[2]};
@@ -33,7 +32,9 @@ static vg_status rgb_param(const vg_cnode *params, const char *key, uint8_t rgb[
 
 static vg_status ovl_init(vg_node *self, const vg_cnode *params, void **state) {
   VG_TRY(vg_params_check(self, params, k_params));
-  ovl_state s = {.color = {0, 230, 0}, .text_color = {0, 0, 0}, .text_bg = {0, 230, 0},
+  ovl_state s = {.color = {0, 230, 0},
+                 .text_color = {0, 0, 0},
+                 .text_bg = {0, 230, 0},
                  .untracked = {255, 200, 0}};
   int64_t th, sc;
   VG_TRY(vg_cfg_int_range(params, "thickness", false, 2, 1, VG_DRAW_MAX_THICKNESS, &th));
@@ -60,9 +61,12 @@ static vg_status ovl_init(vg_node *self, const vg_cnode *params, void **state) {
 static void label_of(const ovl_state *s, const vg_object *o, char *buf, size_t cap) {
   size_t n = 0;
   buf[0] = '\0';
-  if (s->show_track && o->track_id >= 0) n += (size_t)snprintf(buf + n, cap - n, "#%lld ", (long long)o->track_id);
-  if (s->show_text && o->text[0] && n < cap) n += (size_t)snprintf(buf + n, cap - n, "%s ", o->text);
-  else if (s->show_label && o->label[0] && n < cap) n += (size_t)snprintf(buf + n, cap - n, "%s ", o->label);
+  if (s->show_track && o->track_id >= 0)
+    n += (size_t)snprintf(buf + n, cap - n, "#%lld ", (long long)o->track_id);
+  if (s->show_text && o->text[0] && n < cap)
+    n += (size_t)snprintf(buf + n, cap - n, "%s ", o->text);
+  else if (s->show_label && o->label[0] && n < cap)
+    n += (size_t)snprintf(buf + n, cap - n, "%s ", o->label);
   if (s->show_score && n < cap) n += (size_t)snprintf(buf + n, cap - n, "%.2f ", o->score);
   if (n > 0 && n <= cap) buf[n - 1] = '\0';
 }
@@ -109,7 +113,8 @@ static vg_status ovl_one(vg_call *c, vg_node_io *io) {
 }
 
 static vg_status ovl_process(vg_call *c) {
-  for (int i = 0; i < c->n; i++) VG_TRY(ovl_one(c, &c->io[i]));
+  for (int i = 0; i < c->n; i++)
+    VG_TRY(ovl_one(c, &c->io[i]));
   return VG_OK;
 }
 

@@ -16,8 +16,9 @@ typedef struct pre_state {
   char output[VG_TENSOR_NAME_MAX];
 } pre_state;
 
-static const char *const k_params[] = {"width", "height", "fit", "interp", "bgr", "mean", "std",
-                                       "scale", "pad_value", "layout", "dtype", "output", NULL};
+static const char *const k_params[] = {"width", "height", "fit",   "interp",    "bgr",
+                                       "mean",  "std",    "scale", "pad_value", "layout",
+                                       "dtype", "output", NULL};
 
 static vg_status pre_init(vg_node *self, const vg_cnode *params, void **state) {
   VG_TRY(vg_params_check(self, params, k_params));
@@ -76,7 +77,8 @@ static vg_status pre_one(vg_call *c, vg_node_io *io) {
 }
 
 static vg_status pre_process(vg_call *c) {
-  for (int i = 0; i < c->n; i++) VG_TRY(pre_one(c, &c->io[i]));
+  for (int i = 0; i < c->n; i++)
+    VG_TRY(pre_one(c, &c->io[i]));
   return VG_OK;
 }
 

@@ -9,9 +9,9 @@
 #include <string.h>
 
 typedef struct crop_state {
-  int h, w;            /* w == 0: variable width */
+  int h, w; /* w == 0: variable width */
   int max_w, min_batch_w;
-  int width_multiple; /* batch width rounded up to a multiple: fewer distinct model shapes */
+  int width_multiple;     /* batch width rounded up to a multiple: fewer distinct model shapes */
   int gpu_batch_multiple; /* on the GPU, batch size rounded up by repeating crop 0: GPU
                              engines pay for every new input shape, the CPU does not */
   vg_tensor_params tp;
@@ -20,10 +20,14 @@ typedef struct crop_state {
   char output[VG_TENSOR_NAME_MAX];
 } crop_state;
 
-static const char *const k_params[] = {"height", "width", "max_width", "min_batch_width",
+static const char *const k_params[] = {"height",         "width",
+                                       "max_width",      "min_batch_width",
                                        "width_multiple", "gpu_batch_multiple",
-                                       "interp", "bgr", "mean", "std", "scale", "pad_value",
-                                       "layout", "dtype", "output", NULL};
+                                       "interp",         "bgr",
+                                       "mean",           "std",
+                                       "scale",          "pad_value",
+                                       "layout",         "dtype",
+                                       "output",         NULL};
 
 static vg_status crop_init(vg_node *self, const vg_cnode *params, void **state) {
   VG_TRY(vg_params_check(self, params, k_params));
@@ -85,7 +89,8 @@ static vg_status crop_tensor(vg_call *c, const crop_state *s, const vg_frame *f,
   }
   int64_t shape[4] = {n, 3, s->h, w};
   if (s->layout == VG_LAYOUT_NHWC) shape[1] = s->h, shape[2] = w, shape[3] = 3;
-  if (st == VG_OK) st = vg_tensor_alloc(s->dtype, 4, shape, vg_frame_device(f), vg_node_pool(c->node), t);
+  if (st == VG_OK)
+    st = vg_tensor_alloc(s->dtype, 4, shape, vg_frame_device(f), vg_node_pool(c->node), t);
   vg_crop_params cp = {.var_width = s->w == 0, .max_w = w};
   if (st == VG_OK && n > 0) {
     st = vg_crop(f, 1, rois, n, &cp, &s->tp, s->layout, t, NULL, NULL, c->stream);
@@ -114,13 +119,15 @@ static vg_status crop_one(vg_call *c, vg_node_io *io) {
 }
 
 static vg_status crop_process(vg_call *c) {
-  for (int i = 0; i < c->n; i++) VG_TRY(crop_one(c, &c->io[i]));
+  for (int i = 0; i < c->n; i++)
+    VG_TRY(crop_one(c, &c->io[i]));
   return VG_OK;
 }
 
 const vg_node_type vg_node_roi_crop = {
     .name = "roi_crop",
-    .doc = "objects (boxes/quads) cut from the frame into one batch tensor (fixed or variable width)",
+    .doc =
+        "objects (boxes/quads) cut from the frame into one batch tensor (fixed or variable width)",
     .inputs = {{"in", VG_PORT_FRAME | VG_PORT_OBJECTS}},
     .outputs = {{"out", VG_PORT_TENSOR | VG_PORT_FORWARD}},
     .devices = VG_DEVICES_CPU | VG_DEVICES_CUDA,

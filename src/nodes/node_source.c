@@ -19,7 +19,7 @@
 typedef struct src_state {
   int n;
   vg_source *src[MAX_URLS];
-  bool eof[MAX_URLS];      /* the source ended and its end-of-stream packet went out */
+  bool eof[MAX_URLS]; /* the source ended and its end-of-stream packet went out */
   int stream_id[MAX_URLS];
   int64_t next_frame[MAX_URLS]; /* frame number the end-of-stream packet carries */
   char *url[MAX_URLS];
@@ -28,10 +28,21 @@ typedef struct src_state {
   int64_t max_frames; /* per stream, 0 = all: the progress denominator */
 } src_state;
 
-static const char *const k_params[] = {
-    "url", "decoder", "loop", "start_sec", "max_frames", "realtime", "stream_id", "device",
-    "output_frames", "threads", "open_timeout_ms", "read_timeout_ms", "reconnect_attempts",
-    "image_fps", NULL};
+static const char *const k_params[] = {"url",
+                                       "decoder",
+                                       "loop",
+                                       "start_sec",
+                                       "max_frames",
+                                       "realtime",
+                                       "stream_id",
+                                       "device",
+                                       "output_frames",
+                                       "threads",
+                                       "open_timeout_ms",
+                                       "read_timeout_ms",
+                                       "reconnect_attempts",
+                                       "image_fps",
+                                       NULL};
 
 static void src_destroy(void *state) {
   src_state *s = state;
@@ -77,14 +88,17 @@ static vg_status read_opts(vg_node *self, const vg_cnode *p, vg_source_opts *o) 
 static vg_status read_urls(const vg_cnode *p, const char **urls, int *n) {
   const vg_cnode *u = vg_cnode_get(p, "url");
   *n = 0;
-  if (!u) return vg_set_error(VG_ERR_NOT_FOUND, "missing required parameter 'url' (a path, URL or list of them)");
+  if (!u)
+    return vg_set_error(VG_ERR_NOT_FOUND,
+                        "missing required parameter 'url' (a path, URL or list of them)");
   if (vg_cnode_get_kind(u) == VG_CNODE_SCALAR) {
     VG_TRY(vg_cnode_as_string(u, &urls[0]));
     *n = 1;
   } else if (vg_cnode_get_kind(u) == VG_CNODE_SEQ) {
     if (vg_cnode_len(u) == 0 || vg_cnode_len(u) > MAX_URLS)
       return vg_cnode_error(u, VG_ERR_PARSE, "url lists 1..%d sources", MAX_URLS);
-    for (size_t i = 0; i < vg_cnode_len(u); i++) VG_TRY(vg_cnode_as_string(vg_cnode_at(u, i), &urls[i]));
+    for (size_t i = 0; i < vg_cnode_len(u); i++)
+      VG_TRY(vg_cnode_as_string(vg_cnode_at(u, i), &urls[i]));
     *n = (int)vg_cnode_len(u);
   } else {
     return vg_cnode_error(u, VG_ERR_PARSE, "url must be a string or a list of strings");
@@ -178,17 +192,17 @@ static char *src_describe(void *state) {
     vg_source_info in;
     vg_source_get_info(s->src[i], &in);
     char dev[16];
-    json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:i,s:f,s:f,s:s,s:s,s:s,s:I,s:I,s:I,s:b}", "url",
-                          in.url, "container", in.container, "codec", in.codec, "width", in.width,
-                          "height", in.height, "fps", in.fps, "duration_sec", in.duration_sec,
-                          "decoder", vg_decoder_name(in.decoder), "decoder_reason",
-                          in.decoder_reason, "device", vg_device_str(in.output_device, dev, sizeof dev),
-                          "frames", (json_int_t)in.frames_out, "corrupt_packets",
-                          (json_int_t)in.corrupt_packets, "reconnects", (json_int_t)in.reconnects,
-                          "live", in.live);
+    json_t *j = json_pack(
+        "{s:s,s:s,s:s,s:i,s:i,s:f,s:f,s:s,s:s,s:s,s:I,s:I,s:I,s:b}", "url", in.url, "container",
+        in.container, "codec", in.codec, "width", in.width, "height", in.height, "fps", in.fps,
+        "duration_sec", in.duration_sec, "decoder", vg_decoder_name(in.decoder), "decoder_reason",
+        in.decoder_reason, "device", vg_device_str(in.output_device, dev, sizeof dev), "frames",
+        (json_int_t)in.frames_out, "corrupt_packets", (json_int_t)in.corrupt_packets, "reconnects",
+        (json_int_t)in.reconnects, "live", in.live);
     if (j) json_array_append_new(streams, j);
     double total = in.duration_sec > 0 && in.fps > 0 && !in.live ? in.duration_sec * in.fps : 0;
-    if (s->max_frames > 0 && (total == 0 || (double)s->max_frames < total)) total = (double)s->max_frames;
+    if (s->max_frames > 0 && (total == 0 || (double)s->max_frames < total))
+      total = (double)s->max_frames;
     total_frames += total;
   }
   json_t *o = json_pack("{s:o}", "streams", streams);

@@ -17,9 +17,9 @@ typedef struct tdd_state {
   float merge_gap; /* > 0: merge quads of one text line closer than merge_gap * line height */
 } tdd_state;
 
-static const char *const k_params[] = {"input",        "thresh",     "box_thresh", "unclip_ratio",
-                                       "min_size",     "max_candidates", "min_width",
-                                       "min_height",   "max_objects", "merge_gap", NULL};
+static const char *const k_params[] = {
+    "input",     "thresh",     "box_thresh",  "unclip_ratio", "min_size", "max_candidates",
+    "min_width", "min_height", "max_objects", "merge_gap",    NULL};
 
 static vg_status tdd_init(vg_node *self, const vg_cnode *params, void **state) {
   VG_TRY(vg_params_check(self, params, k_params));
@@ -117,8 +117,8 @@ static vg_status tdd_one(vg_call *c, vg_node_io *io) {
   vg_status st = vg_packet_objects_edit(out, &objs);
   size_t first = st == VG_OK ? objs->count : 0;
   if (st == VG_OK)
-    st = vg_dbnet_decode(prob, 0, &s->p, nx > 0 ? &xf[0] : &id, f ? f->width : 0,
-                         f ? f->height : 0, objs);
+    st = vg_dbnet_decode(prob, 0, &s->p, nx > 0 ? &xf[0] : &id, f ? f->width : 0, f ? f->height : 0,
+                         objs);
   if (st == VG_OK && s->merge_gap > 0) st = merge_lines(objs, first, s->merge_gap);
   if (st == VG_OK) { /* size filter and cap, in place */
     size_t w = first;
@@ -143,7 +143,8 @@ static vg_status tdd_one(vg_call *c, vg_node_io *io) {
 }
 
 static vg_status tdd_process(vg_call *c) {
-  for (int i = 0; i < c->n; i++) VG_TRY(tdd_one(c, &c->io[i]));
+  for (int i = 0; i < c->n; i++)
+    VG_TRY(tdd_one(c, &c->io[i]));
   return VG_OK;
 }
 

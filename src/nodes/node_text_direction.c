@@ -74,7 +74,8 @@ static vg_status dir_one(vg_call *c, vg_node_io *io) {
 }
 
 static vg_status dir_process(vg_call *c) {
-  for (int i = 0; i < c->n; i++) VG_TRY(dir_one(c, &c->io[i]));
+  for (int i = 0; i < c->n; i++)
+    VG_TRY(dir_one(c, &c->io[i]));
   return VG_OK;
 }
 

@@ -22,7 +22,7 @@ typedef struct ctc_state {
   atomic_ullong read, rejected;
 } ctc_state;
 
-static const char *const k_params[] = {"input",      "dict",    "use_space", "min_score",
+static const char *const k_params[] = {"input",      "dict",    "use_space",   "min_score",
                                        "min_length", "pattern", "drop_unread", NULL};
 
 static void ctc_destroy(void *state) {
@@ -62,7 +62,8 @@ static vg_status ctc_init(vg_node *self, const vg_cnode *params, void **state) {
     if (rc != 0) {
       char err[128];
       regerror(rc, &s->pattern, err, sizeof err);
-      st = vg_cnode_error(vg_cnode_get(params, "pattern"), VG_ERR_PARSE, "bad pattern '%s': %s", pat, err);
+      st = vg_cnode_error(vg_cnode_get(params, "pattern"), VG_ERR_PARSE, "bad pattern '%s': %s",
+                          pat, err);
     } else {
       s->has_pattern = true;
       snprintf(s->pattern_text, sizeof s->pattern_text, "%s", pat);
@@ -82,7 +83,8 @@ static vg_status ctc_init(vg_node *self, const vg_cnode *params, void **state) {
 /* Characters (UTF-8 code points) in s. */
 static int utf8_len(const char *s) {
   int n = 0;
-  for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+  for (; *s; s++)
+    n += ((unsigned char)*s & 0xC0) != 0x80;
   return n;
 }
 
@@ -134,15 +136,17 @@ static vg_status ctc_one(vg_call *c, vg_node_io *io) {
 }
 
 static vg_status ctc_process(vg_call *c) {
-  for (int i = 0; i < c->n; i++) VG_TRY(ctc_one(c, &c->io[i]));
+  for (int i = 0; i < c->n; i++)
+    VG_TRY(ctc_one(c, &c->io[i]));
   return VG_OK;
 }
 
 static char *ctc_describe(void *state) {
   ctc_state *s = state;
-  json_t *o = json_pack("{s:I,s:I,s:I,s:s}", "classes", (json_int_t)vg_ctc_dict_num_classes(s->dict),
-                        "read", (json_int_t)atomic_load(&s->read), "rejected",
-                        (json_int_t)atomic_load(&s->rejected), "pattern", s->pattern_text);
+  json_t *o =
+      json_pack("{s:I,s:I,s:I,s:s}", "classes", (json_int_t)vg_ctc_dict_num_classes(s->dict),
+                "read", (json_int_t)atomic_load(&s->read), "rejected",
+                (json_int_t)atomic_load(&s->rejected), "pattern", s->pattern_text);
   char *t = json_dumps(o, JSON_COMPACT);
   json_decref(o);
   return t;

@@ -25,15 +25,16 @@ typedef struct track_state {
   uint64_t ended;
 } track_state;
 
-static const char *const k_params[] = {"high_thresh",   "low_thresh",  "new_track_thresh",
-                                       "match_iou",     "low_match_iou", "tentative_match_iou",
-                                       "min_hits",      "max_lost",    "per_class",
-                                       "max_tracks",    "vote_text",   NULL};
+static const char *const k_params[] = {"high_thresh", "low_thresh",    "new_track_thresh",
+                                       "match_iou",   "low_match_iou", "tentative_match_iou",
+                                       "min_hits",    "max_lost",      "per_class",
+                                       "max_tracks",  "vote_text",     NULL};
 
 static void track_destroy(void *state) {
   track_state *s = state;
   if (!s) return;
-  for (int i = 0; i < s->nstreams; i++) vg_tracker_destroy(s->trackers[i]);
+  for (int i = 0; i < s->nstreams; i++)
+    vg_tracker_destroy(s->trackers[i]);
   pthread_mutex_destroy(&s->mu);
   free(s);
 }
@@ -144,7 +145,8 @@ static vg_status track_one_locked(vg_call *c, vg_node_io *io) {
   } else if (st == VG_OK) {
     /* the tracker votes with texts that carry a score; keep them out when voting is off */
     if (!s->vote_text)
-      for (size_t i = 0; i < objs->count; i++) objs->items[i].text_score = 0;
+      for (size_t i = 0; i < objs->count; i++)
+        objs->items[i].text_score = 0;
     st = vg_tracker_update(t, vg_packet_frame_no(in), objs);
     if (st == VG_OK) vote_and_show(s, t, objs);
   }
@@ -163,7 +165,8 @@ static vg_status track_process(vg_call *c) {
   track_state *s = c->state;
   vg_status st = VG_OK;
   pthread_mutex_lock(&s->mu); /* trackers are not thread-safe; describe() reads them too */
-  for (int i = 0; i < c->n && st == VG_OK; i++) st = track_one_locked(c, &c->io[i]);
+  for (int i = 0; i < c->n && st == VG_OK; i++)
+    st = track_one_locked(c, &c->io[i]);
   pthread_mutex_unlock(&s->mu);
   return st;
 }

@@ -34,7 +34,8 @@ vg_status nodes_floats(const vg_cnode *params, const char *key, float *out, int 
 
 vg_status nodes_tensor_params(const vg_cnode *params, vg_tensor_params *tp) {
   const char *interp, *scale;
-  VG_TRY(vg_cfg_string(params, "interp", false, tp->interp == VG_INTERP_NEAREST ? "nearest" : "bilinear", &interp));
+  VG_TRY(vg_cfg_string(params, "interp", false,
+                       tp->interp == VG_INTERP_NEAREST ? "nearest" : "bilinear", &interp));
   if (strcmp(interp, "bilinear") == 0)
     tp->interp = VG_INTERP_BILINEAR;
   else if (strcmp(interp, "nearest") == 0)
@@ -85,7 +86,8 @@ vg_status nodes_layout_dtype(const vg_cnode *params, vg_layout *layout, vg_dtype
   return vg_dtype_parse(d, dtype);
 }
 
-vg_status nodes_tensor_out_params(const vg_cnode *params, const char *def_name, nodes_tensor_out *o) {
+vg_status nodes_tensor_out_params(const vg_cnode *params, const char *def_name,
+                                  nodes_tensor_out *o) {
   o->tp = vg_tensor_params_default();
   VG_TRY(nodes_tensor_params(params, &o->tp));
   o->layout = VG_LAYOUT_NCHW;

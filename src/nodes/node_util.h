@@ -24,7 +24,8 @@ typedef struct nodes_tensor_out {
   vg_dtype dtype;
   char name[VG_TENSOR_NAME_MAX];
 } nodes_tensor_out;
-vg_status nodes_tensor_out_params(const vg_cnode *params, const char *def_name, nodes_tensor_out *o);
+vg_status nodes_tensor_out_params(const vg_cnode *params, const char *def_name,
+                                  nodes_tensor_out *o);
 
 /* Reads a list of `n` numbers at key into out (absent: out unchanged). */
 vg_status nodes_floats(const vg_cnode *params, const char *key, float *out, int n);

@@ -31,8 +31,8 @@ typedef struct vs_state {
   bool closed[MAX_STREAMS];
 } vs_state;
 
-static const char *const k_params[] = {"path", "codec", "crf", "bitrate_kbps", "preset", "fps",
-                                       "block", "queue_frames", "required", NULL};
+static const char *const k_params[] = {"path", "codec", "crf",          "bitrate_kbps", "preset",
+                                       "fps",  "block", "queue_frames", "required",     NULL};
 
 static void vs_destroy(void *state) {
   vs_state *s = state;
@@ -68,8 +68,8 @@ static vg_status vs_init(vg_node *self, const vg_cnode *params, void **state) {
   snprintf(s->path, sizeof s->path, "%s", path);
   snprintf(s->codec, sizeof s->codec, "%s", codec);
   s->opts.codec = s->codec;
-  static const char *const presets[] = {"ultrafast", "superfast", "veryfast", "faster", "fast",
-                                        "medium", "slow", NULL};
+  static const char *const presets[] = {"ultrafast", "superfast", "veryfast", "faster",
+                                        "fast",      "medium",    "slow",     NULL};
   s->opts.preset = "veryfast";
   for (int i = 0; presets[i]; i++)
     if (strcmp(preset, presets[i]) == 0) s->opts.preset = presets[i];
@@ -81,8 +81,9 @@ static vg_status vs_init(vg_node *self, const vg_cnode *params, void **state) {
   s->opts.block_when_full = s->block;
   if (vg_node_device(self).kind == VG_DEVICE_CUDA) s->opts.device = vg_node_device(self).ordinal;
   if (!vg_video_have_ffmpeg()) {
-    snprintf(s->disabled, sizeof s->disabled,
-             "this build of vidgraph has no FFmpeg (built with VG_WITH_FFMPEG=OFF): no video encoding");
+    snprintf(
+        s->disabled, sizeof s->disabled,
+        "this build of vidgraph has no FFmpeg (built with VG_WITH_FFMPEG=OFF): no video encoding");
     if (s->required) {
       vs_destroy(s);
       return vg_node_error(self, VG_ERR_UNSUPPORTED, "%s; set required: false to run without it",
@@ -107,16 +108,19 @@ static void stream_path(const char *path, int idx, int stream, char *out, size_t
   snprintf(out, cap, "%.*s_s%d%s", stem, path, stream, dot ? dot : "");
 }
 
-static vg_status encoder_for(vg_call *c, vs_state *s, const vg_frame *f, int stream, vg_encoder **e) {
+static vg_status encoder_for(vg_call *c, vs_state *s, const vg_frame *f, int stream,
+                             vg_encoder **e) {
   for (int i = 0; i < s->n; i++)
     if (s->stream_ids[i] == stream) return (*e = s->enc[i]), VG_OK;
-  if (s->n == MAX_STREAMS) return vg_node_error(c->node, VG_ERR_UNSUPPORTED, "more than %d streams", MAX_STREAMS);
+  if (s->n == MAX_STREAMS)
+    return vg_node_error(c->node, VG_ERR_UNSUPPORTED, "more than %d streams", MAX_STREAMS);
   vg_encoder_opts o = s->opts;
   o.width = f->width;
   o.height = f->height;
   stream_path(s->path, s->n, stream, s->paths[s->n], sizeof s->paths[s->n]);
   vg_status st = vg_encoder_open(s->paths[s->n], &o, e);
-  if (st != VG_OK) return vg_node_error(c->node, st, "cannot start the video encoder: %s", vg_last_error());
+  if (st != VG_OK)
+    return vg_node_error(c->node, st, "cannot start the video encoder: %s", vg_last_error());
   s->stream_ids[s->n] = stream;
   s->enc[s->n++] = *e;
   return VG_OK;
@@ -132,7 +136,8 @@ static vg_status vs_process(vg_call *c) {
     if (!f || (vg_packet_flags(c->io[i].in[0]) & VG_PACKET_EOS)) continue;
     vg_encoder *e;
     st = encoder_for(c, s, f, vg_packet_stream(c->io[i].in[0]), &e);
-    if (st == VG_OK && f->buffer && vg_frame_device(f).kind == VG_DEVICE_CUDA) st = vg_stream_sync(c->stream);
+    if (st == VG_OK && f->buffer && vg_frame_device(f).kind == VG_DEVICE_CUDA)
+      st = vg_stream_sync(c->stream);
     if (st == VG_OK) st = vg_encoder_write(e, f, s->block ? 60000 : 0);
   }
   pthread_mutex_unlock(&s->mu);
@@ -147,7 +152,8 @@ static vg_status vs_flush(vg_node *self, void *state) {
     vg_encoder_get_stats(s->enc[i], &s->final[i]);
     vg_status st = vg_encoder_close(s->enc[i]);
     s->closed[i] = true;
-    if (st != VG_OK && first == VG_OK) first = vg_node_error(self, st, "finishing '%s': %s", s->paths[i], vg_last_error());
+    if (st != VG_OK && first == VG_OK)
+      first = vg_node_error(self, st, "finishing '%s': %s", s->paths[i], vg_last_error());
   }
   pthread_mutex_unlock(&s->mu);
   return first;
@@ -165,11 +171,11 @@ static char *vs_describe(void *state) {
   for (int i = 0; i < s->n; i++) {
     vg_encoder_stats st = s->final[i];
     if (!s->closed[i]) vg_encoder_get_stats(s->enc[i], &st);
-    json_array_append_new(files, json_pack("{s:s,s:i,s:s,s:s,s:I,s:I,s:I}", "path", s->paths[i],
-                                           "stream_id", s->stream_ids[i], "codec", st.codec,
-                                           "reason", st.reason, "frames", (json_int_t)st.frames_encoded,
-                                           "dropped", (json_int_t)st.frames_dropped, "bytes",
-                                           (json_int_t)st.bytes_written));
+    json_array_append_new(
+        files, json_pack("{s:s,s:i,s:s,s:s,s:I,s:I,s:I}", "path", s->paths[i], "stream_id",
+                         s->stream_ids[i], "codec", st.codec, "reason", st.reason, "frames",
+                         (json_int_t)st.frames_encoded, "dropped", (json_int_t)st.frames_dropped,
+                         "bytes", (json_int_t)st.bytes_written));
   }
   pthread_mutex_unlock(&s->mu);
   json_object_set_new(o, "files", files);

@@ -22,7 +22,8 @@ static void test_round_trip(void **st) {
   for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
     size_t n = sizes[k];
     unsigned char *h = malloc(n), *back = calloc(1, n);
-    for (size_t i = 0; i < n; i++) h[i] = (unsigned char)(i * 131 + k);
+    for (size_t i = 0; i < n; i++)
+      h[i] = (unsigned char)(i * 131 + k);
     vg_buffer *d, *d2;
     VG_ASSERT_OK(vg_buffer_alloc(vg_cuda(0), n, NULL, &d));
     VG_ASSERT_OK(vg_buffer_alloc(vg_cuda(0), n, NULL, &d2));
@@ -50,7 +51,8 @@ static void test_async_streams_events(void **st) {
   VG_ASSERT_OK(vg_buffer_alloc(vg_cuda(0), n, NULL, &d1));
   VG_ASSERT_OK(vg_buffer_alloc(vg_cuda(0), n, NULL, &d2));
   unsigned char *hp = vg_buffer_data(h);
-  for (size_t i = 0; i < n; i++) hp[i] = (unsigned char)(i ^ (i >> 8));
+  for (size_t i = 0; i < n; i++)
+    hp[i] = (unsigned char)(i ^ (i >> 8));
   vg_event e0, e1, e2;
   VG_ASSERT_OK(vg_event_create(vg_cuda(0), true, &e0));
   VG_ASSERT_OK(vg_event_create(vg_cuda(0), true, &e1));
@@ -60,8 +62,10 @@ static void test_async_streams_events(void **st) {
   VG_ASSERT_OK(vg_event_record(e1, s1));
   /* s2 waits for s1's upload, then copies on the device and downloads */
   VG_ASSERT_OK(vg_stream_wait_event(s2, e1));
-  VG_ASSERT_OK(vg_memcpy_async(vg_buffer_data(d2), vg_cuda(0), vg_buffer_data(d1), vg_cuda(0), n, s2));
-  VG_ASSERT_OK(vg_memcpy_async(vg_buffer_data(back), vg_cpu(), vg_buffer_data(d2), vg_cuda(0), n, s2));
+  VG_ASSERT_OK(
+      vg_memcpy_async(vg_buffer_data(d2), vg_cuda(0), vg_buffer_data(d1), vg_cuda(0), n, s2));
+  VG_ASSERT_OK(
+      vg_memcpy_async(vg_buffer_data(back), vg_cpu(), vg_buffer_data(d2), vg_cuda(0), n, s2));
   VG_ASSERT_OK(vg_event_record(e2, s2));
   VG_ASSERT_OK(vg_event_sync(e2));
   assert_true(vg_event_done(e2));
@@ -72,7 +76,8 @@ static void test_async_streams_events(void **st) {
   assert_int_equal(vg_event_elapsed_ms(e0, e2, &ms), VG_ERR_DEVICE); /* e2 has no timing */
   /* 2D copy and memset */
   VG_ASSERT_OK(vg_memset_async(vg_buffer_data(d1), vg_cuda(0), 0x5a, n, s1));
-  VG_ASSERT_OK(vg_memcpy2d_async(vg_buffer_data(back), 100, vg_cpu(), vg_buffer_data(d1), 256, vg_cuda(0), 100, 10, s1));
+  VG_ASSERT_OK(vg_memcpy2d_async(vg_buffer_data(back), 100, vg_cpu(), vg_buffer_data(d1), 256,
+                                 vg_cuda(0), 100, 10, s1));
   VG_ASSERT_OK(vg_stream_sync(s1));
   assert_int_equal(((unsigned char *)vg_buffer_data(back))[999], 0x5a);
   vg_event_destroy(e0);
@@ -98,7 +103,8 @@ static void test_device_pool_reuse(void **st) {
   vg_pool_stats s;
   vg_pool_get_stats(p, &s);
   printf("pool: %llu requests, %llu system allocations, %llu hits\n",
-         (unsigned long long)s.requests, (unsigned long long)s.allocations, (unsigned long long)s.hits);
+         (unsigned long long)s.requests, (unsigned long long)s.allocations,
+         (unsigned long long)s.hits);
   assert_int_equal(s.allocations, 1);
   assert_int_equal(s.hits, 99);
   /* frames to and from the device keep pixels and metadata */

@@ -70,7 +70,8 @@ static void expect_parse_error(const char *text, const char *needle) {
   vg_status s = vg_config_load_string(text, strlen(text), "bad.yaml", &c);
   if (s == VG_OK) fail_msg("'%s' parsed", text);
   assert_null(c);
-  if (!strstr(vg_last_error(), needle)) fail_msg("'%s' -> '%s' lacks '%s'", text, vg_last_error(), needle);
+  if (!strstr(vg_last_error(), needle))
+    fail_msg("'%s' -> '%s' lacks '%s'", text, vg_last_error(), needle);
 }
 
 static void test_malformed(void **st) {
@@ -88,7 +89,8 @@ static void test_malformed(void **st) {
   expect_parse_error(deep, "nesting deeper than");
   /* binary garbage */
   char garbage[256];
-  for (int i = 0; i < 256; i++) garbage[i] = (char)(i * 37 + 11);
+  for (int i = 0; i < 256; i++)
+    garbage[i] = (char)(i * 37 + 11);
   vg_config *c = NULL;
   if (vg_config_load_string(garbage, sizeof garbage, "garbage", &c) == VG_OK) vg_config_free(c);
 }
@@ -98,7 +100,8 @@ static void test_json_and_files(void **st) {
   vg_config *c;
   VG_ASSERT_OK(vg_config_load_string(json, strlen(json), "g.json", &c));
   int64_t n;
-  VG_ASSERT_OK(vg_cfg_int(vg_cnode_at(vg_cnode_get(vg_config_root(c), "nodes"), 0), "n", true, 0, &n));
+  VG_ASSERT_OK(
+      vg_cfg_int(vg_cnode_at(vg_cnode_get(vg_config_root(c), "nodes"), 0), "n", true, 0, &n));
   assert_int_equal(n, 3);
   vg_config_free(c);
   assert_int_equal(vg_config_load_file("/no/such.yaml", &c), VG_ERR_NOT_FOUND);

@@ -9,7 +9,8 @@ static void test_status_names(void **st) {
   assert_string_equal(vg_status_name(VG_OK), "ok");
   assert_string_equal(vg_status_name(VG_ERR_PARSE), "parse");
   assert_string_equal(vg_status_name((vg_status)999), "unknown");
-  for (int i = 0; i < VG_STATUS_COUNT_; i++) assert_non_null(vg_status_name((vg_status)i));
+  for (int i = 0; i < VG_STATUS_COUNT_; i++)
+    assert_non_null(vg_status_name((vg_status)i));
 }
 
 static vg_status inner(void) {
@@ -58,7 +59,8 @@ static char *read_all(const char *path) {
 
 static int count_lines(const char *s, const char *needle) {
   int n = 0;
-  for (const char *p = s; (p = strstr(p, needle)); p++) n++;
+  for (const char *p = s; (p = strstr(p, needle)); p++)
+    n++;
   return n;
 }
 
@@ -78,7 +80,8 @@ static void test_log_json_levels(void **st) {
   vg_log_set_file(NULL);
   char *s = read_all(path);
   assert_non_null(s);
-  assert_non_null(strstr(s, "\"level\":\"info\",\"component\":\"infer\",\"msg\":\"loaded \\\"det.onnx\\\"\",\"model\":\"det\"}"));
+  assert_non_null(strstr(s, "\"level\":\"info\",\"component\":\"infer\",\"msg\":\"loaded "
+                            "\\\"det.onnx\\\"\",\"model\":\"det\"}"));
   assert_null(strstr(s, "hidden"));
   assert_non_null(strstr(s, "shown error"));
   assert_non_null(strstr(s, "\"ts\":\""));
@@ -95,7 +98,8 @@ static void test_log_rate_limit(void **st) {
   VG_ASSERT_OK(vg_log_set_file(path));
   vg_log_set_level(NULL, VG_LOG_INFO);
   vg_log_set_rate_limit(3, 60000);
-  for (int i = 0; i < 100; i++) vg_log(VG_LOG_WARN, "gpu", NULL, "decode failed on frame %d", i);
+  for (int i = 0; i < 100; i++)
+    vg_log(VG_LOG_WARN, "gpu", NULL, "decode failed on frame %d", i);
   vg_log(VG_LOG_WARN, "gpu", NULL, "a different message");
   vg_log_flush();
   vg_log_set_file(NULL);
@@ -140,10 +144,10 @@ static void test_read_file_errors(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_status_names),    cmocka_unit_test(test_set_wrap_clear),
-      cmocka_unit_test(test_thread_local),    cmocka_unit_test(test_log_json_levels),
-      cmocka_unit_test(test_log_rate_limit),  cmocka_unit_test(test_log_level_parse),
-      cmocka_unit_test(test_json_escape),     cmocka_unit_test(test_read_file_errors),
+      cmocka_unit_test(test_status_names),   cmocka_unit_test(test_set_wrap_clear),
+      cmocka_unit_test(test_thread_local),   cmocka_unit_test(test_log_json_levels),
+      cmocka_unit_test(test_log_rate_limit), cmocka_unit_test(test_log_level_parse),
+      cmocka_unit_test(test_json_escape),    cmocka_unit_test(test_read_file_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -146,7 +146,8 @@ static void test_tensor_views(void **st) {
   assert_true(vg_tensor_is_contiguous(&t));
   assert_int_equal(t.strides[0], 12);
   float *d = vg_tensor_data(&t);
-  for (int i = 0; i < 24; i++) d[i] = (float)i;
+  for (int i = 0; i < 24; i++)
+    d[i] = (float)i;
   VG_ASSERT_OK(vg_tensor_slice(&t, 1, 1, 2, &s));
   assert_int_equal(s.shape[1], 2);
   assert_false(vg_tensor_is_contiguous(&s));
@@ -164,10 +165,12 @@ static void test_tensor_views(void **st) {
   vg_tensor_release(&s);
   vg_tensor_release(&t);
   assert_int_equal(vg_tensor_alloc(VG_DTYPE_F32, 9, shape, vg_cpu(), NULL, &t), VG_ERR_INVALID_ARG);
-  assert_int_equal(vg_tensor_alloc(VG_DTYPE_F32, 1, (int64_t[]){-2}, vg_cpu(), NULL, &t), VG_ERR_INVALID_ARG);
+  assert_int_equal(vg_tensor_alloc(VG_DTYPE_F32, 1, (int64_t[]){-2}, vg_cpu(), NULL, &t),
+                   VG_ERR_INVALID_ARG);
   vg_buffer *b;
   VG_ASSERT_OK(vg_buffer_alloc(vg_cpu(), 64, NULL, &b));
-  assert_int_equal(vg_tensor_from_buffer(b, 32, VG_DTYPE_F32, 1, (int64_t[]){9}, &t), VG_ERR_INVALID_ARG);
+  assert_int_equal(vg_tensor_from_buffer(b, 32, VG_DTYPE_F32, 1, (int64_t[]){9}, &t),
+                   VG_ERR_INVALID_ARG);
   VG_ASSERT_OK(vg_tensor_from_buffer(b, 32, VG_DTYPE_F32, 1, (int64_t[]){8}, &t));
   vg_buffer_unref(b);
   vg_tensor_release(&t);
@@ -247,11 +250,16 @@ static void test_devices(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_buffer_refcount),     cmocka_unit_test(test_buffer_on_missing_gpu),
-      cmocka_unit_test(test_refcount_misuse_aborts), cmocka_unit_test(test_pool_reuse_and_stats),
-      cmocka_unit_test(test_pool_size_classes),   cmocka_unit_test(test_pool_limits),
-      cmocka_unit_test(test_tensor_views),        cmocka_unit_test(test_half),
-      cmocka_unit_test(test_frames),              cmocka_unit_test(test_devices),
+      cmocka_unit_test(test_buffer_refcount),
+      cmocka_unit_test(test_buffer_on_missing_gpu),
+      cmocka_unit_test(test_refcount_misuse_aborts),
+      cmocka_unit_test(test_pool_reuse_and_stats),
+      cmocka_unit_test(test_pool_size_classes),
+      cmocka_unit_test(test_pool_limits),
+      cmocka_unit_test(test_tensor_views),
+      cmocka_unit_test(test_half),
+      cmocka_unit_test(test_frames),
+      cmocka_unit_test(test_devices),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,14 +33,16 @@ typedef struct {
 
 static void *producer(void *arg) {
   worker *w = arg;
-  for (int i = 0; i < w->n; i++) vg_queue_push(w->q, (void *)(intptr_t)(w->base + i + 1), -1);
+  for (int i = 0; i < w->n; i++)
+    vg_queue_push(w->q, (void *)(intptr_t)(w->base + i + 1), -1);
   return NULL;
 }
 
 static void *consumer(void *arg) {
   worker *w = arg;
   void *it;
-  while (vg_queue_pop(w->q, &it, -1) == VG_OK) w->sum += (long)(intptr_t)it;
+  while (vg_queue_pop(w->q, &it, -1) == VG_OK)
+    w->sum += (long)(intptr_t)it;
   return NULL;
 }
 
@@ -57,12 +59,15 @@ static void test_queue_mpmc(void **st) {
     cw[i] = (worker){q, 0, 0, 0};
     pthread_create(&ct[i], NULL, consumer, &cw[i]);
   }
-  for (int i = 0; i < 3; i++) pthread_join(pt[i], NULL);
+  for (int i = 0; i < 3; i++)
+    pthread_join(pt[i], NULL);
   vg_queue_close(q);
-  for (int i = 0; i < 2; i++) pthread_join(ct[i], NULL);
+  for (int i = 0; i < 2; i++)
+    pthread_join(ct[i], NULL);
   long expect = 0;
   for (int i = 0; i < 3; i++)
-    for (int j = 0; j < 2000; j++) expect += i * 10000 + j + 1;
+    for (int j = 0; j < 2000; j++)
+      expect += i * 10000 + j + 1;
   assert_int_equal(cw[0].sum + cw[1].sum, expect);
   vg_queue_destroy(q);
 }
@@ -70,7 +75,8 @@ static void test_queue_mpmc(void **st) {
 static void test_latency(void **st) {
   vg_latency *l;
   VG_ASSERT_OK(vg_latency_create(&l));
-  for (int i = 1; i <= 100; i++) vg_latency_add_ns(l, (int64_t)i * 1000000);
+  for (int i = 1; i <= 100; i++)
+    vg_latency_add_ns(l, (int64_t)i * 1000000);
   vg_latency_summary s;
   vg_latency_summarize(l, &s);
   assert_int_equal(s.count, 100);
@@ -80,7 +86,8 @@ static void test_latency(void **st) {
   assert_float_equal(s.min_ms, 1, 1e-9);
   assert_float_equal(s.max_ms, 100, 1e-9);
   /* the window slides but count and mean stay exact */
-  for (int i = 0; i < VG_STATS_WINDOW; i++) vg_latency_add_ns(l, 5000000);
+  for (int i = 0; i < VG_STATS_WINDOW; i++)
+    vg_latency_add_ns(l, 5000000);
   vg_latency_summarize(l, &s);
   assert_int_equal(s.count, 100 + VG_STATS_WINDOW);
   assert_float_equal(s.p99_ms, 5, 1e-9);

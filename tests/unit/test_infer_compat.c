@@ -20,7 +20,8 @@ static float *run_cpu(const char *path, const vg_tensor *x, size_t *n) {
 }
 
 static void test_gather_rewrite_is_exact(void **st) {
-  if (!infer_file_exists(PPOCR_REC_GATHER)) fail_msg("%s missing: run scripts/setup.sh", PPOCR_REC_GATHER);
+  if (!infer_file_exists(PPOCR_REC_GATHER))
+    fail_msg("%s missing: run scripts/setup.sh", PPOCR_REC_GATHER);
   int64_t widths[] = {320, 96, 488};
   for (size_t k = 0; k < 3; k++) {
     int64_t shape[4] = {2, 3, 48, widths[k]};
@@ -31,7 +32,8 @@ static void test_gather_rewrite_is_exact(void **st) {
     assert_int_equal(na, nb);
     assert_true(na >= 2 * 6625);
     double maxd = 0;
-    for (size_t i = 0; i < na; i++) maxd = fmax(maxd, fabs((double)a[i] - b[i]));
+    for (size_t i = 0; i < na; i++)
+      maxd = fmax(maxd, fabs((double)a[i] - b[i]));
     size_t steps = na / 6625, same = 0;
     for (size_t t = 0; t < steps; t++) {
       size_t ba = 0, bb = 0;
