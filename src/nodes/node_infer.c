@@ -146,10 +146,8 @@ static vg_status stack(vg_call *c, const vg_tensor *const *parts, int n, vg_tens
     bool same = t->dtype == a->dtype && t->ndim == a->ndim && vg_tensor_is_contiguous(t);
     for (int d = 1; same && d < a->ndim; d++)
       same = t->shape[d] == a->shape[d];
-    if (!same)
-      return vg_node_error(c->node, VG_ERR_INVALID_ARG,
-                           "cannot batch frames whose input tensors differ in shape or dtype; "
-                           "set max_batch: 1 on this node");
+    if (!same) /* the caller runs the frames one by one instead */
+      return vg_set_error(VG_ERR_UNSUPPORTED, "input tensors differ in shape or dtype");
     shape[0] += t->shape[0];
   }
   vg_device dev = vg_tensor_device(a);
@@ -242,6 +240,18 @@ static vg_status infer_process(vg_call *c) {
   vg_status st = VG_OK;
   for (int k = 0; nrun > 0 && k < s->nin && st == VG_OK; k++)
     st = gather(c, s, k, run, &ins[k]);
+  if (st == VG_ERR_UNSUPPORTED && nrun > 1) {
+    /* frames whose inputs cannot be stacked (e.g. crops of different widths): one run each */
+    for (int k = 0; k < MAX_IO; k++) vg_tensor_release(&ins[k]);
+    vg_clear_error();
+    for (int i = 0; i < c->n; i++) {
+      vg_call one = *c;
+      one.n = 1;
+      one.io = &c->io[i];
+      VG_TRY(infer_process(&one));
+    }
+    return VG_OK;
+  }
   if (nrun > 0 && st == VG_OK)
     st = vg_model_run(s->model, s->in_name, ins, s->nin, outs, s->nout, c->stream);
   if (st == VG_OK) st = scatter(c, s, run, items, total, outs);
