@@ -20,7 +20,7 @@ expect() {
   local rc=$?
   if [ "$rc" -eq "$want" ]; then ok "$name"; else bad "$name (exit $rc, wanted $want)"; cat "$T/out" "$T/err" | sed 's/^/     /' | head -20; fi
 }
-has() { cat "$T/out" "$T/err" | grep -qF -- "$2" && ok "$1" || { bad "$1: output lacks '$2'"; cat "$T/out" "$T/err" | head -20 | sed 's/^/     /'; }; }
+has() { grep -qF -- "$2" "$T/out" "$T/err" && ok "$1" || { bad "$1: output lacks '$2'"; cat "$T/out" "$T/err" | head -20 | sed 's/^/     /'; }; }
 # json NAME PYTHON-EXPR: evaluates EXPR with j = the JSON in $T/out
 json() { $PY -c "import json,sys; j=json.load(open('$T/out')); sys.exit(0 if ($2) else 1)" && ok "$1" || { bad "$1: $2"; head -40 "$T/out" | sed 's/^/     /'; }; }
 GPU=$($PY -c "print(1)" >/dev/null; "$BIN" version --json 2>/dev/null | $PY -c "import json,sys; j=json.load(sys.stdin); print(1 if len(j['devices'])>1 else 0)")

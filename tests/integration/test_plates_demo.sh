@@ -45,7 +45,7 @@ PY
 # 2. a graph naming a missing model
 out=$("$BIN" run examples/plates.yaml --output "$tmp/nomodel" --set nodes.det.params.model=models/nope.onnx 2>&1)
 rc=$?
-[ $rc -ne 0 ] && echo "$out" | grep -q "nope.onnx" && ok "missing model: exit $rc, names the file" \
+[ $rc -ne 0 ] && grep -q "nope.onnx" <<<"$out" && ok "missing model: exit $rc, names the file" \
   || bad "missing model: rc=$rc: $out"
 grep -q '"state": "failed"' "$tmp/nomodel/summary.json" && ok "missing model: summary says failed" \
   || bad "missing model: summary"
@@ -53,20 +53,20 @@ grep -q '"state": "failed"' "$tmp/nomodel/summary.json" && ok "missing model: su
 # 3. an input that cannot be opened
 out=$("$BIN" run examples/plates.yaml --input "$tmp/none.mp4" --output "$tmp/noinput" 2>&1)
 rc=$?
-[ $rc -ne 0 ] && echo "$out" | grep -q "none.mp4" && ok "missing input: exit $rc, names the source" \
+[ $rc -ne 0 ] && grep -q "none.mp4" <<<"$out" && ok "missing input: exit $rc, names the source" \
   || bad "missing input: rc=$rc: $out"
 
 # 4. an output folder that cannot be written
 touch "$tmp/file"
 out=$("$BIN" run examples/plates.yaml --output "$tmp/file/sub" 2>&1)
 rc=$?
-[ $rc -ne 0 ] && echo "$out" | grep -q "output folder" && ok "unwritable output: exit $rc, says so" \
+[ $rc -ne 0 ] && grep -q "output folder" <<<"$out" && ok "unwritable output: exit $rc, says so" \
   || bad "unwritable output: rc=$rc: $out"
 
 # 5. a bad --set
 out=$("$BIN" run examples/plates.yaml --output "$tmp/badset" --set nodes.det_pre.params.width=abc 2>&1)
 rc=$?
-[ $rc -ne 0 ] && echo "$out" | grep -q "width" && ok "bad --set value: exit $rc, names the key" \
+[ $rc -ne 0 ] && grep -q "width" <<<"$out" && ok "bad --set value: exit $rc, names the key" \
   || bad "bad --set: rc=$rc: $out"
 
 # 6. Ctrl-C: a paced (live-like) run stops cleanly, exits 130 and still writes its summary
