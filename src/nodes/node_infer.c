@@ -242,7 +242,8 @@ static vg_status infer_process(vg_call *c) {
     st = gather(c, s, k, run, &ins[k]);
   if (st == VG_ERR_UNSUPPORTED && nrun > 1) {
     /* frames whose inputs cannot be stacked (e.g. crops of different widths): one run each */
-    for (int k = 0; k < MAX_IO; k++) vg_tensor_release(&ins[k]);
+    for (int k = 0; k < MAX_IO; k++)
+      vg_tensor_release(&ins[k]);
     vg_clear_error();
     for (int i = 0; i < c->n; i++) {
       vg_call one = *c;

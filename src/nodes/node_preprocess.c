@@ -68,18 +68,11 @@ static vg_status pre_one(vg_call *c, vg_node_io *io) {
   if (st == VG_OK) st = vg_packet_set_tensor(out, s->output, &t);
   if (st == VG_OK) st = vg_packet_set_xforms(out, &xf, 1);
   vg_tensor_release(&t);
-  if (st != VG_OK) {
-    vg_packet_unref(out);
-    return st;
-  }
-  io->out[0] = out;
-  return VG_OK;
+  return nodes_hand_over(io, out, st);
 }
 
 static vg_status pre_process(vg_call *c) {
-  for (int i = 0; i < c->n; i++)
-    VG_TRY(pre_one(c, &c->io[i]));
-  return VG_OK;
+  return nodes_per_frame(c, pre_one);
 }
 
 const vg_node_type vg_node_preprocess = {

@@ -110,18 +110,11 @@ static vg_status crop_one(vg_call *c, vg_node_io *io) {
   vg_status st = vg_packet_derive(io->in[0], &out);
   if (st == VG_OK) st = vg_packet_set_tensor(out, s->output, &t);
   vg_tensor_release(&t);
-  if (st != VG_OK) {
-    vg_packet_unref(out);
-    return st;
-  }
-  io->out[0] = out;
-  return VG_OK;
+  return nodes_hand_over(io, out, st);
 }
 
 static vg_status crop_process(vg_call *c) {
-  for (int i = 0; i < c->n; i++)
-    VG_TRY(crop_one(c, &c->io[i]));
-  return VG_OK;
+  return nodes_per_frame(c, crop_one);
 }
 
 const vg_node_type vg_node_roi_crop = {

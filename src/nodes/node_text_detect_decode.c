@@ -143,9 +143,7 @@ static vg_status tdd_one(vg_call *c, vg_node_io *io) {
 }
 
 static vg_status tdd_process(vg_call *c) {
-  for (int i = 0; i < c->n; i++)
-    VG_TRY(tdd_one(c, &c->io[i]));
-  return VG_OK;
+  return nodes_per_frame(c, tdd_one);
 }
 
 const vg_node_type vg_node_text_detect_decode = {

@@ -65,18 +65,11 @@ static vg_status dir_one(vg_call *c, vg_node_io *io) {
     }
   }
   if (t) vg_packet_remove_tensor(out, s->input);
-  if (st != VG_OK) {
-    vg_packet_unref(out);
-    return st;
-  }
-  io->out[0] = out;
-  return VG_OK;
+  return nodes_hand_over(io, out, st);
 }
 
 static vg_status dir_process(vg_call *c) {
-  for (int i = 0; i < c->n; i++)
-    VG_TRY(dir_one(c, &c->io[i]));
-  return VG_OK;
+  return nodes_per_frame(c, dir_one);
 }
 
 const vg_node_type vg_node_text_direction = {

@@ -126,3 +126,18 @@ vg_status nodes_frame_copy(vg_node *self, const vg_frame *src, vg_stream s, vg_f
   *out = n;
   return VG_OK;
 }
+
+vg_status nodes_per_frame(vg_call *c, vg_status (*one)(vg_call *c, vg_node_io *io)) {
+  for (int i = 0; i < c->n; i++)
+    VG_TRY(one(c, &c->io[i]));
+  return VG_OK;
+}
+
+vg_status nodes_hand_over(vg_node_io *io, vg_packet *out, vg_status st) {
+  if (st != VG_OK) {
+    vg_packet_unref(out);
+    return st;
+  }
+  io->out[0] = out;
+  return VG_OK;
+}

@@ -30,6 +30,14 @@ vg_status nodes_tensor_out_params(const vg_cnode *params, const char *def_name,
 /* Reads a list of `n` numbers at key into out (absent: out unchanged). */
 vg_status nodes_floats(const vg_cnode *params, const char *key, float *out, int n);
 
+/* Runs one(c, &c->io[i]) for every frame of the call, stopping at the first failure: the
+ * process() of nodes that treat frames independently. */
+vg_status nodes_per_frame(vg_call *c, vg_status (*one)(vg_call *c, vg_node_io *io));
+
+/* The end of a per-frame step: on success hands `out` to output port 0, on failure drops it.
+ * Returns st. */
+vg_status nodes_hand_over(vg_node_io *io, vg_packet *out, vg_status st);
+
 /* A copy of `src` on the node's device from the node's pool (pixels and metadata). */
 vg_status nodes_frame_copy(vg_node *self, const vg_frame *src, vg_stream s, vg_frame *out);
 
