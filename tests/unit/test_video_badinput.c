@@ -1,36 +1,13 @@
 /* Bad video input: empty, garbage, missing, audio-only, not-an-image, unreachable and silent
  * network sources, bad options. Each gives a clear error that names the source, without a crash,
  * a leak (the sanitizer build runs this) or a hang (every wait has a deadline). */
-#include "vg_test.h"
+#include "unit/test_video_util.h"
 #include "vidgraph/vg_video.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-static const char *fixtures(void) {
-  static char dir[512];
-  if (dir[0]) return dir;
-  const char *env = getenv("VG_VIDEO_FIXTURES");
-  snprintf(dir, sizeof dir, "%s", env ? env : "/tmp/vidgraph-video-fixtures");
-  char cmd[1400];
-  snprintf(cmd, sizeof cmd, "bash '%s/scripts/make_video_fixtures.sh' '%s' >/dev/null",
-           vg_test_root(), dir);
-  if (system(cmd) != 0) {
-    printf("FAIL: fixture generation failed: %s\n", cmd);
-    exit(1);
-  }
-  return dir;
-}
-
-static const char *fx(const char *name) {
-  static char path[4][700];
-  static int k;
-  k = (k + 1) % 4;
-  snprintf(path[k], sizeof path[k], "%s/%s", fixtures(), name);
-  return path[k];
-}
 
 /* Opening must fail with status want and a message naming the source (and `also`). */
 static void expect_open_fails(const char *url, vg_status want, const char *also,

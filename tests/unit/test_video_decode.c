@@ -4,7 +4,7 @@
  * stream id, real-time pacing, bounded output frames); decoder choice and its reason; MD5 known
  * answers. Fixtures are made by scripts/make_video_fixtures.sh into $VG_VIDEO_FIXTURES or
  * /tmp/vidgraph-video-fixtures. */
-#include "vg_test.h"
+#include "unit/test_video_util.h"
 #include "vidgraph/vg_video.h"
 
 #include <math.h>
@@ -18,30 +18,6 @@ typedef struct ref_list {
   int tb_num, tb_den;
   int w, h;
 } ref_list;
-
-static const char *fixtures(void) {
-  static char dir[512];
-  if (dir[0]) return dir;
-  const char *env = getenv("VG_VIDEO_FIXTURES");
-  snprintf(dir, sizeof dir, "%s", env ? env : "/tmp/vidgraph-video-fixtures");
-  char cmd[1400];
-  snprintf(cmd, sizeof cmd, "bash '%s/scripts/make_video_fixtures.sh' '%s' >/dev/null",
-           vg_test_root(), dir);
-  int rc = system(cmd);
-  if (rc != 0) {
-    printf("FAIL: fixture generation failed (%d): %s\n", rc, cmd);
-    exit(1);
-  }
-  return dir;
-}
-
-static const char *fx(const char *name) {
-  static char path[8][700];
-  static int k;
-  k = (k + 1) % 8;
-  snprintf(path[k], sizeof path[k], "%s/%s", fixtures(), name);
-  return path[k];
-}
 
 /* Parses ffmpeg's framemd5 output: "#tb 0: 1/25", "#dimensions 0: WxH", then
  * "stream, dts, pts, duration, size, hash" lines. */

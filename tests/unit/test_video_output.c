@@ -3,33 +3,10 @@
  * ffmpeg's own NV12->RGB conversion of the same frame), and the MP4 encoder: a libx264 round
  * trip decodes back to the same number of frames with Y PSNR above 35 dB, the drop-and-count
  * policy accounts for every frame, and the blocking policy drops none. */
-#include "vg_test.h"
+#include "unit/test_video_util.h"
 #include "vidgraph/vg_video.h"
 
 #include <math.h>
-
-static const char *fixtures(void) {
-  static char dir[512];
-  if (dir[0]) return dir;
-  const char *env = getenv("VG_VIDEO_FIXTURES");
-  snprintf(dir, sizeof dir, "%s", env ? env : "/tmp/vidgraph-video-fixtures");
-  char cmd[1400];
-  snprintf(cmd, sizeof cmd, "bash '%s/scripts/make_video_fixtures.sh' '%s' >/dev/null",
-           vg_test_root(), dir);
-  if (system(cmd) != 0) {
-    printf("FAIL: fixture generation failed: %s\n", cmd);
-    exit(1);
-  }
-  return dir;
-}
-
-static const char *fx(const char *name) {
-  static char path[4][700];
-  static int k;
-  k = (k + 1) % 4;
-  snprintf(path[k], sizeof path[k], "%s/%s", fixtures(), name);
-  return path[k];
-}
 
 static int load_md5s(const char *path, char (*md5)[33], int max) {
   FILE *f = fopen(path, "r");

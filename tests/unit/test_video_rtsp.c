@@ -4,7 +4,7 @@
  * fixture to it. The publisher is killed and a new one started; the source reports the
  * disconnect, reconnects with backoff and goes on delivering frames with increasing frame
  * numbers and timestamps. Bounded: every read has a timeout and the whole test a deadline. */
-#include "vg_test.h"
+#include "unit/test_video_util.h"
 #include "vidgraph/vg_video.h"
 
 #include <arpa/inet.h>
@@ -13,21 +13,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static const char *fixtures(void) {
-  static char dir[512];
-  if (dir[0]) return dir;
-  const char *env = getenv("VG_VIDEO_FIXTURES");
-  snprintf(dir, sizeof dir, "%s", env ? env : "/tmp/vidgraph-video-fixtures");
-  char cmd[1400];
-  snprintf(cmd, sizeof cmd, "bash '%s/scripts/make_video_fixtures.sh' '%s' >/dev/null",
-           vg_test_root(), dir);
-  if (system(cmd) != 0) {
-    printf("FAIL: fixture generation failed: %s\n", cmd);
-    exit(1);
-  }
-  return dir;
-}
 
 static int free_port(void) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
