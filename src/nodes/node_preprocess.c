@@ -10,10 +10,7 @@
 typedef struct pre_state {
   int w, h;
   vg_fit fit;
-  vg_tensor_params tp;
-  vg_layout layout;
-  vg_dtype dtype;
-  char output[VG_TENSOR_NAME_MAX];
+  nodes_tensor_out out; /* sample parameters, layout, dtype, tensor name */
 } pre_state;
 
 static const char *const k_params[] = {"width", "height", "fit",   "interp",    "bgr",
@@ -40,12 +37,7 @@ static vg_status pre_init(vg_node *self, const vg_cnode *params, void **state) {
   else
     return vg_cnode_error(vg_cnode_get(params, "fit"), VG_ERR_PARSE,
                           "fit must be letterbox, letterbox_tl or stretch, got '%s'", fit);
-  nodes_tensor_out to;
-  VG_TRY(nodes_tensor_out_params(params, "input", &to));
-  s.tp = to.tp;
-  s.layout = to.layout;
-  s.dtype = to.dtype;
-  snprintf(s.output, sizeof s.output, "%s", to.name);
+  VG_TRY(nodes_tensor_out_params(params, "input", &s.out));
   pre_state *ps = malloc(sizeof *ps);
   if (!ps) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
   *ps = s;
@@ -58,14 +50,14 @@ static vg_status pre_one(vg_call *c, vg_node_io *io) {
   const vg_frame *f = vg_packet_frame(io->in[0]);
   if (!f) return vg_node_error(c->node, VG_ERR_INVALID_ARG, "packet has no picture");
   int64_t shape[4] = {1, 3, s->h, s->w};
-  if (s->layout == VG_LAYOUT_NHWC) shape[1] = s->h, shape[2] = s->w, shape[3] = 3;
+  if (s->out.layout == VG_LAYOUT_NHWC) shape[1] = s->h, shape[2] = s->w, shape[3] = 3;
   vg_tensor t;
-  VG_TRY(vg_tensor_alloc(s->dtype, 4, shape, vg_frame_device(f), vg_node_pool(c->node), &t));
+  VG_TRY(vg_tensor_alloc(s->out.dtype, 4, shape, vg_frame_device(f), vg_node_pool(c->node), &t));
   vg_xform xf;
-  vg_status st = vg_preprocess(f, 1, s->fit, &s->tp, s->layout, &t, &xf, c->stream);
+  vg_status st = vg_preprocess(f, 1, s->fit, &s->out.tp, s->out.layout, &t, &xf, c->stream);
   vg_packet *out = NULL;
   if (st == VG_OK) st = vg_packet_derive(io->in[0], &out);
-  if (st == VG_OK) st = vg_packet_set_tensor(out, s->output, &t);
+  if (st == VG_OK) st = vg_packet_set_tensor(out, s->out.name, &t);
   if (st == VG_OK) st = vg_packet_set_xforms(out, &xf, 1);
   vg_tensor_release(&t);
   return nodes_hand_over(io, out, st);

@@ -14,10 +14,7 @@ typedef struct crop_state {
   int width_multiple;     /* batch width rounded up to a multiple: fewer distinct model shapes */
   int gpu_batch_multiple; /* on the GPU, batch size rounded up by repeating crop 0: GPU
                              engines pay for every new input shape, the CPU does not */
-  vg_tensor_params tp;
-  vg_layout layout;
-  vg_dtype dtype;
-  char output[VG_TENSOR_NAME_MAX];
+  nodes_tensor_out out;   /* sample parameters, layout, dtype, tensor name */
 } crop_state;
 
 static const char *const k_params[] = {"height",         "width",
@@ -47,12 +44,7 @@ static vg_status crop_init(vg_node *self, const vg_cnode *params, void **state) 
   s.width_multiple = (int)wm;
   VG_TRY(vg_cfg_int_range(params, "gpu_batch_multiple", false, 1, 1, 256, &wm));
   s.gpu_batch_multiple = (int)wm;
-  nodes_tensor_out to;
-  VG_TRY(nodes_tensor_out_params(params, "crops", &to));
-  s.tp = to.tp;
-  s.layout = to.layout;
-  s.dtype = to.dtype;
-  snprintf(s.output, sizeof s.output, "%s", to.name);
+  VG_TRY(nodes_tensor_out_params(params, "crops", &s.out));
   crop_state *cs = malloc(sizeof *cs);
   if (!cs) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
   *cs = s;
@@ -88,12 +80,12 @@ static vg_status crop_tensor(vg_call *c, const crop_state *s, const vg_frame *f,
     w = (w + s->width_multiple - 1) / s->width_multiple * s->width_multiple;
   }
   int64_t shape[4] = {n, 3, s->h, w};
-  if (s->layout == VG_LAYOUT_NHWC) shape[1] = s->h, shape[2] = w, shape[3] = 3;
+  if (s->out.layout == VG_LAYOUT_NHWC) shape[1] = s->h, shape[2] = w, shape[3] = 3;
   if (st == VG_OK)
-    st = vg_tensor_alloc(s->dtype, 4, shape, vg_frame_device(f), vg_node_pool(c->node), t);
+    st = vg_tensor_alloc(s->out.dtype, 4, shape, vg_frame_device(f), vg_node_pool(c->node), t);
   vg_crop_params cp = {.var_width = s->w == 0, .max_w = w};
   if (st == VG_OK && n > 0) {
-    st = vg_crop(f, 1, rois, n, &cp, &s->tp, s->layout, t, NULL, NULL, c->stream);
+    st = vg_crop(f, 1, rois, n, &cp, &s->out.tp, s->out.layout, t, NULL, NULL, c->stream);
     if (st != VG_OK) vg_tensor_release(t);
   }
   free(rois);
@@ -108,7 +100,7 @@ static vg_status crop_one(vg_call *c, vg_node_io *io) {
   VG_TRY(crop_tensor(c, s, f, vg_packet_objects(io->in[0]), &t));
   vg_packet *out = NULL;
   vg_status st = vg_packet_derive(io->in[0], &out);
-  if (st == VG_OK) st = vg_packet_set_tensor(out, s->output, &t);
+  if (st == VG_OK) st = vg_packet_set_tensor(out, s->out.name, &t);
   vg_tensor_release(&t);
   return nodes_hand_over(io, out, st);
 }

@@ -13,11 +13,8 @@
 
 typedef struct tiles_state {
   vg_tile_params tiles;
-  int w, h; /* model input */
-  vg_tensor_params tp;
-  vg_layout layout;
-  vg_dtype dtype;
-  char output[VG_TENSOR_NAME_MAX];
+  int w, h;             /* model input */
+  nodes_tensor_out out; /* sample parameters, layout, dtype, tensor name */
 } tiles_state;
 
 static const char *const k_params[] = {"tile_size", "overlap", "global_view", "width",  "height",
@@ -66,12 +63,7 @@ static vg_status tiles_init(vg_node *self, const vg_cnode *params, void **state)
   s.w = (int)v;
   VG_TRY(vg_cfg_int_range(params, "height", false, s.tiles.tile_h, 8, VG_IMGPROC_MAX_SIDE, &v));
   s.h = (int)v;
-  nodes_tensor_out to;
-  VG_TRY(nodes_tensor_out_params(params, "input", &to));
-  s.tp = to.tp;
-  s.layout = to.layout;
-  s.dtype = to.dtype;
-  snprintf(s.output, sizeof s.output, "%s", to.name);
+  VG_TRY(nodes_tensor_out_params(params, "input", &s.out));
   tiles_state *ps = malloc(sizeof *ps);
   if (!ps) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
   *ps = s;
@@ -86,7 +78,7 @@ static vg_status emit(vg_node_io *io, const tiles_state *s, const vg_tensor *all
   VG_TRY(vg_tensor_slice(all, 0, first, count, &view));
   vg_packet *out = NULL;
   vg_status st = vg_packet_derive(io->in[0], &out);
-  if (st == VG_OK) st = vg_packet_set_tensor(out, s->output, &view);
+  if (st == VG_OK) st = vg_packet_set_tensor(out, s->out.name, &view);
   if (st == VG_OK) st = vg_packet_set_xforms(out, xf + first, count);
   vg_tensor_release(&view);
   if (st != VG_OK) {
@@ -145,12 +137,12 @@ static vg_status tiles_process(vg_call *c) {
   vg_tensor all = {0};
   if (st == VG_OK) {
     int64_t shape[4] = {b.total, 3, s->h, s->w};
-    if (s->layout == VG_LAYOUT_NHWC) shape[1] = s->h, shape[2] = s->w, shape[3] = 3;
-    st = vg_tensor_alloc(s->dtype, 4, shape, vg_frame_device(&b.frames[0]), vg_node_pool(c->node),
-                         &all);
+    if (s->out.layout == VG_LAYOUT_NHWC) shape[1] = s->h, shape[2] = s->w, shape[3] = 3;
+    st = vg_tensor_alloc(s->out.dtype, 4, shape, vg_frame_device(&b.frames[0]),
+                         vg_node_pool(c->node), &all);
   }
   if (st == VG_OK)
-    st = vg_preprocess_tiles(b.frames, c->n, &s->tiles, &s->tp, s->layout, &all, b.xf, NULL,
+    st = vg_preprocess_tiles(b.frames, c->n, &s->tiles, &s->out.tp, s->out.layout, &all, b.xf, NULL,
                              c->stream);
   for (int i = 0; st == VG_OK && i < c->n; i++)
     st = emit(&c->io[i], s, &all, b.xf, b.first[i], b.count[i]);

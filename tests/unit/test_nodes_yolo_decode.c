@@ -3,9 +3,7 @@
  * transform per item fused across views (NMS and weighted box merging) or not, v5 objectness,
  * end-to-end single and split outputs, stamping and tensor removal, and every error: transforms
  * that do not match the batch, a missing tensor, bad parameters. */
-#include "vg_test.h"
-
-#include "vidgraph/vg_graph.h"
+#include "test_nodes_det_common.h"
 
 /* A [B, 4+nc, N] (v8) or [B, N, 5+nc] (v5) f32 head, zeroed. */
 static vg_tensor head(bool v5, int B, int nc, int N) {
@@ -39,27 +37,7 @@ static vg_packet *packet_with(const char *name, const vg_tensor *t, const vg_xfo
 /* input -> yolo_decode(params) -> output; returns the output packet (or NULL when the run
  * failed; the message is then in vg_last_error). */
 static vg_packet *decode(const char *params, vg_packet *in) {
-  char yaml[1024];
-  snprintf(yaml, sizeof yaml,
-           "nodes:\n  - {id: in, type: input}\n"
-           "  - {id: det, type: yolo_decode, device: cpu, params: %s}\n"
-           "  - {id: out, type: output}\nedges: [in -> det, det -> out]\n",
-           params);
-  vg_graph *g = NULL;
-  if (vg_graph_load_string(yaml, "yolo.yaml", NULL, 0, NULL, &g) != VG_OK)
-    fail_msg("load: %s", vg_last_error());
-  const char *ids[] = {"in"};
-  vg_run *r = NULL;
-  vg_packet *out = NULL;
-  vg_status s = vg_run_once(g, NULL, ids, &in, 1, 20000, &r);
-  char msg[1024];
-  snprintf(msg, sizeof msg, "%s", vg_last_error());
-  if (s == VG_OK) VG_ASSERT_OK(vg_run_output(r, "out", &out));
-  vg_run_destroy(r);
-  vg_graph_free(g);
-  vg_packet_unref(in);
-  if (s != VG_OK) vg_set_error(s, "%s", msg);
-  return out;
+  return det_run_one("yolo_decode", params, in);
 }
 
 static void expect_box(const vg_object *o, float x1, float y1, float x2, float y2) {
@@ -228,7 +206,7 @@ static void test_process_errors(void **state) {
   vg_tensor t = head(false, 2, 1, 6);
   vg_xform xf[3] = {{1, 1, 0, 0, 0, 0}, {1, 1, 0, 0, 0, 0}, {1, 1, 0, 0, 0, 0}};
   assert_null(decode("{}", packet_with("output0", &t, xf, 3)));
-  VG_ASSERT_MSG_HAS("node 'det' (yolo_decode): the head has a batch of 2 but the packet carries 3 "
+  VG_ASSERT_MSG_HAS("node 'n' (yolo_decode): the head has a batch of 2 but the packet carries 3 "
                     "transforms");
   assert_null(decode("{tensor: scores}", packet_with("output0", &t, xf, 2)));
   VG_ASSERT_MSG_HAS("stream 2 frame 41 has no tensor 'scores' (it has: output0)");
@@ -240,19 +218,7 @@ static void test_process_errors(void **state) {
 }
 
 static void expect_init_error(const char *params, const char *needle) {
-  char yaml[512];
-  snprintf(yaml, sizeof yaml,
-           "nodes:\n  - {id: in, type: input}\n  - {id: det, type: yolo_decode, params: %s}\n"
-           "edges: [in -> det]\n",
-           params);
-  vg_graph *g = NULL;
-  if (vg_graph_load_string(yaml, "yolo.yaml", NULL, 0, NULL, &g) != VG_OK)
-    fail_msg("load: %s", vg_last_error());
-  vg_run *r = NULL;
-  assert_int_not_equal(vg_run_create(g, NULL, &r), VG_OK);
-  VG_ASSERT_MSG_HAS("node 'det' (yolo_decode)");
-  VG_ASSERT_MSG_HAS(needle);
-  vg_graph_free(g);
+  det_expect_init_error("yolo_decode", params, needle);
 }
 
 static void test_bad_params(void **state) {
