@@ -15,9 +15,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The public API. The library is built with -fvisibility=hidden: only what the public headers
+ * declare between VG_API_BEGIN and VG_API_END (or mark VG_API) is exported from libvidgraph.so;
+ * internal functions, whatever their prefix, stay inside it (tests/integration/test_exports.sh). */
+#if defined(__GNUC__)
+#define VG_API __attribute__((visibility("default")))
+#define VG_API_BEGIN _Pragma("GCC visibility push(default)")
+#define VG_API_END _Pragma("GCC visibility pop")
+#else
+#define VG_API
+#define VG_API_BEGIN
+#define VG_API_END
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+VG_API_BEGIN
 
 #define VG_VERSION_MAJOR 0
 #define VG_VERSION_MINOR 1
@@ -560,6 +575,8 @@ uint64_t vg_hash64(const void *data, size_t len, uint64_t seed);
 vg_status vg_read_file(const char *path, size_t max_bytes, char **data, size_t *size);
 /* Versions and build facts as one line, e.g. for --version. */
 const char *vg_build_info(void);
+
+VG_API_END
 
 #ifdef __cplusplus
 }

@@ -25,6 +25,8 @@
 extern "C" {
 #endif
 
+VG_API_BEGIN
+
 /* ===================================================================== packets */
 
 /* One frame of one stream as it moves along an edge: an optional picture, named tensors, the
@@ -382,6 +384,8 @@ vg_status vg_run_get_summary(vg_run *r, vg_run_summary *out);
 void vg_run_summary_free(vg_run_summary *s);
 /* The summary as a JSON object text (malloc'd; free it). NULL on out of memory. */
 char *vg_run_summary_json(const vg_run_summary *s);
+
+VG_API_END
 
 #ifdef __cplusplus
 }

@@ -21,6 +21,8 @@
 extern "C" {
 #endif
 
+VG_API_BEGIN
+
 /* Bounds of one call (bigger requests are refused with VG_ERR_INVALID_ARG). */
 #define VG_IMGPROC_MAX_BATCH 4096     /* frames, tiles or crops per call */
 #define VG_IMGPROC_MAX_SIDE 16384     /* output width or height */
@@ -194,6 +196,8 @@ vg_status vg_convert_color(const vg_frame *src, vg_frame *dst, int n, vg_stream 
 
 /* One colour as Y, U, V bytes for a colorspace and range (the overlay's conversion). */
 void vg_rgb_to_yuv(vg_colorspace cs, bool full_range, const uint8_t rgb[3], uint8_t yuv[3]);
+
+VG_API_END
 
 #ifdef __cplusplus
 }

@@ -21,6 +21,8 @@
 extern "C" {
 #endif
 
+VG_API_BEGIN
+
 /* Version of the ONNX Runtime library loaded, e.g. "1.29.0". */
 const char *vg_infer_runtime_version(void);
 
@@ -255,6 +257,8 @@ vg_status vg_model_cache_unload(vg_model_cache *c, const vg_model_spec *spec);
 size_t vg_model_cache_count(vg_model_cache *c);
 /* The cache key of a spec (hex text) into buf; reads the model files to hash them. */
 vg_status vg_model_cache_key(const vg_model_spec *spec, char *buf, size_t cap);
+
+VG_API_END
 
 #ifdef __cplusplus
 }

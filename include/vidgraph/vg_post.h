@@ -21,6 +21,8 @@
 extern "C" {
 #endif
 
+VG_API_BEGIN
+
 /* ===================================================================== labels / dictionaries */
 
 /* A list of UTF-8 lines loaded from a text file: class names or a CTC dictionary. One entry per
@@ -292,6 +294,8 @@ typedef struct vg_cls_heads {
 vg_status vg_cls_heads_from_config(const vg_cnode *seq, vg_cls_heads *h);
 vg_status vg_cls_heads_apply(const vg_tensor *const *tensors, int ntensors, int n,
                              const vg_cls_heads *h, const vg_labels *labels, vg_object *obj);
+
+VG_API_END
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,8 @@
 extern "C" {
 #endif
 
+VG_API_BEGIN
+
 /* ===================================================================== optimal assignment */
 
 /* Minimum-cost partial assignment with a gate, in the manner of lapjv with cost_limit: pairs
@@ -211,6 +213,8 @@ void vg_fatigue_destroy(vg_fatigue *f);
 /* One sample at t_sec (increasing) from 6 landmarks per eye (x, y interleaved). */
 vg_status vg_fatigue_update(vg_fatigue *f, double t_sec, const float *left6, const float *right6,
                             vg_fatigue_state *out);
+
+VG_API_END
 
 #ifdef __cplusplus
 }

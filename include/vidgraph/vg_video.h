@@ -19,6 +19,8 @@
 extern "C" {
 #endif
 
+VG_API_BEGIN
+
 /* ===================================================================== decoders */
 
 typedef enum vg_decoder_kind {
@@ -199,6 +201,8 @@ vg_status vg_frame_md5(const vg_frame *f, char hex[33]);
 
 /* MD5 (RFC 1321) of bytes, as 32 lowercase hex digits + NUL. */
 void vg_md5_hex(const void *data, size_t len, char hex[33]);
+
+VG_API_END
 
 #ifdef __cplusplus
 }

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #ifdef VG_HAVE_CUDA
-#include "cuda/imgproc_kernels.h"
+#include "imgproc/cuda/imgproc_kernels.h"
 #endif
 
 /* Kr, Kb of a colorspace. */

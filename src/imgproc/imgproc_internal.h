@@ -1,5 +1,5 @@
 /* imgproc_internal.h - private types of the imgproc layer shared by the C API, the CPU twins
- * and the CUDA kernels (src/cuda/imgproc_*.cu): per-item descriptors and the entry points of
+ * and the CUDA kernels (src/imgproc/cuda/imgproc_*.cu): per-item descriptors and the entry points of
  * both implementations. Plain C structs, valid in C11 and CUDA C++. */
 #ifndef VIDGRAPH_IMGPROC_INTERNAL_H
 #define VIDGRAPH_IMGPROC_INTERNAL_H

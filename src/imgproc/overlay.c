@@ -9,7 +9,7 @@
 #include <string.h>
 
 #ifdef VG_HAVE_CUDA
-#include "cuda/imgproc_kernels.h"
+#include "imgproc/cuda/imgproc_kernels.h"
 #endif
 
 #define MAX_PRIMS (1 << 20)

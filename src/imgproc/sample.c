@@ -4,7 +4,7 @@
 #include "imgproc/imgproc_math.h"
 
 #ifdef VG_HAVE_CUDA
-#include "cuda/imgproc_kernels.h"
+#include "imgproc/cuda/imgproc_kernels.h"
 #endif
 
 static void store(const vg_ip_out *o, int item, int ox, int oy, const float val[3]) {

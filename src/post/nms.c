@@ -1,7 +1,7 @@
 /* nms.c - greedy non-maximum suppression on the CPU: the reference for the CUDA path, the
  * tile fusion and every decoder. Ordering rule: score descending, ties by the lower index. */
 #include "post_internal.h"
-#include "cuda/post_kernels.h"
+#include "post/cuda/post_kernels.h"
 
 float vg_nms_iou(const vg_box *a, const vg_box *b) {
   return pk_iou(a->x1, a->y1, a->x2, a->y2, b->x1, b->y1, b->x2, b->y2);

@@ -1,7 +1,7 @@
 /* yolo.c - YOLO detection heads on the CPU: v5 ([B,N,5+nc], objectness), v8/v11 ([B,4+nc,N])
  * and end-to-end exports ([B,N,6] or separate tensors); the reference for the CUDA path. */
 #include "post_internal.h"
-#include "cuda/post_kernels.h"
+#include "post/cuda/post_kernels.h"
 
 #include <stdio.h>
 

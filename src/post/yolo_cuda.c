@@ -1,8 +1,8 @@
 /* yolo_cuda.c - the C side of the batched YOLO decode + NMS on CUDA (kernels in
- * src/cuda/post_yolo.cu): argument checks, the device workspace, and turning the few final
+ * src/post/cuda/post_yolo.cu): argument checks, the device workspace, and turning the few final
  * detections that come back into objects. The CPU twin is vg_yolo_decode. */
 #include "post_internal.h"
-#include "cuda/post_kernels.h"
+#include "post/cuda/post_kernels.h"
 
 #include <stdio.h>
 

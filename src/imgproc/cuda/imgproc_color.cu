@@ -4,7 +4,7 @@
 #include <cuda_runtime_api.h>
 #include <string.h>
 
-#include "cuda/imgproc_kernels.h"
+#include "imgproc/cuda/imgproc_kernels.h"
 #include "imgproc/imgproc_math.h"
 
 #define CONV_INLINE 48

@@ -1,4 +1,4 @@
-/* post_kernels.h - the C interface of the post layer's CUDA kernels (src/cuda/post_*.cu) and the
+/* post_kernels.h - the C interface of the post layer's CUDA kernels (src/post/cuda/post_*.cu) and the
  * arithmetic they share with the CPU twins in src/post, written once so that both sides round
  * identically (the CUDA side uses the _rn intrinsics, which are never fused into FMAs). */
 #ifndef VIDGRAPH_POST_KERNELS_H

@@ -1,4 +1,4 @@
-/* imgproc_kernels.h - the C entry points of the imgproc CUDA kernels (src/cuda/imgproc_*.cu).
+/* imgproc_kernels.h - the C entry points of the imgproc CUDA kernels (src/imgproc/cuda/imgproc_*.cu).
  * Each enqueues one kernel on `stream` (a cudaStream_t, NULL = legacy default stream) of CUDA
  * device `device`, without synchronising, and turns launch errors into a vg_status with a
  * message. The descriptors are host memory; they are passed as kernel parameters, or for large

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda/imgproc_kernels.h"
+#include "imgproc/cuda/imgproc_kernels.h"
 #include "imgproc/imgproc_math.h"
 
 #define THREADS 256

@@ -2,7 +2,7 @@
  * stream-ordered upload of descriptor arrays, launch error reporting. */
 #include <cuda_runtime_api.h>
 
-#include "cuda/imgproc_kernels.h"
+#include "imgproc/cuda/imgproc_kernels.h"
 
 extern "C" vg_status vg_ipk_use_device(int device, const char *what) {
   cudaError_t e = cudaSetDevice(device);
