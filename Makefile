@@ -32,9 +32,13 @@ unit-test: build
 	cd build && ctest --output-on-failure -j $(JOBS) -LE gpu
 	cd build && ctest --output-on-failure -L gpu
 
+# Any sanitizer report fails its test: the code is built with -fno-sanitize-recover=all and every
+# test runs with halt_on_error and leak detection (CMakeLists.txt, VG_SANITIZER_ENV; the options
+# below are the same, for programs run by hand from this shell). sanitizer_fails_on_* prove it.
+SAN_ENV = ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0 \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 asan-test: asan
-	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --output-on-failure -j $(JOBS) -L unit
+	cd build-asan && $(SAN_ENV) ctest --output-on-failure -j $(JOBS) -L unit
 
 test: unit-test asan-test
 

@@ -3,6 +3,7 @@
  * prints min, mean, median, p90, p99, throughput, the host<->device copy time a run pays when
  * inputs/outputs are not bound on the device, and the device memory the model took. */
 #include "cli.h"
+#include "core/json_out.h"
 #include "vidgraph/vg_infer.h"
 
 #include <jansson.h>
@@ -258,8 +259,8 @@ static void report(const bench_opts *o, vg_model *m, double *ms, double copy_ms,
   char buf[128];
   for (int i = 0; i < nin; i++)
     json_object_set_new(shapes, vg_model_input(m, i)->name,
-                        json_string(vg_tensor_str(&in[i], buf, sizeof buf)));
-  json_object_set_new(r, "model", json_string(o->path));
+                        vg_json_text(vg_tensor_str(&in[i], buf, sizeof buf)));
+  json_object_set_new(r, "model", vg_json_text(o->path));
   json_object_set_new(r, "inputs", shapes);
   json_object_set_new(r, "warmup", json_integer(o->warmup));
   json_object_set_new(r, "iterations", json_integer(n));

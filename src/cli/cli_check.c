@@ -1,20 +1,32 @@
-/* cli_check.c - `vidgraph check [CONFIG] [--json]`: preflight of this machine. ONNX Runtime
- * version, each execution provider and whether it can actually create a session and run here
- * (with the reason when not), CUDA devices, NVDEC, and every model named in a config (any map
- * with a `model:` key, e.g. a node's params) found and loadable. Unusable optional parts are
- * warnings; the exit status is non-zero only when a required model cannot be loaded. */
+/* cli_check.c - `vidgraph check [CONFIG] [--input URL]... [--json]`: preflight of this machine.
+ * ONNX Runtime version, each execution provider and whether it can actually create a session and
+ * run here (with the reason when not), CUDA devices, NVDEC, every model named in a config (any
+ * map with a `model:` key, e.g. a node's params) found and loadable, and, when the config is a
+ * graph (it has `nodes:`), the graph validated exactly as `vidgraph run` does: parsing,
+ * validation and node init, without starting (sinks write into a temporary folder that is
+ * removed). Unusable optional parts are warnings; the exit status is non-zero when a required
+ * model cannot be loaded or the graph would not run. */
 #include "cli.h"
+#include "core/json_out.h"
+#include "vidgraph/vg_graph.h"
 #include "vidgraph/vg_infer.h"
 #include "vidgraph/vg_video.h"
 
+#include <ftw.h>
 #include <jansson.h>
 #include <libgen.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#define MAX_INPUTS 64
 
 typedef struct check_ctx {
   json_t *root;
   int errors, warnings;
   const char *config_dir;
+  const char *inputs[MAX_INPUTS];
+  int ninputs;
 } check_ctx;
 
 static json_t *providers_json(check_ctx *c) {
@@ -25,7 +37,7 @@ static json_t *providers_json(check_ctx *c) {
     json_t *o =
         json_pack("{s:s,s:b}", "provider", vg_provider_name((vg_provider)p), "usable", s == VG_OK);
     if (s != VG_OK) {
-      json_object_set_new(o, "reason", json_string(why));
+      json_object_set_new(o, "reason", vg_json_text(why));
       if (p == VG_PROVIDER_CPU)
         c->errors++;
       else
@@ -50,7 +62,7 @@ static json_t *devices_json(check_ctx *c) {
   }
   json_object_set_new(o, "cuda", a);
   if (n == 0) {
-    json_object_set_new(o, "cuda_reason", json_string(vg_cuda_unavailable_reason()));
+    json_object_set_new(o, "cuda_reason", vg_json_text(vg_cuda_unavailable_reason()));
     c->warnings++;
   }
   char why[512] = "";
@@ -58,7 +70,7 @@ static json_t *devices_json(check_ctx *c) {
   if (n == 0) snprintf(why, sizeof why, "%s", vg_cuda_unavailable_reason());
   json_object_set_new(o, "nvdec", json_boolean(nvdec));
   if (!nvdec) {
-    json_object_set_new(o, "nvdec_reason", json_string(why));
+    json_object_set_new(o, "nvdec_reason", vg_json_text(why));
     c->warnings++;
   }
   return o;
@@ -84,10 +96,10 @@ static void check_model(check_ctx *c, const vg_cnode *map, const vg_cnode *paren
   vg_model_spec_init(&spec);
   json_t *o = json_object();
   char where[256];
-  json_object_set_new(o, "where", json_string(vg_cnode_where(map, where, sizeof where)));
+  json_object_set_new(o, "where", vg_json_text(vg_cnode_where(map, where, sizeof where)));
   vg_status s = vg_model_spec_from_config(map, c->config_dir, &spec);
   if (s == VG_OK && !spec.name[0]) model_name(map, parent, key, spec.name, sizeof spec.name);
-  json_object_set_new(o, "name", json_string(spec.name));
+  json_object_set_new(o, "name", vg_json_text(spec.name));
   json_object_set_new(o, "required", json_boolean(spec.required));
   vg_model *m = NULL;
   if (s == VG_OK) s = vg_model_load(&spec, &m);
@@ -97,7 +109,7 @@ static void check_model(check_ctx *c, const vg_cnode *map, const vg_cnode *paren
     free(rep);
     vg_model_free(m);
   } else {
-    json_object_set_new(o, "error", json_string(vg_last_error()));
+    json_object_set_new(o, "error", vg_json_text(vg_last_error()));
     if (spec.required)
       c->errors++;
     else
@@ -125,10 +137,94 @@ static void walk(check_ctx *c, const vg_cnode *n, const vg_cnode *parent, const 
   }
 }
 
+/* ----------------------------------------------------------------- the graph, as run sees it */
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb, (void)flag, (void)ftw;
+  remove(path);
+  return 0;
+}
+
+/* One "key=<JSON value>" override, malloc'd; NULL when out of memory. */
+static char *make_set(const char *key, json_t *value) {
+  char *v = value ? json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+  json_decref(value);
+  char *item = v ? malloc(strlen(key) + strlen(v) + 2) : NULL;
+  if (item) sprintf(item, "%s=%s", key, v);
+  free(v);
+  return item;
+}
+
+/* The overrides check applies: --input as run does, and every node's params.path moved into
+ * tmp (node init of a sink opens its file; check must not touch the user's outputs). */
+static int graph_sets(const check_ctx *c, const vg_cnode *nodes, const char *tmp, char **sets) {
+  int n = 0;
+  bool source_done = c->ninputs == 0;
+  for (size_t i = 0; i < vg_cnode_len(nodes); i++) {
+    const vg_cnode *nd = vg_cnode_at(nodes, i);
+    const char *id = vg_cnode_scalar(vg_cnode_get(nd, "id"));
+    const char *type = vg_cnode_scalar(vg_cnode_get(nd, "type"));
+    if (!id || !type) continue;
+    char key[256];
+    if (!source_done && strcmp(type, "source") == 0) {
+      json_t *urls = json_array();
+      for (int k = 0; k < c->ninputs; k++)
+        json_array_append_new(urls, vg_json_text(c->inputs[k]));
+      snprintf(key, sizeof key, "nodes.%s.params.url", id);
+      if ((sets[n] = make_set(key, urls))) n++;
+      source_done = true;
+    }
+    const char *path = vg_cnode_scalar(vg_cnode_get(vg_cnode_get(nd, "params"), "path"));
+    if (path) {
+      char *copy = strdup(path), moved[4096];
+      snprintf(moved, sizeof moved, "%s/%zu-%s", tmp, i, copy ? basename(copy) : "out");
+      free(copy);
+      snprintf(key, sizeof key, "nodes.%s.params.path", id);
+      if ((sets[n] = make_set(key, vg_json_text(moved)))) n++;
+    }
+  }
+  return n;
+}
+
+/* Loads, validates and initialises the graph like `vidgraph run`, then destroys it unstarted. */
+static void check_graph(check_ctx *c, const char *path, const vg_config *cfg) {
+  const vg_cnode *nodes = vg_cnode_get(vg_config_root(cfg), "nodes");
+  if (!nodes) return; /* a model config, not a graph */
+  char tmp[] = "/tmp/vidgraph-check-XXXXXX";
+  size_t cap = 2 * vg_cnode_len(nodes) + 1;
+  char **sets = calloc(cap, sizeof *sets);
+  vg_status s;
+  int nsets = 0;
+  if (!sets || !mkdtemp(tmp)) {
+    s = vg_set_error(VG_ERR_IO, "cannot create a temporary folder for the graph check");
+    tmp[0] = '\0';
+  } else {
+    nsets = graph_sets(c, nodes, tmp, sets);
+    vg_graph *g = NULL;
+    vg_run *r = NULL;
+    s = vg_graph_load_file(path, (const char *const *)sets, nsets, NULL, &g);
+    if (s == VG_OK) s = vg_run_create(g, &(vg_run_options){0}, &r);
+    vg_run_destroy(r);
+    vg_graph_free(g);
+  }
+  json_t *o = json_pack("{s:b}", "ok", s == VG_OK);
+  if (s != VG_OK) {
+    json_object_set_new(o, "error", vg_json_text(vg_last_error()));
+    c->errors++;
+  } else {
+    json_object_set_new(o, "nodes", json_integer((json_int_t)vg_cnode_len(nodes)));
+  }
+  json_object_set_new(c->root, "graph", o);
+  for (int i = 0; i < nsets; i++)
+    free(sets[i]);
+  free(sets);
+  if (tmp[0]) nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static int check_config(check_ctx *c, const char *path) {
   vg_config *cfg;
   if (vg_config_load_file(path, &cfg) != VG_OK) {
-    json_object_set_new(c->root, "config_error", json_string(vg_last_error()));
+    json_object_set_new(c->root, "config_error", vg_json_text(vg_last_error()));
     c->errors++;
     return 1;
   }
@@ -137,8 +233,9 @@ static int check_config(check_ctx *c, const char *path) {
   c->config_dir = dirname(dir);
   json_t *list = json_array();
   walk(c, vg_config_root(cfg), NULL, NULL, list, 0);
-  json_object_set_new(c->root, "config", json_string(path));
+  json_object_set_new(c->root, "config", vg_json_text(path));
   json_object_set_new(c->root, "models", list);
+  check_graph(c, path, cfg);
   vg_config_free(cfg);
   return 0;
 }
@@ -188,24 +285,41 @@ static void print_text(const check_ctx *c) {
     else
       printf(": %s\n", json_string_value(json_object_get(p, "error")));
   }
+  json_t *g = json_object_get(r, "graph");
+  if (json_is_true(json_object_get(g, "ok")))
+    printf("graph:        ok (%lld nodes, validated and initialised as `run` does)\n",
+           json_integer_value(json_object_get(g, "nodes")));
+  else if (g)
+    printf("graph:        ERROR: %s\n", json_string_value(json_object_get(g, "error")));
   printf("summary: %d error(s), %d warning(s)\n", c->errors, c->warnings);
 }
 
 static int usage(FILE *f) {
-  fprintf(f, "usage: vidgraph check [CONFIG.yaml] [--json]\n"
-             "  Preflight: ONNX Runtime and its providers (can each create a session here, and\n"
-             "  why not), CUDA devices, NVDEC, and every model named in CONFIG (maps with a\n"
-             "  `model:` key). Exit status 1 only when a required part is unusable.\n");
+  fprintf(f,
+          "usage: vidgraph check [CONFIG.yaml] [--input URL]... [--json]\n"
+          "  Preflight: ONNX Runtime and its providers (can each create a session here, and\n"
+          "  why not), CUDA devices, NVDEC, and every model named in CONFIG (maps with a\n"
+          "  `model:` key). A CONFIG with `nodes:` is a graph: it is parsed, validated and\n"
+          "  its nodes initialised exactly as `vidgraph run` would (--input as in run), without\n"
+          "  starting. Exit status 1 when a required part is unusable or the graph would not\n"
+          "  run, 2 on bad usage.\n");
   return f == stdout ? 0 : 2;
 }
 
 int cli_check(int argc, char **argv) {
   bool json = false;
   const char *config = NULL;
+  check_ctx c = {0};
   for (int i = 1; i < argc; i++) {
     if (cli_is(argv[i], "--json", NULL))
       json = true;
-    else if (cli_is(argv[i], "-h", "--help"))
+    else if (cli_is(argv[i], "--input", "-i") && i + 1 < argc) {
+      if (c.ninputs == MAX_INPUTS) {
+        fprintf(stderr, "vidgraph check: too many --input options (at most %d)\n", MAX_INPUTS);
+        return 2;
+      }
+      c.inputs[c.ninputs++] = argv[++i];
+    } else if (cli_is(argv[i], "-h", "--help"))
       return usage(stdout);
     else if (argv[i][0] == '-') {
       fprintf(stderr, "vidgraph check: unknown option '%s'\n", argv[i]);
@@ -215,17 +329,22 @@ int cli_check(int argc, char **argv) {
     else
       return usage(stderr);
   }
-  check_ctx c = {.root = json_object()};
-  json_object_set_new(c.root, "onnxruntime", json_string(vg_infer_runtime_version()));
-  json_object_set_new(c.root, "provider_lib_dir", json_string(vg_infer_provider_lib_dir()));
+  c.root = json_object();
+  json_object_set_new(c.root, "onnxruntime", vg_json_text(vg_infer_runtime_version()));
+  json_object_set_new(c.root, "provider_lib_dir", vg_json_text(vg_infer_provider_lib_dir()));
   json_object_set_new(c.root, "providers", providers_json(&c));
   json_object_set_new(c.root, "devices", devices_json(&c));
   if (config) check_config(&c, config);
   json_object_set_new(c.root, "errors", json_integer(c.errors));
   json_object_set_new(c.root, "warnings", json_integer(c.warnings));
   if (json) {
-    char *s = json_dumps(c.root, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
-    printf("%s\n", s);
+    char *s = vg_json_dump_text(c.root, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+    if (s) {
+      printf("%s\n", s);
+    } else {
+      cli_fail("check", "--json");
+      c.errors++;
+    }
     free(s);
   } else {
     print_text(&c);

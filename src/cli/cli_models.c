@@ -2,9 +2,11 @@
  * types, shapes with symbolic dimensions), opset and metadata, and which execution providers can
  * load it on this machine (nodes per provider) or why not. */
 #include "cli.h"
+#include "core/json_out.h"
 #include "vidgraph/vg_infer.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 static json_t *io_json(const vg_model_io *io) {
@@ -12,18 +14,22 @@ static json_t *io_json(const vg_model_io *io) {
   for (int d = 0; d < io->ndim; d++)
     json_array_append_new(shape, io->shape[d] >= 0
                                      ? json_integer(io->shape[d])
-                                     : json_string(io->dim_names[d][0] ? io->dim_names[d] : "?"));
-  return json_pack("{s:s,s:s,s:o}", "name", io->name, "type", io->type_name, "shape", shape);
+                                     : vg_json_text(io->dim_names[d][0] ? io->dim_names[d] : "?"));
+  return json_pack("{s:o,s:o,s:o}", "name", vg_json_text(io->name), "type",
+                   vg_json_text(io->type_name), "shape", shape);
 }
 
 static json_t *meta_json(const vg_model_meta *md) {
   json_t *custom = json_object();
-  for (int i = 0; i < md->ncustom; i++)
-    json_object_set_new(custom, md->custom_keys[i], json_string(md->custom_values[i]));
-  return json_pack("{s:s,s:s,s:s,s:s,s:I,s:i,s:o}", "producer", md->producer, "graph",
-                   md->graph_name, "domain", md->domain, "description", md->description,
-                   "model_version", (json_int_t)md->model_version, "opset", md->opset, "custom",
-                   custom);
+  for (int i = 0; i < md->ncustom; i++) {
+    char *key = vg_utf8_repair(md->custom_keys[i]); /* keys must be UTF-8 too */
+    if (key) json_object_set_new(custom, key, vg_json_text(md->custom_values[i]));
+    free(key);
+  }
+  return json_pack("{s:o,s:o,s:o,s:o,s:I,s:i,s:o}", "producer", vg_json_text(md->producer), "graph",
+                   vg_json_text(md->graph_name), "domain", vg_json_text(md->domain), "description",
+                   vg_json_text(md->description), "model_version", (json_int_t)md->model_version,
+                   "opset", md->opset, "custom", custom);
 }
 
 /* Loads the model with each provider alone: usable or the reason. */
@@ -49,7 +55,7 @@ static json_t *providers_json(const char *path) {
       vg_model_free(m);
     } else {
       json_object_set_new(o, "usable", json_false());
-      json_object_set_new(o, "reason", json_string(vg_last_error()));
+      json_object_set_new(o, "reason", vg_json_text(vg_last_error()));
     }
     json_array_append_new(a, o);
   }
@@ -102,25 +108,34 @@ static int inspect(const char *path, bool json) {
   vg_model *m;
   if (vg_model_load(&spec, &m) != VG_OK) return cli_fail("models inspect", "cannot load the model");
   json_t *r = json_object(), *in = json_array(), *out = json_array();
+  /* every append is checked: a lost entry is an error, never a silently shorter list */
+  int bad = !r || !in || !out;
   for (int i = 0; i < vg_model_input_count(m); i++)
-    json_array_append_new(in, io_json(vg_model_input(m, i)));
+    bad |= json_array_append_new(in, io_json(vg_model_input(m, i))) != 0;
   for (int i = 0; i < vg_model_output_count(m); i++)
-    json_array_append_new(out, io_json(vg_model_output(m, i)));
-  json_object_set_new(r, "path", json_string(path));
-  json_object_set_new(r, "inputs", in);
-  json_object_set_new(r, "outputs", out);
-  json_object_set_new(r, "metadata", meta_json(vg_model_metadata(m)));
+    bad |= json_array_append_new(out, io_json(vg_model_output(m, i))) != 0;
+  bad |= json_object_set_new(r, "path", vg_json_text(path)) != 0;
+  bad |= json_object_set_new(r, "inputs", in) != 0;
+  bad |= json_object_set_new(r, "outputs", out) != 0;
+  bad |= json_object_set_new(r, "metadata", meta_json(vg_model_metadata(m))) != 0;
   vg_model_free(m);
-  json_object_set_new(r, "providers", providers_json(path));
-  if (json) {
-    char *s = json_dumps(r, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
-    printf("%s\n", s);
+  bad |= json_object_set_new(r, "providers", providers_json(path)) != 0;
+  int rc = 0;
+  if (bad) {
+    vg_set_error(VG_ERR_NO_MEMORY, "cannot describe '%s' as JSON (out of memory)", path);
+    rc = cli_fail("models inspect", "cannot describe the model");
+  } else if (json) {
+    char *s = vg_json_dump_text(r, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+    if (s)
+      printf("%s\n", s);
+    else
+      rc = cli_fail("models inspect", "--json");
     free(s);
   } else {
     print_text(r);
   }
   json_decref(r);
-  return 0;
+  return rc;
 }
 
 static int usage(FILE *f) {

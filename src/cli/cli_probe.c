@@ -3,6 +3,7 @@
  * (or --decoder) picks on this machine and why, and with --count the frames actually decoded and
  * the corrupt packets skipped. */
 #include "cli.h"
+#include "core/json_out.h"
 #include "vidgraph/vg_video.h"
 
 #include <jansson.h>
@@ -20,20 +21,25 @@ static int usage(FILE *out) {
   return out == stdout ? 0 : 2;
 }
 
+/* Every string goes through vg_json_text: a file name (or a message quoting one) that is not
+ * UTF-8 is repaired instead of making the whole object NULL. */
 static json_t *info_json(const vg_source_info *in, bool counted, int64_t frames) {
   char dev[32];
   json_t *streams = json_array();
   for (int i = 0; i < in->nstreams && i < VG_SOURCE_MAX_STREAMS; i++)
-    json_array_append_new(streams, json_pack("{s:i,s:s,s:s}", "index", in->streams[i].index, "type",
-                                             in->streams[i].type, "codec", in->streams[i].codec));
-  json_t *o = json_pack(
-      "{s:s,s:s,s:o,s:s,s:s,s:s,s:i,s:i,s:i,s:f,s:f,s:b,s:{s:s,s:s,s:s,s:s}}", "url", in->url,
-      "container", in->container, "streams", streams, "codec", in->codec, "codec_long",
-      in->codec_long, "profile", in->profile, "width", in->width, "height", in->height, "bit_depth",
-      in->bit_depth, "fps", in->fps, "duration_sec", in->duration_sec, "live", in->live, "decoder",
-      "name", vg_decoder_name(in->decoder), "reason", in->decoder_reason, "detail",
-      in->decoder_detail, "device", vg_device_str(in->output_device, dev, sizeof dev));
-  if (counted) {
+    json_array_append_new(streams, json_pack("{s:i,s:o,s:o}", "index", in->streams[i].index, "type",
+                                             vg_json_text(in->streams[i].type), "codec",
+                                             vg_json_text(in->streams[i].codec)));
+  json_t *o =
+      json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:i,s:i,s:i,s:f,s:f,s:b,s:{s:s,s:o,s:o,s:s}}", "url",
+                vg_json_text(in->url), "container", vg_json_text(in->container), "streams", streams,
+                "codec", vg_json_text(in->codec), "codec_long", vg_json_text(in->codec_long),
+                "profile", vg_json_text(in->profile), "width", in->width, "height", in->height,
+                "bit_depth", in->bit_depth, "fps", in->fps, "duration_sec", in->duration_sec,
+                "live", in->live, "decoder", "name", vg_decoder_name(in->decoder), "reason",
+                vg_json_text(in->decoder_reason), "detail", vg_json_text(in->decoder_detail),
+                "device", vg_device_str(in->output_device, dev, sizeof dev));
+  if (o && counted) {
     json_object_set_new(o, "frames", json_integer(frames));
     json_object_set_new(o, "frames_decoded", json_integer(in->frames_decoded));
     json_object_set_new(o, "corrupt_packets", json_integer(in->corrupt_packets));
@@ -129,8 +135,11 @@ int cli_probe(int argc, char **argv) {
   if (st != VG_OK && st != VG_ERR_EOF) rc = cli_fail("probe", "reading failed");
   if (json) {
     json_t *o_json = info_json(&in, count, frames);
-    char *text = json_dumps(o_json, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    printf("%s\n", text);
+    char *text = vg_json_dump_text(o_json, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text)
+      printf("%s\n", text);
+    else
+      rc = cli_fail("probe", "--json");
     free(text);
     json_decref(o_json);
   } else {

@@ -1,9 +1,10 @@
 /* cli_run.c - `vidgraph run GRAPH.yaml`: runs a streaming graph to the end of its inputs (or
- * until Ctrl-C, which stops cleanly), shows progress on a terminal, and writes into the output
- * folder the sinks' files (their relative paths are taken inside it) and summary.json: frames,
- * wall time, fps, the per-node table, each model's provider and fallback reasons, copies,
- * drops, and the state (a failed run is recorded as failed). */
+ * until Ctrl-C, SIGTERM or SIGHUP, which stop cleanly), shows progress on a terminal, and writes
+ * into the output folder the sinks' files (their relative paths are taken inside it) and
+ * summary.json: frames, wall time, fps, the per-node table, each model's provider and fallback
+ * reasons, copies, drops, and the state (a failed run is recorded as failed). */
 #include "cli.h"
+#include "core/json_out.h"
 #include "vidgraph/vg_graph.h"
 
 #include <errno.h>
@@ -26,23 +27,66 @@ typedef struct run_args {
   int workers;
 } run_args;
 
-static volatile sig_atomic_t g_interrupts;
+/* ------------------------------------------------------------------ signals */
 
-static void on_sigint(int sig) {
-  (void)sig;
+/* SIGINT, SIGTERM and SIGHUP all mean "stop": the first one stops the run gracefully (frames in
+ * flight finish, sinks are flushed, summary.json is written), a second one cancels. A signal
+ * that comes before the graph has started stops it before it starts. The exit code is
+ * 128 + the number of the first signal (130 SIGINT, 143 SIGTERM, 129 SIGHUP). */
+static volatile sig_atomic_t g_interrupts;
+static volatile sig_atomic_t g_first_signal;
+static const int k_stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+#define NSTOP_SIGNALS (int)(sizeof k_stop_signals / sizeof k_stop_signals[0])
+
+static void on_stop_signal(int sig) {
+  if (!g_first_signal) g_first_signal = sig;
   g_interrupts++;
 }
 
+static void catch_stop_signals(struct sigaction *old) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  g_interrupts = 0;
+  g_first_signal = 0;
+  for (int i = 0; i < NSTOP_SIGNALS; i++)
+    sigaction(k_stop_signals[i], &sa, &old[i]);
+}
+
+static void restore_stop_signals(const struct sigaction *old) {
+  for (int i = 0; i < NSTOP_SIGNALS; i++)
+    sigaction(k_stop_signals[i], &old[i], NULL);
+}
+
+static int interrupted_exit_code(void) {
+  return 128 + (g_first_signal ? (int)g_first_signal : SIGINT);
+}
+
 static void usage(FILE *out) {
-  fprintf(out, "usage: vidgraph run GRAPH.yaml [--input URL]... [--output DIR] [--device "
-               "auto|cpu|cuda[:N]]\n"
-               "                    [--set key=value]... [--workers N] [--json] [--quiet]\n"
-               "  --input   replaces the url of the graph's first `source` node (repeat for "
-               "several streams)\n"
-               "  --output  folder for the sinks' files and summary.json (default: out)\n"
-               "  --device  default device of the graph's nodes (settings.device)\n"
-               "  --set     overrides a spec value, e.g. nodes.det.params.providers=[cpu]\n"
-               "  --json    no progress line; print the summary as JSON on stdout\n");
+  fprintf(out,
+          "usage: vidgraph run GRAPH.yaml [--input URL]... [--output DIR] [--device "
+          "auto|cpu|cuda[:N]]\n"
+          "                    [--set key=value]... [--workers N] [--json] [--quiet]\n"
+          "  --input   replaces the url of the graph's first `source` node (repeat for "
+          "several streams)\n"
+          "  --output  folder for the sinks' files and summary.json (default: out)\n"
+          "  --device  default device of the graph's nodes (settings.device)\n"
+          "  --set     overrides a spec value, e.g. nodes.det.params.providers=[cpu]\n"
+          "  --json    no progress line; print the summary as JSON on stdout\n"
+          "  --set and --input may each be given up to %d times; a --set is applied after\n"
+          "  the options above, so it wins (e.g. over the output-folder rewrite of a path)\n"
+          "\n"
+          "Ctrl-C, SIGTERM or SIGHUP stop the run gracefully (frames in flight finish,\n"
+          "the outputs are closed, summary.json says \"interrupted\": true and\n"
+          "\"state\": \"stopped\"); a second signal cancels. Exit status: 0 success, 1 failure,\n"
+          "2 bad usage, 128+N after signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP).\n",
+          MAX_ARGS);
+}
+
+static int too_many(const char *opt) {
+  fprintf(stderr, "vidgraph run: too many %s options (at most %d)\n", opt, MAX_ARGS);
+  return 2;
 }
 
 static int parse_args(int argc, char **argv, run_args *a) {
@@ -54,13 +98,15 @@ static int parse_args(int argc, char **argv, run_args *a) {
     if (cli_is(o, "-h", "--help")) {
       usage(stdout);
       return 0;
-    } else if (cli_is(o, "--input", "-i") && more && a->ninputs < MAX_ARGS) {
+    } else if (cli_is(o, "--input", "-i") && more) {
+      if (a->ninputs == MAX_ARGS) return too_many(o);
       a->inputs[a->ninputs++] = argv[++i];
     } else if (cli_is(o, "--output", "-o") && more) {
       a->output = argv[++i];
     } else if (cli_is(o, "--device", NULL) && more) {
       a->device = argv[++i];
-    } else if (cli_is(o, "--set", "-s") && more && a->nsets < MAX_ARGS) {
+    } else if (cli_is(o, "--set", "-s") && more) {
+      if (a->nsets == MAX_ARGS) return too_many(o);
       a->sets[a->nsets++] = argv[++i];
     } else if (cli_is(o, "--workers", NULL) && more) {
       a->workers = atoi(argv[++i]);
@@ -106,50 +152,136 @@ static vg_status prepare_output(const char *dir) {
   return VG_OK;
 }
 
-/* Builds the --set list: the user's, then device, inputs and output paths. Strings in out are
- * malloc'd (freed by the caller). */
-static vg_status build_sets(const run_args *a, char **out, int *n) {
-  *n = 0;
-  for (int i = 0; i < a->nsets; i++)
-    out[(*n)++] = strdup(a->sets[i]);
-  char buf[8192];
+/* ------------------------------------------------------------------ the --set list */
+
+/* A growing list of malloc'd "key=value" strings. */
+typedef struct set_list {
+  char **items;
+  int n, cap;
+} set_list;
+
+static void set_list_free(set_list *l) {
+  for (int i = 0; i < l->n; i++)
+    free(l->items[i]);
+  free(l->items);
+  memset(l, 0, sizeof *l);
+}
+
+static vg_status set_list_add(set_list *l, const char *text) {
+  if (l->n == l->cap) {
+    int cap = l->cap ? 2 * l->cap : 16;
+    char **it = realloc(l->items, (size_t)cap * sizeof *it);
+    if (!it) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory building the --set list");
+    l->items = it;
+    l->cap = cap;
+  }
+  if (!(l->items[l->n] = strdup(text)))
+    return vg_set_error(VG_ERR_NO_MEMORY, "out of memory building the --set list");
+  l->n++;
+  return VG_OK;
+}
+
+/* Appends "key=" + value as one JSON string (quotes, backslashes and control characters
+ * escaped). A value that is not UTF-8 cannot be put into a spec: the error names the option. */
+static vg_status add_quoted(set_list *l, const char *key, const char *prefix, const char *value,
+                            const char *option) {
+  if (!vg_utf8_valid(value, strlen(value)) || !vg_utf8_valid(prefix, strlen(prefix)))
+    return vg_set_error(VG_ERR_INVALID_ARG,
+                        "%s '%s%s' is not valid UTF-8 text; graph specs hold UTF-8 only (rename "
+                        "the file or link it under a UTF-8 name)",
+                        option, prefix, value);
+  size_t n = strlen(prefix) + strlen(value) + 1;
+  char *joined = malloc(n);
+  if (!joined) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory building the --set list");
+  snprintf(joined, n, "%s%s", prefix, value);
+  json_t *j = json_string(joined);
+  char *q = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+  json_decref(j);
+  free(joined);
+  char *item = q ? malloc(strlen(key) + strlen(q) + 2) : NULL;
+  vg_status st = VG_OK;
+  if (item) {
+    sprintf(item, "%s=%s", key, q);
+    st = set_list_add(l, item);
+  } else {
+    st = vg_set_error(VG_ERR_NO_MEMORY, "out of memory building the --set list");
+  }
+  free(item);
+  free(q);
+  return st;
+}
+
+/* nodes.<id>.params.url=[...] for --input (one or several streams). */
+static vg_status add_inputs(const run_args *a, const char *id, set_list *l) {
+  json_t *urls = json_array();
+  for (int j = 0; urls && j < a->ninputs; j++) {
+    if (!vg_utf8_valid(a->inputs[j], strlen(a->inputs[j]))) {
+      json_decref(urls);
+      return vg_set_error(VG_ERR_INVALID_ARG,
+                          "--input '%s' is not valid UTF-8 text; graph specs hold UTF-8 only "
+                          "(rename the file or link it under a UTF-8 name)",
+                          a->inputs[j]);
+    }
+    json_array_append_new(urls, json_string(a->inputs[j]));
+  }
+  char *list = urls ? json_dumps(urls, JSON_COMPACT) : NULL;
+  json_decref(urls);
+  char key[256];
+  snprintf(key, sizeof key, "nodes.%s.params.url", id);
+  char *item = list ? malloc(strlen(key) + strlen(list) + 2) : NULL;
+  vg_status st = VG_OK;
+  if (item) {
+    sprintf(item, "%s=%s", key, list);
+    st = set_list_add(l, item);
+  } else {
+    st = vg_set_error(VG_ERR_NO_MEMORY, "out of memory building the --set list");
+  }
+  free(item);
+  free(list);
+  return st;
+}
+
+/* Builds the --set list: device, inputs and the output-folder rewrite of relative sink paths
+ * first, then the user's --set options, so that what the user wrote wins. */
+static vg_status build_sets(const run_args *a, set_list *l) {
+  memset(l, 0, sizeof *l);
+  char buf[512];
   if (a->device) {
     snprintf(buf, sizeof buf, "settings.device=%s", a->device);
-    out[(*n)++] = strdup(buf);
+    VG_TRY(set_list_add(l, buf));
   }
   vg_config *doc;
   VG_TRY(vg_config_load_file(a->graph, &doc));
   const vg_cnode *nodes = vg_cnode_get(vg_config_root(doc), "nodes");
   bool source_done = false;
-  for (size_t i = 0; i < vg_cnode_len(nodes) && *n < 2 * MAX_ARGS; i++) {
+  vg_status st = VG_OK;
+  for (size_t i = 0; i < vg_cnode_len(nodes) && st == VG_OK; i++) {
     const vg_cnode *nd = vg_cnode_at(nodes, i);
     const char *id = vg_cnode_scalar(vg_cnode_get(nd, "id"));
     const char *type = vg_cnode_scalar(vg_cnode_get(nd, "type"));
     if (!id || !type) continue;
     if (a->ninputs > 0 && !source_done && strcmp(type, "source") == 0) {
-      size_t k = (size_t)snprintf(buf, sizeof buf, "nodes.%s.params.url=[", id);
-      for (int j = 0; j < a->ninputs && k < sizeof buf; j++) {
-        char esc[2048];
-        k += (size_t)snprintf(buf + k, sizeof buf - k, "%s\"%s\"", j ? ", " : "",
-                              vg_json_escape(a->inputs[j], esc, sizeof esc));
-      }
-      if (k < sizeof buf) snprintf(buf + k, sizeof buf - k, "]");
-      out[(*n)++] = strdup(buf);
+      st = add_inputs(a, id, l);
       source_done = true;
     }
     const char *path = vg_cnode_scalar(vg_cnode_get(vg_cnode_get(nd, "params"), "path"));
-    if (path && path[0] != '/' && strcmp(path, "-") != 0) {
-      char esc[2048];
-      snprintf(buf, sizeof buf, "nodes.%s.params.path=\"%s/%s\"", id,
-               vg_json_escape(a->output, esc, sizeof esc), path);
-      out[(*n)++] = strdup(buf);
+    if (st == VG_OK && path && path[0] != '/' && strcmp(path, "-") != 0) {
+      char key[256], prefix[4096];
+      snprintf(key, sizeof key, "nodes.%s.params.path", id);
+      if ((size_t)snprintf(prefix, sizeof prefix, "%s/", a->output) >= sizeof prefix)
+        st = vg_set_error(VG_ERR_INVALID_ARG, "--output '%s' is too long", a->output);
+      else
+        st = add_quoted(l, key, prefix, path, "--output");
     }
   }
   vg_config_free(doc);
-  if (a->ninputs > 0 && !source_done)
-    return vg_set_error(VG_ERR_NOT_FOUND, "--input given but '%s' has no node of type 'source'",
-                        a->graph);
-  return VG_OK;
+  if (st == VG_OK && a->ninputs > 0 && !source_done)
+    st = vg_set_error(VG_ERR_NOT_FOUND, "--input given but '%s' has no node of type 'source'",
+                      a->graph);
+  for (int i = 0; i < a->nsets && st == VG_OK; i++)
+    st = set_list_add(l, a->sets[i]);
+  if (st != VG_OK) set_list_free(l);
+  return st;
 }
 
 /* ------------------------------------------------------------------ progress and summary */
@@ -231,7 +363,21 @@ static void print_table(const vg_run_summary *s, FILE *out) {
   if (s->error[0]) fprintf(out, "error: %s\n", s->error);
 }
 
-/* summary.json = the run summary + what was run. Written even for failed runs. */
+/* The state summary.json reports: a run stopped by a signal is "stopped" (it ended cleanly but
+ * did not read all its input) or "canceled" (it never started), never "succeeded". */
+static void mark_interrupted(json_t *o, bool interrupted) {
+  json_object_set_new(o, "interrupted", json_boolean(interrupted));
+  if (!interrupted) return;
+  const char *state = json_string_value(json_object_get(o, "state"));
+  if (state && strcmp(state, "succeeded") == 0)
+    json_object_set_new(o, "state", json_string("stopped"));
+  else if (state && (strcmp(state, "created") == 0 || strcmp(state, "running") == 0))
+    json_object_set_new(o, "state", json_string("canceled"));
+  if (g_first_signal) json_object_set_new(o, "signal", json_integer(g_first_signal));
+}
+
+/* summary.json = the run summary + what was run. Written even for failed runs, whole or not at
+ * all (temporary file + rename), with every text repaired to UTF-8. */
 static void write_summary(const run_args *a, const vg_run_summary *s, const char *early_error,
                           bool interrupted, json_t **out_json) {
   json_t *o = NULL;
@@ -240,15 +386,21 @@ static void write_summary(const run_args *a, const vg_run_summary *s, const char
     o = t ? json_loads(t, 0, NULL) : NULL;
     free(t);
   }
-  if (!o) o = json_pack("{s:s,s:s}", "state", "failed", "error", early_error ? early_error : "");
-  json_object_set_new(o, "graph", json_string(a->graph));
-  json_object_set_new(o, "output_dir", json_string(a->output));
-  json_object_set_new(o, "interrupted", json_boolean(interrupted));
-  json_object_set_new(o, "vidgraph", json_string(vg_build_info()));
+  if (!o)
+    o = json_pack("{s:s,s:o}", "state", s ? vg_run_state_name(s->state) : "failed", "error",
+                  vg_json_text(early_error ? early_error
+                               : s         ? s->error
+                                           : ""));
+  if (o) {
+    json_object_set_new(o, "graph", vg_json_text(a->graph));
+    json_object_set_new(o, "output_dir", vg_json_text(a->output));
+    mark_interrupted(o, interrupted);
+    json_object_set_new(o, "vidgraph", vg_json_text(vg_build_info()));
+  }
   char path[4096];
   snprintf(path, sizeof path, "%s/summary.json", a->output);
-  if (json_dump_file(o, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
-    fprintf(stderr, "vidgraph run: cannot write %s\n", path);
+  if (vg_json_write_file(o, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != VG_OK)
+    fprintf(stderr, "vidgraph run: %s\n", vg_last_error());
   if (out_json)
     *out_json = o;
   else
@@ -264,12 +416,11 @@ static int finish_failed_early(const run_args *a, const char *what) {
 }
 
 static vg_status load_graph(const run_args *a, vg_graph **g) {
-  char *sets[2 * MAX_ARGS + 4];
-  int nsets = 0;
-  vg_status st = build_sets(a, sets, &nsets);
-  if (st == VG_OK) st = vg_graph_load_file(a->graph, (const char *const *)sets, nsets, NULL, g);
-  for (int i = 0; i < nsets; i++)
-    free(sets[i]);
+  set_list sets;
+  vg_status st = build_sets(a, &sets);
+  if (st == VG_OK)
+    st = vg_graph_load_file(a->graph, (const char *const *)sets.items, sets.n, NULL, g);
+  set_list_free(&sets);
   return st;
 }
 
@@ -293,47 +444,52 @@ static vg_status wait_run(vg_run *r, bool progress, bool *interrupted) {
   }
 }
 
-int cli_run(int argc, char **argv) {
-  run_args a;
-  int rc = parse_args(argc, argv, &a);
-  if (rc >= 0) return rc;
-  if (prepare_output(a.output) != VG_OK) return cli_fail("run", "output");
-  vg_graph *g = NULL;
-  if (load_graph(&a, &g) != VG_OK) return finish_failed_early(&a, "invalid graph");
-  vg_run_options opt = {.workers = a.workers};
-  vg_run *r = NULL;
-  if (vg_run_create(g, &opt, &r) != VG_OK) {
-    vg_graph_free(g);
-    return finish_failed_early(&a, "cannot start the graph");
-  }
-  struct sigaction sa, old;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_sigint;
-  sigaction(SIGINT, &sa, &old);
-  bool interrupted = false;
-  bool progress = !a.json && !a.quiet && isatty(STDERR_FILENO);
-  vg_status st = vg_run_start(r);
-  if (st == VG_OK) st = wait_run(r, progress, &interrupted);
-  sigaction(SIGINT, &old, NULL);
-  if (progress) fprintf(stderr, "\n");
+/* Prints the table (or the JSON summary) and writes summary.json. */
+static void report(const run_args *a, vg_run *r, bool interrupted) {
   vg_run_summary s;
   json_t *js = NULL;
-  if (vg_run_get_summary(r, &s) == VG_OK) {
-    write_summary(&a, &s, NULL, interrupted, a.json ? &js : NULL);
-    if (!a.json) print_table(&s, a.quiet ? stderr : stdout);
-    vg_run_summary_free(&s);
-  }
+  if (vg_run_get_summary(r, &s) != VG_OK) return;
+  write_summary(a, &s, NULL, interrupted, a->json ? &js : NULL);
+  if (!a->json) print_table(&s, a->quiet ? stderr : stdout);
+  vg_run_summary_free(&s);
   if (js) {
-    char *t = json_dumps(js, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    char *t = vg_json_dump_text(js, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (t) printf("%s\n", t);
     free(t);
     json_decref(js);
   }
+}
+
+int cli_run(int argc, char **argv) {
+  run_args a;
+  int rc = parse_args(argc, argv, &a);
+  if (rc >= 0) return rc;
+  /* signals are caught from here on: one during loading stops the run before it starts */
+  struct sigaction old[NSTOP_SIGNALS];
+  catch_stop_signals(old);
+  vg_graph *g = NULL;
+  vg_run *r = NULL;
+  if (prepare_output(a.output) != VG_OK) {
+    rc = cli_fail("run", "output");
+  } else if (load_graph(&a, &g) != VG_OK) {
+    rc = finish_failed_early(&a, "invalid graph");
+  } else if (vg_run_create(g, &(vg_run_options){.workers = a.workers}, &r) != VG_OK) {
+    rc = finish_failed_early(&a, "cannot start the graph");
+  } else {
+    bool progress = !a.json && !a.quiet && isatty(STDERR_FILENO);
+    bool interrupted = g_interrupts > 0;
+    vg_status st = VG_OK;
+    if (interrupted)
+      fprintf(stderr, "vidgraph run: stopped by a signal before the graph started\n");
+    else if ((st = vg_run_start(r)) == VG_OK)
+      st = wait_run(r, progress, &interrupted);
+    if (progress) fprintf(stderr, "\n");
+    report(&a, r, interrupted);
+    rc = interrupted ? interrupted_exit_code() : st != VG_OK ? 1 : 0;
+    if (rc == 1) fprintf(stderr, "vidgraph run: failed: %s\n", vg_last_error());
+  }
   vg_run_destroy(r);
   vg_graph_free(g);
-  if (st != VG_OK && !interrupted) {
-    fprintf(stderr, "vidgraph run: failed: %s\n", vg_last_error());
-    return 1;
-  }
-  return interrupted ? 130 : 0;
+  restore_stop_signals(old);
+  return rc;
 }

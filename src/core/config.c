@@ -2,6 +2,8 @@
  * getters whose errors name file, line, column and key path. Built on libyaml's event parser. */
 #include "vidgraph/vg_core.h"
 
+#include "json_out.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +14,9 @@
 
 #define MAX_DEPTH 64
 #define MAX_CONFIG_BYTES (16u << 20)
+/* Maps with more keys than this get a hash index, so that lookups (and the duplicate-key check
+ * of the parser) stay O(1) and a spec with 200,000 keys parses in linear time. */
+#define INDEX_FROM 8
 
 struct vg_cnode {
   vg_cnode_kind kind;
@@ -22,6 +27,8 @@ struct vg_cnode {
   size_t n, cap;
   char **keys;     /* maps */
   vg_cnode **kids; /* maps and sequences */
+  size_t *index;   /* maps with more than INDEX_FROM keys: open addressing, slot = key index + 1 */
+  size_t index_cap;
   const vg_config *doc;
 };
 
@@ -38,6 +45,7 @@ static void node_free(vg_cnode *n) {
   }
   free(n->kids);
   free(n->keys);
+  free(n->index);
   free(n->scalar);
   free(n->path);
   free(n);
@@ -84,6 +92,41 @@ static vg_cnode *new_node(parse_ctx *pc, vg_cnode_kind kind, const yaml_event_t 
   return n;
 }
 
+/* ----------------------------------------------------------------------------- key index */
+
+static size_t key_hash(const char *k) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (const unsigned char *p = (const unsigned char *)k; *p; p++)
+    h = (h ^ *p) * 1099511628211ull;
+  return (size_t)(h ^ (h >> 32));
+}
+
+static void index_put(size_t *index, size_t cap, const char *key, size_t i) {
+  size_t slot = key_hash(key) & (cap - 1);
+  while (index[slot])
+    slot = (slot + 1) & (cap - 1);
+  index[slot] = i + 1;
+}
+
+/* Keeps the index of a map at most half full, rebuilding it when it grows. */
+static vg_status index_add(vg_cnode *m, size_t i) {
+  if (m->n + 1 <= INDEX_FROM) return VG_OK;
+  if (!m->index || 2 * (m->n + 1) > m->index_cap) {
+    size_t cap = 64;
+    while (cap < 4 * (m->n + 1))
+      cap *= 2;
+    size_t *idx = calloc(cap, sizeof *idx);
+    if (!idx) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory parsing config");
+    for (size_t k = 0; k < m->n; k++)
+      index_put(idx, cap, m->keys[k], k);
+    free(m->index);
+    m->index = idx;
+    m->index_cap = cap;
+  }
+  index_put(m->index, m->index_cap, m->keys[i], i);
+  return VG_OK;
+}
+
 static vg_status add_child(vg_cnode *parent, char *key, vg_cnode *child) {
   if (parent->n == parent->cap) {
     size_t cap = parent->cap ? parent->cap * 2 : 4;
@@ -98,7 +141,10 @@ static vg_status add_child(vg_cnode *parent, char *key, vg_cnode *child) {
     parent->cap = cap;
   }
   parent->kids[parent->n] = child;
-  if (parent->kind == VG_CNODE_MAP) parent->keys[parent->n] = key;
+  if (parent->kind == VG_CNODE_MAP) {
+    parent->keys[parent->n] = key;
+    VG_TRY(index_add(parent, parent->n));
+  }
   parent->n++;
   return VG_OK;
 }
@@ -321,6 +367,12 @@ const char *vg_cnode_key_at(const vg_cnode *n, size_t i) {
 
 const vg_cnode *vg_cnode_get(const vg_cnode *n, const char *key) {
   if (!n || n->kind != VG_CNODE_MAP || !key) return NULL;
+  if (n->index) {
+    for (size_t slot = key_hash(key) & (n->index_cap - 1); n->index[slot];
+         slot = (slot + 1) & (n->index_cap - 1))
+      if (strcmp(n->keys[n->index[slot] - 1], key) == 0) return n->kids[n->index[slot] - 1];
+    return NULL;
+  }
   for (size_t i = 0; i < n->n; i++)
     if (strcmp(n->keys[i], key) == 0) return n->kids[i];
   return NULL;
@@ -332,6 +384,7 @@ vg_status vg_cnode_error(const vg_cnode *n, vg_status s, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  vg_utf8_trim(msg); /* a value cut inside a UTF-8 character by the buffer */
   return vg_set_error(s, "%s:%d:%d: %s: %s", n->doc->name, n->line, n->col,
                       n->path[0] ? n->path : "(root)", msg);
 }

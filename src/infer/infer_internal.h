@@ -15,6 +15,10 @@
 const OrtApi *vg_ort_api(void);
 /* The process-wide environment, created on first use with our custom logger. */
 vg_status vg_ort_env(OrtEnv **out);
+/* Intra-op thread counts are bounded by the machine: more than its online CPUs only slows a
+ * session down (1024 threads on 2 cores took minutes for 3 frames). Returns requested, or the
+ * number of online CPUs with a warning naming the limit and where the count came from. */
+int vg_ort_clamp_threads(int requested, const char *where);
 /* Converts a failed OrtStatus into a vg error "<what>: <ORT message>" and releases it. */
 vg_status vg_ort_fail(OrtStatus *st, vg_status code, const char *what);
 /* True when st is NULL (success); releases a failure status (for informative calls). */

@@ -218,7 +218,8 @@ vg_status vg_infer_append_provider(OrtSessionOptions *so, const vg_model_spec *s
     return append_cuda(so, spec, want_graph, res);
   case VG_PROVIDER_CPU:
     if (spec->cpu.threads > 0) {
-      OrtStatus *st = vg_ort_api()->SetIntraOpNumThreads(so, spec->cpu.threads);
+      int threads = vg_ort_clamp_threads(spec->cpu.threads, spec->path); /* API callers, bench */
+      OrtStatus *st = vg_ort_api()->SetIntraOpNumThreads(so, threads);
       if (st) return fail_reason(st, "SetIntraOpNumThreads", res);
     }
     return VG_OK;

@@ -172,7 +172,7 @@ static vg_status read_sections(const vg_cnode *map, vg_model_spec *spec) {
     int64_t th;
     VG_TRY(check_keys(n, g_cpu_keys, false));
     VG_TRY(vg_cfg_int_range(n, "threads", false, 0, 0, 1024, &th));
-    spec->cpu.threads = (int)th;
+    spec->cpu.threads = (int)th; /* bounded by the machine when the session is made */
   }
   return VG_OK;
 }

@@ -209,6 +209,7 @@ static int cmp_reading(const void *pa, const void *pb) {
 
 /* PP-OCR's sorted_boxes: by top-left y then x, then boxes on one line (|dy| < 10) left to right. */
 static void reading_order(vg_object *o, size_t n) {
+  if (n < 2) return; /* o is NULL for a frame without text: qsort(NULL, 0) is undefined */
   qsort(o, n, sizeof *o, cmp_reading);
   for (size_t i = 0; i + 1 < n; i++)
     for (size_t j = i + 1; j-- > 0;) {

@@ -1,7 +1,8 @@
 /* demux_ff.c - reading the video stream of a file or network URL through libavformat: open with
- * a deadline (AVIOInterruptCB), probe, describe the stream, hand out packets (Annex-B through a
- * bitstream filter when NVDEC needs it), seek for loops and start offsets. Only in builds with
- * FFmpeg. */
+ * a deadline (AVIOInterruptCB; a FIFO is first waited for with poll, since opening one blocks
+ * in open(2) until a writer comes, out of the callback's reach), probe, describe the stream, hand
+ * out packets (Annex-B through a bitstream filter when NVDEC needs it), seek for loops and start
+ * offsets. Only in builds with FFmpeg. */
 #ifdef VG_HAVE_FFMPEG
 #include "video_internal.h"
 
@@ -10,9 +11,14 @@
 #include <libavformat/avformat.h>
 #include <libavutil/pixdesc.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct ff_demux {
   vgv_demux base;
@@ -26,6 +32,7 @@ typedef struct ff_demux {
   int64_t deadline_ns; /* 0 = none */
   int read_timeout_ms;
   bool live;
+  int fifo_fd; /* a FIFO source, read through FFmpeg's pipe: protocol; -1 otherwise */
 } ff_demux;
 
 static int interrupt_cb(void *p) {
@@ -217,6 +224,7 @@ static void ff_close(vgv_demux *base) {
   av_bsf_free(&d->bsf);
   av_packet_free(&d->pkt);
   if (d->fc) avformat_close_input(&d->fc);
+  if (d->fifo_fd >= 0) close(d->fifo_fd);
   free(d);
 }
 
@@ -237,8 +245,46 @@ static void set_network_options(const char *url, const vg_source_opts *o, AVDict
   }
 }
 
+/* A local FIFO: opened without blocking, then polled until a writer sends data (or hangs up),
+ * the open deadline passes or the source is closed. FFmpeg then reads it as "pipe:FD" (the fd
+ * stays non-blocking, so its reads go through the interrupt callback and the read deadline). */
+static vg_status wait_fifo(ff_demux *d, int timeout_ms, char *open_url, size_t cap) {
+  struct stat sb;
+  if (strstr(d->url, "://") || stat(d->url, &sb) != 0 || !S_ISFIFO(sb.st_mode)) return VG_OK;
+  int fd = open(d->url, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return vg_set_error(VG_ERR_IO, "cannot open '%s': %s", d->url, strerror(errno));
+  int64_t deadline = vg_now_ns() + (int64_t)timeout_ms * 1000000;
+  for (;;) {
+    if (d->stop && atomic_load(d->stop)) {
+      close(fd);
+      return vg_set_error(VG_ERR_CANCELED, "source closed");
+    }
+    int64_t left_ms = (deadline - vg_now_ns()) / 1000000;
+    if (left_ms <= 0) {
+      close(fd);
+      return vg_set_error(VG_ERR_TIMEOUT,
+                          "cannot open '%s': a FIFO with no writer within %d ms (open_timeout_ms)",
+                          d->url, timeout_ms);
+    }
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int r = poll(&p, 1, left_ms < 100 ? (int)left_ms : 100);
+    if (r > 0) break;
+    if (r < 0 && errno != EINTR) {
+      int e = errno;
+      close(fd);
+      return vg_set_error(VG_ERR_IO, "cannot open '%s': %s", d->url, strerror(e));
+    }
+  }
+  d->fifo_fd = fd;
+  d->live = true;
+  snprintf(open_url, cap, "pipe:%d", fd);
+  return VG_OK;
+}
+
 static vg_status open_input(ff_demux *d, const vg_source_opts *o) {
-  char eb[128];
+  char eb[128], url[sizeof d->url];
+  snprintf(url, sizeof url, "%s", d->url);
+  VG_TRY(wait_fifo(d, o->open_timeout_ms, url, sizeof url));
   d->fc = avformat_alloc_context();
   if (!d->fc) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory opening '%s'", d->url);
   d->fc->interrupt_callback.callback = interrupt_cb;
@@ -246,7 +292,7 @@ static vg_status open_input(ff_demux *d, const vg_source_opts *o) {
   AVDictionary *dict = NULL;
   set_network_options(d->url, o, &dict);
   d->deadline_ns = vg_now_ns() + (int64_t)o->open_timeout_ms * 1000000;
-  int r = avformat_open_input(&d->fc, d->url, NULL, &dict);
+  int r = avformat_open_input(&d->fc, url, NULL, &dict);
   av_dict_free(&dict);
   if (r < 0) {
     d->fc = NULL; /* freed by avformat_open_input on failure */
@@ -302,6 +348,7 @@ vg_status vgv_demux_ff_open(const char *url, const vgv_demux_env *env, vgv_demux
   ff_demux *d = calloc(1, sizeof *d);
   if (!d) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory opening '%s'", url);
   VGV_COPY(d->url, url);
+  d->fifo_fd = -1;
   d->stop = env->stop;
   d->read_timeout_ms = env->opts->read_timeout_ms;
   d->base.read = ff_read;
@@ -316,7 +363,7 @@ vg_status vgv_demux_ff_open(const char *url, const vgv_demux_env *env, vgv_demux
     ff_close(&d->base);
     return st;
   }
-  d->live = is_live_url(url, d->fc);
+  d->live = d->live || is_live_url(url, d->fc);
   describe(d, env->info);
   *out = &d->base;
   return VG_OK;

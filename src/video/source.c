@@ -6,10 +6,15 @@
 #include "image.h"
 #include "video_internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct vg_source {
   char url[512];
@@ -289,11 +294,47 @@ static vg_status choose_decoder(vg_source *s) {
   return VG_OK;
 }
 
+static bool is_fifo(const char *url) {
+  struct stat sb;
+  return !strstr(url, "://") && stat(url, &sb) == 0 && S_ISFIFO(sb.st_mode);
+}
+
+#ifndef VG_HAVE_FFMPEG
+/* Without FFmpeg a FIFO is read by the elementary-stream reader, whose fopen would block until
+ * a writer comes: wait for one (poll on a non-blocking descriptor, kept open across the real
+ * open so that nothing written is lost) within open_timeout_ms. */
+static vg_status es_open_fifo(vg_source *s, const vgv_demux_env *env) {
+  int fd = open(s->url, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return vg_set_error(VG_ERR_IO, "cannot open '%s': %s", s->url, strerror(errno));
+  int64_t deadline = vg_now_ns() + (int64_t)s->o.open_timeout_ms * 1000000;
+  vg_status st = VG_OK;
+  for (;;) {
+    int64_t left_ms = (deadline - vg_now_ns()) / 1000000;
+    if (atomic_load(&s->stop)) {
+      st = vg_set_error(VG_ERR_CANCELED, "source closed");
+      break;
+    }
+    if (left_ms <= 0) {
+      st = vg_set_error(VG_ERR_TIMEOUT,
+                        "cannot open '%s': a FIFO with no writer within %d ms (open_timeout_ms)",
+                        s->url, s->o.open_timeout_ms);
+      break;
+    }
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, left_ms < 100 ? (int)left_ms : 100) > 0) break;
+  }
+  if (st == VG_OK) st = vgv_demux_es_open(s->url, env, &s->dm);
+  close(fd);
+  return st;
+}
+#endif
+
 static vg_status open_demuxer(vg_source *s, vg_source_info *info) {
   vgv_demux_env env = {&s->o, &s->stop, info};
 #ifdef VG_HAVE_FFMPEG
-  return vgv_demux_ff_open(s->url, &env, &s->dm);
+  return vgv_demux_ff_open(s->url, &env, &s->dm); /* waits for a FIFO's writer itself */
 #else
+  if (is_fifo(s->url)) return es_open_fifo(s, &env);
   return vgv_demux_es_open(s->url, &env, &s->dm);
 #endif
 }
@@ -448,6 +489,10 @@ static void *reader_main(void *arg) {
 /* ----------------------------------------------------------------- public API */
 
 static vg_status open_images(vg_source *s) {
+  if (is_fifo(s->url)) /* an image is read whole: a FIFO would block in fopen without a writer */
+    return vg_set_error(VG_ERR_UNSUPPORTED,
+                        "'%s' is a FIFO; an image source must be a regular file or a folder",
+                        s->url);
   VG_TRY(vgv_images_open(s->url, &s->info, &s->imgs));
   s->desc.tb_num = 1;
   s->desc.tb_den = 1000;

@@ -115,11 +115,60 @@ static void test_json_and_files(void **st) {
   unlink(path);
 }
 
+/* 200,000 keys in one map parse in linear time (a hash index; the linear duplicate check took
+ * minutes) and lookups, the duplicate check and the error on a late duplicate still work. */
+static void test_many_keys(void **st) {
+  const int n = 200000;
+  size_t cap = (size_t)n * 24 + 64, len = 0;
+  char *text = malloc(cap);
+  assert_non_null(text);
+  for (int i = 0; i < n; i++)
+    len += (size_t)snprintf(text + len, cap - len, "key%d: %d\n", i, i);
+  vg_config *c;
+  VG_ASSERT_OK(vg_config_load_string(text, len, "big.yaml", &c));
+  const vg_cnode *root = vg_config_root(c);
+  assert_int_equal(vg_cnode_len(root), n);
+  int64_t v;
+  VG_ASSERT_OK(vg_cfg_int(root, "key0", true, 0, &v));
+  assert_int_equal(v, 0);
+  VG_ASSERT_OK(vg_cfg_int(root, "key199999", true, 0, &v));
+  assert_int_equal(v, 199999);
+  VG_ASSERT_OK(vg_cfg_int(root, "key123457", true, 0, &v));
+  assert_int_equal(v, 123457);
+  assert_null(vg_cnode_get(root, "key200000"));
+  assert_string_equal(vg_cnode_key_at(root, 4711), "key4711");
+  vg_config_free(c);
+  len += (size_t)snprintf(text + len, cap - len, "key77: again\n");
+  assert_int_equal(vg_config_load_string(text, len, "big.yaml", &c), VG_ERR_PARSE);
+  VG_ASSERT_MSG_HAS("big.yaml:200001:1: key77: duplicate key 'key77'");
+  free(text);
+  /* maps just above and below the index threshold behave alike */
+  for (int k = 1; k < 40; k++) {
+    char small[2048];
+    size_t m = 0;
+    for (int i = 0; i < k; i++)
+      m += (size_t)snprintf(small + m, sizeof small - m, "k%d: %d\n", i, i);
+    VG_ASSERT_OK(vg_config_load_string(small, m, "s.yaml", &c));
+    for (int i = 0; i < k; i++) {
+      char key[16];
+      snprintf(key, sizeof key, "k%d", i);
+      VG_ASSERT_OK(vg_cfg_int(vg_config_root(c), key, true, -1, &v));
+      assert_int_equal(v, i);
+    }
+    assert_null(vg_cnode_get(vg_config_root(c), "k99"));
+    vg_config_free(c);
+    m += (size_t)snprintf(small + m, sizeof small - m, "k%d: dup\n", k - 1);
+    assert_int_equal(vg_config_load_string(small, m, "s.yaml", &c), VG_ERR_PARSE);
+    VG_ASSERT_MSG_HAS("duplicate key");
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tree_and_getters),
       cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_json_and_files),
+      cmocka_unit_test(test_many_keys),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

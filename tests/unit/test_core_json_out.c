@@ -1,0 +1,99 @@
+/* JSON output helpers: UTF-8 validation and repair (invalid bytes, sequences cut by a fixed
+ * buffer, overlongs, surrogates), JSON strings that never fail on such text, and JSON files
+ * written whole or not at all. */
+#include "vg_test.h"
+
+#include "core/json_out.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void test_utf8(void **st) {
+  assert_true(vg_utf8_valid("plain", 5));
+  assert_true(vg_utf8_valid("K\xC3\xB6ln \xE2\x82\xAC \xF0\x9F\x9A\x97", 14));
+  assert_false(vg_utf8_valid("\xFF", 1));
+  assert_false(vg_utf8_valid("\xC3", 1));             /* cut */
+  assert_false(vg_utf8_valid("\xC0\xAF", 2));         /* overlong '/' */
+  assert_false(vg_utf8_valid("\xED\xA0\x80", 3));     /* surrogate */
+  assert_false(vg_utf8_valid("\xF4\x90\x80\x80", 4)); /* > U+10FFFF */
+  char *r = vg_utf8_repair("a\xFF"
+                           "b\xC3");
+  assert_string_equal(r, "a\xEF\xBF\xBD"
+                         "b\xEF\xBF\xBD");
+  free(r);
+  r = vg_utf8_repair("ok \xE2\x82\xAC");
+  assert_string_equal(r, "ok \xE2\x82\xAC");
+  free(r);
+  char cut[] = "K\xC3\xB6ln \xE2\x82"; /* a message cut inside the euro sign */
+  vg_utf8_trim(cut);
+  assert_string_equal(cut, "K\xC3\xB6ln ");
+  char mid[] = "a\xFFz";
+  vg_utf8_trim(mid);
+  assert_string_equal(mid, "a?z");
+}
+
+static void test_json_text(void **st) {
+  json_t *j = vg_json_text("/videos/caf\xE9.mp4"); /* Latin-1 file name */
+  assert_non_null(j);
+  assert_string_equal(json_string_value(j), "/videos/caf\xEF\xBF\xBD.mp4");
+  json_decref(j);
+  j = vg_json_text(NULL);
+  assert_true(json_is_null(j));
+  json_decref(j);
+  /* a message cut inside a character by vg_cnode_error's buffer still gives a JSON string */
+  char msg[1100];
+  memset(msg, 'x', sizeof msg);
+  memcpy(msg + 1020, "\xE2\x82\xAC", 3);
+  msg[1022] = '\0';
+  j = vg_json_text(msg);
+  assert_non_null(j);
+  assert_int_equal(json_string_length(j), 1020 + 6); /* two U+FFFD */
+  json_decref(j);
+}
+
+static void test_write_file(void **st) {
+  char dir[] = "/tmp/vg_json_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char path[256];
+  snprintf(path, sizeof path, "%s/summary.json", dir);
+  json_t *o = json_pack("{s:s,s:i}", "state", "ok", "n", 3);
+  json_object_set_new(o, "name", vg_json_text("bad\xFFname"));
+  VG_ASSERT_OK(vg_json_write_file(o, path, JSON_COMPACT));
+  json_decref(o);
+  json_error_t e;
+  json_t *back = json_load_file(path, 0, &e);
+  assert_non_null(back);
+  assert_int_equal(json_integer_value(json_object_get(back, "n")), 3);
+  assert_string_equal(json_string_value(json_object_get(back, "name")), "bad\xEF\xBF\xBDname");
+  json_decref(back);
+  struct stat sb;
+  assert_int_equal(stat(path, &sb), 0);
+  assert_int_equal(sb.st_mode & 0777, 0644);
+  /* no document: an error, and the file already there is left as it was */
+  assert_int_equal(vg_json_write_file(NULL, path, 0), VG_ERR_NO_MEMORY);
+  back = json_load_file(path, 0, &e);
+  assert_non_null(back);
+  json_decref(back);
+  /* a folder that does not exist: an error naming the path, no file */
+  char bad[300];
+  snprintf(bad, sizeof bad, "%s/no/such/summary.json", dir);
+  o = json_pack("{s:i}", "n", 1);
+  assert_int_equal(vg_json_write_file(o, bad, 0), VG_ERR_IO);
+  VG_ASSERT_MSG_HAS(bad);
+  json_decref(o);
+  /* only summary.json is left in the folder: no temporary files */
+  char cmd[400];
+  snprintf(cmd, sizeof cmd, "test \"$(ls -A %s)\" = summary.json", dir);
+  assert_int_equal(system(cmd), 0);
+  unlink(path);
+  rmdir(dir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_utf8),
+      cmocka_unit_test(test_json_text),
+      cmocka_unit_test(test_write_file),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
