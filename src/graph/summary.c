@@ -1,6 +1,9 @@
 /* summary.c - run summaries: frames, wall time, fps, the per-node latency table, copies, drops
- * and errors, as a struct and as JSON (jansson). */
+ * and errors, as a struct and as JSON (jansson; texts through vg_json_text, so a message cut
+ * inside a UTF-8 character by a fixed buffer is repaired instead of losing the document). */
 #include "graph_internal.h"
+
+#include "core/json_out.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -76,17 +79,17 @@ static json_t *latency_json(const vg_latency_summary *l) {
 
 static json_t *node_json(const vg_node_metrics *m) {
   char dev[32];
-  json_t *o =
-      json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "id", m->id, "type", m->type, "device",
-                vg_device_str(m->device, dev, sizeof dev), "frames", (json_int_t)m->frames, "calls",
-                (json_int_t)m->calls, "errors", (json_int_t)m->errors, "dropped",
-                (json_int_t)m->dropped, "filtered", (json_int_t)m->filtered, "skipped",
-                (json_int_t)m->skipped, "mean_batch", m->mean_batch);
+  json_t *o = json_pack("{s:o,s:o,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "id", vg_json_text(m->id),
+                        "type", vg_json_text(m->type), "device",
+                        vg_device_str(m->device, dev, sizeof dev), "frames", (json_int_t)m->frames,
+                        "calls", (json_int_t)m->calls, "errors", (json_int_t)m->errors, "dropped",
+                        (json_int_t)m->dropped, "filtered", (json_int_t)m->filtered, "skipped",
+                        (json_int_t)m->skipped, "mean_batch", m->mean_batch);
   if (!o) return NULL;
   json_object_set_new(o, "latency", latency_json(&m->latency));
   json_object_set_new(o, "queue_wait", latency_json(&m->queue_wait));
-  if (m->last_error[0]) json_object_set_new(o, "last_error", json_string(m->last_error));
-  if (m->fallback[0]) json_object_set_new(o, "fallback", json_string(m->fallback));
+  if (m->last_error[0]) json_object_set_new(o, "last_error", vg_json_text(m->last_error));
+  if (m->fallback[0]) json_object_set_new(o, "fallback", vg_json_text(m->fallback));
   if (m->detail) {
     json_t *d = json_loads(m->detail, 0, NULL);
     if (d) json_object_set_new(o, "detail", d);
@@ -106,7 +109,7 @@ char *vg_run_summary_json(const vg_run_summary *s) {
       "peak_packets_held", (json_int_t)s->peak_packets_held, "workers", s->workers, "cuda_streams",
       s->cuda_streams);
   if (!o) return NULL;
-  if (s->error[0]) json_object_set_new(o, "error", json_string(s->error));
+  if (s->error[0]) json_object_set_new(o, "error", vg_json_text(s->error));
   json_t *nodes = json_array();
   for (int i = 0; nodes && i < s->nnodes; i++)
     json_array_append_new(nodes, node_json(&s->nodes[i]));

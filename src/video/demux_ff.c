@@ -275,8 +275,7 @@ static vg_status wait_fifo(ff_demux *d, int timeout_ms, char *open_url, size_t c
       return vg_set_error(VG_ERR_IO, "cannot open '%s': %s", d->url, strerror(e));
     }
   }
-  d->fifo_fd = fd;
-  d->live = true;
+  d->fifo_fd = fd; /* not "live": the writer closing it is the end of the stream */
   snprintf(open_url, cap, "pipe:%d", fd);
   return VG_OK;
 }
@@ -363,7 +362,7 @@ vg_status vgv_demux_ff_open(const char *url, const vgv_demux_env *env, vgv_demux
     ff_close(&d->base);
     return st;
   }
-  d->live = d->live || is_live_url(url, d->fc);
+  d->live = is_live_url(url, d->fc);
   describe(d, env->info);
   *out = &d->base;
   return VG_OK;

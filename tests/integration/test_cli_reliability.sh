@@ -13,7 +13,7 @@ command -v ffprobe >/dev/null || { echo "SKIP: ffprobe not installed"; exit 77; 
 "$bin" version 2>/dev/null | grep -qi "ffmpeg" || true
 fx="${VG_VIDEO_FIXTURES:-/tmp/vidgraph-video-fixtures}"
 bash "$root/scripts/make_video_fixtures.sh" "$fx" >/dev/null || { echo "FAIL: fixtures"; exit 1; }
-tmp=$(mktemp -d /tmp/vg-cli-rel-XXXXXX)
+tmp=$(mktemp -d /tmp/vidgraph-cli-reliability-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
 pass=0
@@ -87,7 +87,7 @@ else
 fi
 # ... and with a writer it is read like a stream
 want=$(ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=nb_read_frames \
-  -of csv=p=0 "$fx/mpeg2_641x481.ts" | tr -d ',\n')
+  -of csv=p=0 "$fx/mpeg2_641x481.ts" | head -1 | tr -d ',\n')
 (cat "$fx/mpeg2_641x481.ts" >"$tmp/fifo.ts") &
 got=$(timeout 60 "$bin" probe "$tmp/fifo.ts" --count --json --timeout 5000 2>/dev/null |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["frames"])' 2>&1)

@@ -4,6 +4,7 @@
 #include "vg_test.h"
 
 #include "core/json_out.h"
+#include "vidgraph/vg_graph.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -89,11 +90,43 @@ static void test_write_file(void **st) {
   rmdir(dir);
 }
 
+/* The run summary's JSON survives messages cut inside a UTF-8 character by the fixed buffers of
+ * the error path (the 0-byte summary.json of issue 15): the text is repaired, nothing dropped. */
+static void test_summary_cut_message(void **st) {
+  vg_run_summary s;
+  memset(&s, 0, sizeof s);
+  s.state = VG_RUN_FAILED;
+  s.status = VG_ERR_PARSE;
+  memset(s.error, 'e', sizeof s.error);
+  s.error[sizeof s.error - 2] = '\xC3'; /* the first byte of a two-byte character */
+  s.error[sizeof s.error - 1] = '\0';
+  vg_node_metrics m;
+  memset(&m, 0, sizeof m);
+  snprintf(m.id, sizeof m.id, "read");
+  snprintf(m.type, sizeof m.type, "text_recognize_decode");
+  snprintf(m.last_error, sizeof m.last_error, "plate 'K\xC3\xB6ln \xE2\x82"); /* cut euro */
+  s.nnodes = 1;
+  s.nodes = &m;
+  char *text = vg_run_summary_json(&s);
+  assert_non_null(text);
+  json_error_t e;
+  json_t *o = json_loads(text, 0, &e);
+  free(text);
+  assert_non_null(o);
+  assert_int_equal(json_string_length(json_object_get(o, "error")), sizeof s.error - 2 + 3);
+  const char *le = json_string_value(
+      json_object_get(json_array_get(json_object_get(o, "nodes"), 0), "last_error"));
+  assert_non_null(le);
+  assert_string_equal(le, "plate 'K\xC3\xB6ln \xEF\xBF\xBD\xEF\xBF\xBD");
+  json_decref(o);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_utf8),
       cmocka_unit_test(test_json_text),
       cmocka_unit_test(test_write_file),
+      cmocka_unit_test(test_summary_cut_message),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
