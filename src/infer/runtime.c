@@ -184,7 +184,7 @@ static int g_ep_state; /* 0 untried, 1 registered, -1 failed */
 static char g_ep_error[VG_REASON_MAX];
 
 vg_status vg_ort_cuda_ep_device(int ordinal, const OrtEpDevice **out, char *reason, size_t cap) {
-  OrtEnv *env;
+  OrtEnv *env = NULL;
   if (vg_ort_env(&env) != VG_OK) {
     snprintf(reason, cap, "%s", vg_last_error());
     return vg_last_status();
