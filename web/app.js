@@ -254,7 +254,15 @@ function renderStreams(list) {
   $('streams-empty').hidden = state.streams.size > 0;
 }
 
-// The latest annotated frame of each stream, fetched with the token as a blob.
+// FNV-1a of a JPEG's bytes: tells a new picture from the one already shown.
+function hashBytes(b) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  return h >>> 0;
+}
+
+// The latest annotated frame of each stream, fetched with the token as a blob; only a new
+// picture replaces the shown one.
 async function pollFrames() {
   if (document.hidden) return;
   await Promise.all([...state.streams.entries()].map(async ([id, entry]) => {
@@ -264,6 +272,9 @@ async function pollFrames() {
       const res = await fetch(`/api/streams/${encodeURIComponent(id)}/frame.jpg`, { headers: headers(), cache: 'no-store' });
       if (res.ok) {
         const blob = await res.blob();
+        const sum = hashBytes(new Uint8Array(await blob.arrayBuffer()));
+        if (sum === entry.lastSum) return; // the same picture as last time
+        entry.lastSum = sum;
         const url = URL.createObjectURL(blob);
         entry.img.onload = () => {
           if (entry.objectUrl && entry.objectUrl !== url) URL.revokeObjectURL(entry.objectUrl);
@@ -271,7 +282,7 @@ async function pollFrames() {
           entry.img.hidden = false;
           entry.wait.hidden = true;
           entry.frames++;
-          entry.card.dataset.framesShown = String(entry.frames);
+          entry.card.dataset.framesShown = String(entry.frames); // distinct pictures shown
         };
         entry.img.src = url;
       }
@@ -289,6 +300,7 @@ async function addStream(ev) {
   const id = $('stream-id').value.trim();
   const body = { url };
   if (id) body.id = id;
+  if ($('stream-loop').checked) body.loop = true;
   try {
     const s = await api('POST', '/api/streams', body);
     logLine('ui', `stream ${s.id} added (${s.url})`);

@@ -13,7 +13,7 @@ const path = require('path');
 const { chromium } = require('playwright-core');
 
 function args() {
-  const a = { base: 'http://127.0.0.1:8080', token: '', addUrl: '', out: 'build/artifacts/dashboard.png', stream: '' };
+  const a = { base: 'http://127.0.0.1:8080', token: '', addUrl: '', liveUrl: '', out: 'build/artifacts/dashboard.png' };
   const v = process.argv.slice(2);
   for (let i = 0; i < v.length; i += 2) {
     const k = v[i].replace(/^--/, '').replace(/-(.)/g, (_, c) => c.toUpperCase());
@@ -87,7 +87,16 @@ async function main() {
     });
 
     await check('a live stream shows new annotated frames and its fps', async () => {
-      const sel = a.stream ? `.card.stream[data-id="${a.stream}"]` : '.card.stream';
+      // the live stream is added over the API (as another program would), the page picks it up
+      let sel = '.card.stream';
+      if (a.liveUrl) {
+        const r = await page.evaluate(async ([t, url]) => {
+          const res = await fetch('/api/streams', { method: 'POST', headers: { Authorization: 'Bearer ' + t, 'Content-Type': 'application/json' }, body: JSON.stringify({ url, id: 'cam-live', loop: true }) });
+          return [res.status, await res.text()];
+        }, [a.token, a.liveUrl]);
+        assert(r[0] === 201, `POST /api/streams: ${r[0]} ${r[1]}`);
+        sel = '.card.stream[data-id="cam-live"]';
+      }
       await page.waitForSelector(sel);
       await page.waitForFunction((s) => Number(document.querySelector(s).dataset.framesShown || 0) >= 3, sel, { timeout: 20000 });
       const size = await page.evaluate((s) => { const i = document.querySelector(s + ' img'); return [i.naturalWidth, i.naturalHeight]; }, sel);

@@ -1,7 +1,7 @@
 // mock_server.js - a stand-in for `vidgraph serve` that speaks the API contract
 // (/work/briefs/api-contract.md, docs/API.md) with made-up numbers, for developing the dashboard
 // without a build and for checking the browser test itself (`node tests/browser/mock_server.js
-// PORT JPEG [TOKEN]`). The real test runs against the real server (tests/integration/
+// PORT JPEG_DIR [TOKEN]`; the JPEGs of JPEG_DIR are served in turn as the streams' frames). The real test runs against the real server (tests/integration/
 // test_dashboard.sh); this file never stands in for it there.
 'use strict';
 const http = require('http');
@@ -9,7 +9,9 @@ const fs = require('fs');
 const path = require('path');
 
 const port = Number(process.argv[2] || 8099);
-const jpeg = fs.readFileSync(process.argv[3]);
+const jpegs = fs.readdirSync(process.argv[3]).filter((f) => f.endsWith('.jpg')).sort()
+  .map((f) => fs.readFileSync(path.join(process.argv[3], f)));
+let shown = 0;
 const token = process.argv[4] || '';
 const web = path.join(__dirname, '..', '..', 'web');
 const t0 = Date.now();
@@ -91,7 +93,7 @@ const server = http.createServer((req, res) => {
     if (m && m[2]) {
       if (!streams.has(decodeURIComponent(m[1]))) return send(res, 404, { error: 'not_found', detail: 'no such stream' });
       res.writeHead(200, { 'Content-Type': 'image/jpeg' });
-      return res.end(jpeg);
+      return res.end(jpegs[shown++ % jpegs.length]);
     }
     if (m && req.method === 'DELETE') {
       return streams.delete(decodeURIComponent(m[1])) ? (res.writeHead(204), res.end()) : send(res, 404, { error: 'not_found', detail: 'no such stream' });

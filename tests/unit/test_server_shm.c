@@ -601,6 +601,84 @@ static void test_export_frame_and_tensor(void **state) {
   json_decref(ref);
 }
 
+/* ------------------------------------------------------------------ random references */
+
+static int rnd(uint32_t *seed) {
+  *seed = *seed * 1664525u + 1013904223u;
+  return (int)(*seed >> 8);
+}
+
+/* Thousands of references built from edge values (0, 1, odd sizes, 2^31, 2^32, 2^62, -1...):
+ * none may crash, and every accepted one must lie inside the region by an independent 128-bit
+ * computation; its first and last bytes are read. */
+static void test_random_references(void **state) {
+  fixture *fx = *state;
+  static const long long vals[] = {0,
+                                   1,
+                                   2,
+                                   3,
+                                   4,
+                                   7,
+                                   16,
+                                   64,
+                                   4095,
+                                   4096,
+                                   4097,
+                                   2147483648LL,
+                                   4294967296LL,
+                                   4611686018427387904LL,
+                                   -1,
+                                   -4096};
+  static const char *const formats[] = {"tensor", "nv12", "rgb24", "bgr24", "gray8"};
+  static const char *const dtypes[] = {"uint8", "float32", "float16", "int32", "int64"};
+  const int nv = (int)(sizeof vals / sizeof vals[0]);
+  uint32_t seed = 12345;
+  int accepted = 0;
+  for (int iter = 0; iter < 4000; iter++) {
+    int ndim = 1 + rnd(&seed) % 4, with_strides = rnd(&seed) % 2;
+    char shape[200] = "", strides[200] = "", text[700];
+    size_t sl = 0, tl = 0;
+    for (int i = 0; i < ndim; i++) {
+      long long d = rnd(&seed) % 3 ? 1 + rnd(&seed) % 8 : vals[rnd(&seed) % nv];
+      long long st = rnd(&seed) % 3 ? (long long)(1 << (rnd(&seed) % 7)) : vals[rnd(&seed) % nv];
+      sl += (size_t)snprintf(shape + sl, sizeof shape - sl, "%s%lld", i ? "," : "", d);
+      tl += (size_t)snprintf(strides + tl, sizeof strides - tl, "%s%lld", i ? "," : "", st);
+    }
+    long long off = rnd(&seed) % 2 ? rnd(&seed) % 256 : vals[rnd(&seed) % nv];
+    long long bytes = rnd(&seed) % 2 ? rnd(&seed) % 1024 : vals[rnd(&seed) % nv];
+    const char *dtype = dtypes[rnd(&seed) % 5], *format = formats[rnd(&seed) % 5];
+    snprintf(text, sizeof text,
+             "{\"shm_name\":\"%s\",\"offset\":%lld,\"bytes\":%lld,\"dtype\":\"%s\","
+             "\"shape\":[%s]%s%s%s,\"format\":\"%s\"}",
+             fx->name, off, bytes, dtype, shape, with_strides ? ",\"strides\":[" : "",
+             with_strides ? strides : "", with_strides ? "]" : "", format);
+    json_t *obj = json_loads(text, 0, NULL);
+    assert_non_null(obj);
+    vg_shm_view v;
+    vg_status s = vg_shm_ref_resolve(fx->reg, obj, &v);
+    json_decref(obj);
+    if (s != VG_OK) {
+      assert_non_null(strstr(vg_last_error(), "shm reference"));
+      continue;
+    }
+    accepted++;
+    const vg_shm_ref *r = &v.ref;
+    __int128 ext = (__int128)vg_dtype_size(r->dtype);
+    for (int i = 0; i < r->ndim; i++) {
+      assert_true(r->shape[i] > 0 && r->strides[i] > 0);
+      ext += (__int128)(r->shape[i] - 1) * r->strides[i];
+    }
+    assert_true(ext <= (__int128)r->bytes);
+    assert_true((__int128)r->offset + r->bytes <= (__int128)fx->size);
+    const volatile uint8_t *p = v.data;
+    assert_int_equal(p[0], fx->data[r->offset]);
+    assert_int_equal(p[ext - 1], fx->data[r->offset + (uint64_t)ext - 1]);
+    vg_shm_view_release(&v);
+  }
+  print_message("%d of 4000 random references accepted\n", accepted);
+  assert_true(accepted > 20); /* the generator does reach valid references */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_names),
@@ -620,6 +698,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_truncated_region, setup, teardown),
       cmocka_unit_test(test_parse_text),
       cmocka_unit_test_setup_teardown(test_export_frame_and_tensor, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_random_references, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
