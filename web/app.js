@@ -474,6 +474,8 @@ async function refreshAll() {
     renderModels(models.models || []);
     renderFallback(info, models.models || []);
     renderRuns(runs.runs || []);
+    // the node bars of the newest run until the user picks another
+    if (!state.selectedRun && (runs.runs || []).length) state.selectedRun = runs.runs[runs.runs.length - 1].id;
     await refreshStreams();
     if (state.selectedRun) await selectRun(state.selectedRun);
     if (!$('error-banner').textContent.startsWith('Adding') && !$('error-banner').textContent.startsWith('Removing'))
