@@ -59,7 +59,7 @@ static _Noreturn void leave(int rc) {
   if (fflush(stdout) != 0 && rc == 0) rc = 1; /* e.g. a full disk under --json > file */
   fflush(stderr);
 #if defined(__SANITIZE_ADDRESS__)
-  if (__lsan_do_recoverable_leak_check() && rc == 0) rc = 23;
+  if (__lsan_do_recoverable_leak_check()) rc = 23; /* LeakSanitizer's own exit code */
 #endif
   _exit(rc);
 }
