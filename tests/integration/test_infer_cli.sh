@@ -35,8 +35,9 @@ if [ "$GPU" = 0 ]; then
   json "check json: cuda reason" "'no CUDA device' in [p for p in j['providers'] if p['provider']=='cuda'][0]['reason']"
   json "check json: tensorrt reason" "'reason' in [p for p in j['providers'] if p['provider']=='tensorrt'][0]"
 fi
+# a model list, not a graph (a graph is also validated as `run` would: test_cli_reliability.sh)
 cat >"$T/graph.yaml" <<YAML
-nodes:
+models:
   - id: det
     type: infer
     params: {model: $PWD/models/test/tiny_mlp.onnx, providers: [cuda, cpu], threshold: 0.5}
