@@ -18,18 +18,19 @@ static void on_signal(int sig) {
 }
 
 static void usage(FILE *out) {
-  fprintf(out,
-          "usage: vidgraph serve [--config FILE] [--listen HOST:PORT] [--token T | --token-file F]\n"
-          "                      [--model-root DIR]... [--media-root DIR]... [--web-root DIR]\n"
-          "                      [--output-root DIR] [--max-body BYTES]\n"
-          "  --listen       address to bind (default 127.0.0.1:8080; port 0 = any free port)\n"
-          "  --token        bearer token every /api route but /api/health and /metrics need\n"
-          "  --model-root   folders model paths in requests must lie in (default: .)\n"
-          "  --media-root   folders video/image paths in requests must lie in (default: .)\n"
-          "  --web-root     the dashboard's static files (default <exe>/../web, then the source "
-          "tree's)\n"
-          "  --output-root  where runs write their files and summaries (default out/serve)\n"
-          "  The routes are described in docs/API.md.\n");
+  fprintf(
+      out,
+      "usage: vidgraph serve [--config FILE] [--listen HOST:PORT] [--token T | --token-file F]\n"
+      "                      [--model-root DIR]... [--media-root DIR]... [--web-root DIR]\n"
+      "                      [--output-root DIR] [--max-body BYTES]\n"
+      "  --listen       address to bind (default 127.0.0.1:8080; port 0 = any free port)\n"
+      "  --token        bearer token every /api route but /api/health and /metrics need\n"
+      "  --model-root   folders model paths in requests must lie in (default: .)\n"
+      "  --media-root   folders video/image paths in requests must lie in (default: .)\n"
+      "  --web-root     the dashboard's static files (default <exe>/../web, then the source "
+      "tree's)\n"
+      "  --output-root  where runs write their files and summaries (default out/serve)\n"
+      "  The routes are described in docs/API.md.\n");
 }
 
 static int parse(int argc, char **argv, vg_server_config *c, const char **token_file) {
@@ -82,7 +83,8 @@ int cli_serve(int argc, char **argv) {
     size_t n;
     if (vg_read_file(token_file, sizeof token, &data, &n) != VG_OK)
       return cli_fail("serve", "--token-file");
-    while (n && (data[n - 1] == '\n' || data[n - 1] == '\r')) data[--n] = '\0';
+    while (n && (data[n - 1] == '\n' || data[n - 1] == '\r'))
+      data[--n] = '\0';
     snprintf(token, sizeof token, "%s", data);
     free(data);
     cfg.token = token;

@@ -7,4 +7,6 @@ struct vg_model_cache *vg_node_model_cache(const vg_node *n) {
   return n && n->run ? n->run->opt.model_cache : NULL;
 }
 
-void *vg_node_host(const vg_node *n) { return n && n->run ? n->run->opt.host : NULL; }
+void *vg_node_host(const vg_node *n) {
+  return n && n->run ? n->run->opt.host : NULL;
+}

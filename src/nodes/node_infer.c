@@ -14,7 +14,7 @@
 
 typedef struct infer_state {
   vg_model *model;
-  vg_model_cache *cache; /* the run's shared cache the model came from, or NULL (owned) */
+  vg_model_cache *cache;        /* the run's shared cache the model came from, or NULL (owned) */
   char disabled[VG_REASON_MAX]; /* optional model that could not load: the reason */
   char model_name[VG_MODEL_NAME_MAX];
   int nin, nout;
@@ -119,8 +119,8 @@ static vg_status infer_init(vg_node *self, const vg_cnode *params, void **state)
   snprintf(s->model_name, sizeof s->model_name, "%s", spec.name);
   /* a shared cache (a server's) gives every run the same loaded model */
   s->cache = vg_node_model_cache(self);
-  vg_status st = s->cache ? vg_model_cache_get(s->cache, &spec, &s->model)
-                          : vg_model_load(&spec, &s->model);
+  vg_status st =
+      s->cache ? vg_model_cache_get(s->cache, &spec, &s->model) : vg_model_load(&spec, &s->model);
   if (st != VG_OK) {
     if (spec.required) {
       free(s);

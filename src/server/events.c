@@ -197,8 +197,8 @@ enum MHD_Result srv_reply_sse(srv_req *rq, srv_evlog *log, uint64_t from, const 
   c->types = types && types[0] ? strdup(types) : NULL;
   c->last_ns = vg_now_ns();
   atomic_fetch_add(&rq->srv->sse_clients, 1);
-  struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read,
-                                                             c, sse_free);
+  struct MHD_Response *r =
+      MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read, c, sse_free);
   if (!r) {
     sse_free(c);
     return MHD_NO;

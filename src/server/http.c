@@ -25,8 +25,8 @@ typedef struct conn_ctx {
 
 static enum MHD_Result send_buffer(srv_req *rq, int status, const char *ctype, void *data,
                                    size_t len) {
-  struct MHD_Response *r =
-      MHD_create_response_from_buffer(len, data, data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+  struct MHD_Response *r = MHD_create_response_from_buffer(
+      len, data, data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
   if (!r) {
     free(data);
     return MHD_NO;
@@ -160,8 +160,9 @@ static enum MHD_Result serve_static(srv_req *rq) {
   vg_server *s = rq->srv;
   snprintf(rq->route, sizeof rq->route, "static");
   if (!s->web_root[0])
-    return srv_reply_error(rq, 404, "not_found", "no dashboard here (no web root); the API is "
-                                                 "under /api");
+    return srv_reply_error(rq, 404, "not_found",
+                           "no dashboard here (no web root); the API is "
+                           "under /api");
   if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0)
     return srv_reply_error(rq, 405, "method_not_allowed", "static files are GET only");
   char want[SRV_PATH_MAX], real[PATH_MAX];
@@ -222,8 +223,9 @@ static enum MHD_Result route(srv_req *rq) {
   bool stream_route = strstr(url, "/events") || strstr(url, "/frame.jpg") || strstr(url, "/mjpeg");
   if (!authorized(rq, stream_route)) {
     snprintf(rq->route, sizeof rq->route, "unauthorized");
-    return srv_reply_json(rq, 401, json_pack("{s:s,s:s}", "error", "unauthorized", "detail",
-                                             "send the token as 'Authorization: Bearer TOKEN'"));
+    return srv_reply_json(rq, 401,
+                          json_pack("{s:s,s:s}", "error", "unauthorized", "detail",
+                                    "send the token as 'Authorization: Bearer TOKEN'"));
   }
   if (is_metrics) {
     snprintf(rq->route, sizeof rq->route, "/metrics");
@@ -293,8 +295,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     *upload_size = 0;
     return MHD_YES;
   }
-  srv_req rq = {.srv = s, .conn = conn, .method = method, .url = url,
-                .body = c->body ? c->body : "", .body_len = c->len};
+  srv_req rq = {.srv = s,
+                .conn = conn,
+                .method = method,
+                .url = url,
+                .body = c->body ? c->body : "",
+                .body_len = c->len};
   if (c->body) c->body[c->len] = '\0';
   enum MHD_Result ret;
   if (atomic_load(&s->stopping)) {
@@ -348,15 +354,16 @@ vg_status vg__server_http_start(vg_server *s) {
   /* One thread per connection: SSE and MJPEG responses wait (bounded) for the next event in
    * their content callbacks, which must not hold up other clients' requests. The connection
    * limit bounds the threads. */
-  s->mhd = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
-          MHD_USE_ERROR_LOG,
-      0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_LIMIT, 512u,
-      MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_END);
+  s->mhd =
+      MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                           MHD_USE_POLL | MHD_USE_ERROR_LOG,
+                       0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                       MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_LIMIT,
+                       512u, MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_END);
   if (!s->mhd)
-    return vg_set_error(VG_ERR_IO, "cannot listen on %s: %s (port in use, or not an address of "
-                                   "this machine?)",
+    return vg_set_error(VG_ERR_IO,
+                        "cannot listen on %s: %s (port in use, or not an address of "
+                        "this machine?)",
                         s->cfg.listen, strerror(errno));
   const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
   s->port = di ? di->port : ntohs(sa.sin_port);

@@ -139,8 +139,8 @@ static void server_families(vg_server *s, mbuf *m) {
   for (int i = 0; i < n; i++) {
     vg_device_info d;
     if (vg_device_info_get(vg_cuda(i), &d) == VG_OK)
-      srv_buf_printf(&m->b, &m->len, &m->cap, "vidgraph_gpu_memory_used_bytes{gpu=\"%d\"} %zu\n",
-                     i, d.total_mem - d.free_mem);
+      srv_buf_printf(&m->b, &m->len, &m->cap, "vidgraph_gpu_memory_used_bytes{gpu=\"%d\"} %zu\n", i,
+                     d.total_mem - d.free_mem);
   }
   vg_clear_error();
 }

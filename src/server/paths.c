@@ -19,8 +19,7 @@ vg_status srv_confine_path(const char roots[][SRV_PATH_MAX], int nroots, const c
   if (strlen(path) >= SRV_PATH_MAX / 2)
     return vg_set_error(VG_ERR_INVALID_ARG, "%s: path too long", field);
   if (nroots == 0)
-    return vg_set_error(VG_ERR_INVALID_ARG, "%s: no roots configured for this kind of path",
-                        field);
+    return vg_set_error(VG_ERR_INVALID_ARG, "%s: no roots configured for this kind of path", field);
   bool exists_outside = false;
   for (int i = 0; i < nroots; i++) {
     char want[SRV_PATH_MAX], real[PATH_MAX];
@@ -45,8 +44,8 @@ vg_status srv_confine_path(const char roots[][SRV_PATH_MAX], int nroots, const c
 }
 
 bool srv_is_network_url(const char *url) {
-  static const char *const schemes[] = {"rtsp://", "rtsps://", "rtmp://", "http://",
-                                        "https://", "srt://",  "udp://",  NULL};
+  static const char *const schemes[] = {"rtsp://",  "rtsps://", "rtmp://", "http://",
+                                        "https://", "srt://",   "udp://",  NULL};
   for (int i = 0; schemes[i]; i++)
     if (strncmp(url, schemes[i], strlen(schemes[i])) == 0) return true;
   return false;

@@ -51,9 +51,9 @@ void srv_models_free(vg_server *s) {
 
 typedef struct users_ctx {
   const char *source;
-  json_t *users;       /* array of "run:r1" */
-  json_t *latency;     /* of the first user node */
-  json_t *discovered;  /* models found in graphs: source -> node detail (when source NULL) */
+  json_t *users;      /* array of "run:r1" */
+  json_t *latency;    /* of the first user node */
+  json_t *discovered; /* models found in graphs: source -> node detail (when source NULL) */
 } users_ctx;
 
 static void users_cb(void *user, const char *owner, const vg_run_summary *sum) {
@@ -125,10 +125,9 @@ static json_t *model_json(vg_server *s, const char *name, vg_model *m) {
                    "path", r.source, "requested_providers", req, "execution_provider",
                    srv_ort_provider_name(r.used), "io_binding", r.io_binding, "cuda_graph",
                    r.cuda_graph, "precision", r.precision, "fallback_reasons", fb, "inputs", ins,
-                   "outputs", outs, "load_ms", r.load_ms, "runs", (json_int_t)st.runs,
-                   "latency_ms",
-                   u.latency ? u.latency : json_pack("{s:f,s:f,s:f}", "mean", 0.0, "p50", 0.0,
-                                                     "p99", 0.0),
+                   "outputs", outs, "load_ms", r.load_ms, "runs", (json_int_t)st.runs, "latency_ms",
+                   u.latency ? u.latency
+                             : json_pack("{s:f,s:f,s:f}", "mean", 0.0, "p50", 0.0, "p99", 0.0),
                    "users", u.users, "host_copies", (json_int_t)st.copies);
 }
 
@@ -137,14 +136,13 @@ static json_t *discovered_json(vg_server *s, json_t *d) {
   json_t *req = json_array(), *fb = json_array();
   size_t i;
   json_t *v;
-  json_array_foreach(json_object_get(d, "requested_providers"), i, v)
-      json_array_append(req, v);
+  json_array_foreach(json_object_get(d, "requested_providers"), i, v) json_array_append(req, v);
   const char *k;
   json_object_foreach(json_object_get(d, "skipped_providers"), k, v) {
     vg_provider p;
     if (json_string_value(v) && json_string_value(v)[0] && vg_provider_parse(k, &p) == VG_OK)
-      json_array_append_new(fb, json_pack("{s:s,s:O}", "provider", srv_ort_provider_name(p),
-                                          "reason", v));
+      json_array_append_new(
+          fb, json_pack("{s:s,s:O}", "provider", srv_ort_provider_name(p), "reason", v));
   }
   vg_provider used = VG_PROVIDER_CPU;
   vg_provider_parse(json_string_value(json_object_get(d, "provider")) ?: "cpu", &used);
@@ -215,7 +213,8 @@ static bool spec_from_body(srv_req *rq, json_t *b, named_model *nm, enum MHD_Res
     return false;
   }
   if (!json_is_string(path)) {
-    *ret = srv_reply_error(rq, 400, "bad_field", "path: a string (a .onnx file under a model root)");
+    *ret =
+        srv_reply_error(rq, 400, "bad_field", "path: a string (a .onnx file under a model root)");
     return false;
   }
   vg_model_spec_init(&nm->spec);
@@ -285,8 +284,7 @@ static enum MHD_Result post_model(srv_req *rq) {
     }
   if (ms->n == MAX_NAMED) {
     pthread_mutex_unlock(&ms->mu);
-    return srv_reply_error(rq, 409, "full", "at most %d named models; delete one first",
-                           MAX_NAMED);
+    return srv_reply_error(rq, 409, "full", "at most %d named models; delete one first", MAX_NAMED);
   }
   pthread_mutex_unlock(&ms->mu);
   /* loading may take seconds: outside the lock */
@@ -299,8 +297,7 @@ static enum MHD_Result post_model(srv_req *rq) {
   if (dup || ms->n == MAX_NAMED) {
     pthread_mutex_unlock(&ms->mu);
     vg_model_cache_release(s->cache, nm.model);
-    return srv_reply_error(rq, 409, "exists", "name: '%s' was loaded by another request",
-                           nm.name);
+    return srv_reply_error(rq, 409, "exists", "name: '%s' was loaded by another request", nm.name);
   }
   ms->items[ms->n++] = nm;
   json_t *o = model_json(s, nm.name, nm.model);
@@ -329,8 +326,8 @@ static enum MHD_Result delete_model(srv_req *rq, const char *name) {
     pthread_mutex_unlock(&ms->mu);
     char *t = json_dumps(users, JSON_COMPACT);
     json_decref(users);
-    enum MHD_Result ret = srv_reply_error(rq, 409, "in_use", "model '%s' is used by %s", name,
-                                          t ? t : "runs");
+    enum MHD_Result ret =
+        srv_reply_error(rq, 409, "in_use", "model '%s' is used by %s", name, t ? t : "runs");
     free(t);
     return ret;
   }

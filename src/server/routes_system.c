@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static double uptime_s(const vg_server *s) { return (double)(vg_now_ns() - s->t_start_ns) / 1e9; }
+static double uptime_s(const vg_server *s) {
+  return (double)(vg_now_ns() - s->t_start_ns) / 1e9;
+}
 
 enum MHD_Result srv_route_health(srv_req *rq) {
   if (strcmp(rq->method, "GET") != 0)
@@ -20,9 +22,12 @@ enum MHD_Result srv_route_health(srv_req *rq) {
 /* ONNX Runtime's name of a provider, as the dashboard and ORT users know them. */
 const char *srv_ort_provider_name(vg_provider p) {
   switch (p) {
-  case VG_PROVIDER_TENSORRT: return "TensorrtExecutionProvider";
-  case VG_PROVIDER_CUDA: return "CUDAExecutionProvider";
-  default: return "CPUExecutionProvider";
+  case VG_PROVIDER_TENSORRT:
+    return "TensorrtExecutionProvider";
+  case VG_PROVIDER_CUDA:
+    return "CUDAExecutionProvider";
+  default:
+    return "CPUExecutionProvider";
   }
 }
 
@@ -50,11 +55,11 @@ static json_t *gpus_json(int *count) {
     char cc[16], drv[16];
     snprintf(cc, sizeof cc, "%d.%d", d.cc_major, d.cc_minor);
     snprintf(drv, sizeof drv, "%d.%d", d.driver_version / 1000, (d.driver_version % 1000) / 10);
-    json_array_append_new(
-        a, json_pack("{s:i,s:s,s:I,s:I,s:s,s:s,s:i}", "index", i, "name", d.name, "memory_used",
-                     (json_int_t)(d.total_mem - d.free_mem), "memory_total",
-                     (json_int_t)d.total_mem, "compute_capability", cc, "driver", drv,
-                     "multiprocessors", d.multiprocessors));
+    json_array_append_new(a,
+                          json_pack("{s:i,s:s,s:I,s:I,s:s,s:s,s:i}", "index", i, "name", d.name,
+                                    "memory_used", (json_int_t)(d.total_mem - d.free_mem),
+                                    "memory_total", (json_int_t)d.total_mem, "compute_capability",
+                                    cc, "driver", drv, "multiprocessors", d.multiprocessors));
   }
   return a;
 }
@@ -71,8 +76,8 @@ static json_t *static_info(vg_server *s) {
     bool nvdec = n > 0 && vg_nvdec_available(0, why, sizeof why);
     if (n == 0) snprintf(why, sizeof why, "%s", vg_cuda_unavailable_reason());
     json_object_set_new(o, "decoders",
-                        json_pack("[{s:s,s:b,s:s},{s:s,s:b,s:s}]", "name", "nvdec", "usable",
-                                  nvdec, "reason", nvdec ? "" : why, "name", "cpu", "usable",
+                        json_pack("[{s:s,s:b,s:s},{s:s,s:b,s:s}]", "name", "nvdec", "usable", nvdec,
+                                  "reason", nvdec ? "" : why, "name", "cpu", "usable",
                                   vg_video_have_ffmpeg(), "reason",
                                   vg_video_have_ffmpeg() ? ""
                                                          : "this build has no FFmpeg (raw "

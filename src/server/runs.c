@@ -40,10 +40,11 @@ static json_t *objects_json(const vg_objects *objs) {
   json_t *a = json_array();
   for (size_t i = 0; i < objs->count && i < 256; i++) {
     const vg_object *o = &objs->items[i];
-    json_array_append_new(
-        a, json_pack("{s:[f,f,f,f],s:s,s:i,s:f,s:I,s:s}", "box", o->box.x1, o->box.y1,
-                     o->box.x2 - o->box.x1, o->box.y2 - o->box.y1, "label", o->label, "class_id", o->class_id, "score", o->score,
-                     "track_id", (json_int_t)o->track_id, "text", o->text));
+    json_array_append_new(a,
+                          json_pack("{s:[f,f,f,f],s:s,s:i,s:f,s:I,s:s}", "box", o->box.x1,
+                                    o->box.y1, o->box.x2 - o->box.x1, o->box.y2 - o->box.y1,
+                                    "label", o->label, "class_id", o->class_id, "score", o->score,
+                                    "track_id", (json_int_t)o->track_id, "text", o->text));
   }
   return a;
 }
@@ -87,19 +88,19 @@ static json_t *nodes_json(const vg_run_summary *s, vg_run_state state) {
     json_t *v;
     json_object_foreach(json_object_get(d, "skipped_providers"), k, v) {
       if (json_string_value(v) && json_string_value(v)[0] && vg_provider_parse(k, &p) == VG_OK)
-        json_array_append_new(fb, json_pack("{s:s,s:O}", "provider", srv_ort_provider_name(p),
-                                            "reason", v));
+        json_array_append_new(
+            fb, json_pack("{s:s,s:O}", "provider", srv_ort_provider_name(p), "reason", v));
     }
     const char *nstate = m->errors > 0 && m->dropped < m->errors ? "failed"
-                         : state == VG_RUN_RUNNING            ? "running"
-                                                              : vg_run_state_name(state);
+                         : state == VG_RUN_RUNNING               ? "running"
+                                                                 : vg_run_state_name(state);
     json_t *o = json_pack(
         "{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:o,s:o,s:s}", "id", m->id, "type", m->type, "device",
-        vg_device_str(m->device, dev, sizeof dev), "state", nstate, "frames",
-        (json_int_t)m->frames, "calls", (json_int_t)m->calls, "dropped", (json_int_t)m->dropped,
-        "latency_ms", srv_latency_json(&m->latency), "execution_provider",
+        vg_device_str(m->device, dev, sizeof dev), "state", nstate, "frames", (json_int_t)m->frames,
+        "calls", (json_int_t)m->calls, "dropped", (json_int_t)m->dropped, "latency_ms",
+        srv_latency_json(&m->latency), "execution_provider",
         prov && vg_provider_parse(prov, &p) == VG_OK ? json_string(srv_ort_provider_name(p))
-                                                      : json_null(),
+                                                     : json_null(),
         "fallback_reasons", fb, "last_error", m->last_error);
     if (d) json_object_set_new(o, "detail", d);
     json_array_append_new(a, o);
@@ -249,8 +250,10 @@ static bool confine_value(build *b, const char *field, const char *key, json_t *
   char real[SRV_PATH_MAX];
   if (strcmp(key, "path") == 0) { /* sink files go inside the run's folder */
     if (v[0] == '/' || strstr(v, "..") || strcmp(v, "-") == 0)
-      return fail(b, 400, "%s: sink paths are relative to the run's output folder, without '..' "
-                          "('%s')", field, v);
+      return fail(b, 400,
+                  "%s: sink paths are relative to the run's output folder, without '..' "
+                  "('%s')",
+                  field, v);
     snprintf(real, sizeof real, "%s/%s", outdir, v);
     json_string_set(str, real);
     return true;
@@ -272,8 +275,8 @@ static bool confine_value(build *b, const char *field, const char *key, json_t *
   return true;
 }
 
-static bool walk_params(build *b, json_t *v, const char *field, const char *key,
-                        const char *outdir, int depth) {
+static bool walk_params(build *b, json_t *v, const char *field, const char *key, const char *outdir,
+                        int depth) {
   char sub[512];
   if (depth > 16) return fail(b, 400, "%s: nested too deeply%s", field, "");
   if (json_is_string(v)) return confine_value(b, field, key, v, outdir);
@@ -322,8 +325,10 @@ static bool inputs_to_set(build *b, json_t *inputs, const char *src_id) {
     snprintf(field, sizeof field, "inputs[%zu]", i);
     if (json_is_object(in) && json_object_get(in, "shm")) {
       json_decref(urls);
-      return fail(b, 400, "%s: shared-memory inputs are not accepted by this server build yet "
-                          "(pass a file path or URL)%s", field, "");
+      return fail(b, 400,
+                  "%s: shared-memory inputs are not accepted by this server build yet "
+                  "(pass a file path or URL)%s",
+                  field, "");
     }
     const char *v = json_string_value(in);
     if (!v) {
@@ -337,8 +342,7 @@ static bool inputs_to_set(build *b, json_t *inputs, const char *src_id) {
     if (srv_confine_path((const char(*)[SRV_PATH_MAX])s->media_roots, s->nmedia_roots, v, field,
                          real, sizeof real) != VG_OK) {
       json_decref(urls);
-      return fail(b, vg_last_status() == VG_ERR_NOT_FOUND ? 404 : 400, "%s%s", vg_last_error(),
-                  "");
+      return fail(b, vg_last_status() == VG_ERR_NOT_FOUND ? 404 : 400, "%s%s", vg_last_error(), "");
     }
     json_array_append_new(urls, json_string(real));
   }
@@ -363,8 +367,10 @@ static bool user_sets(build *b, json_t *sets) {
     const char *eq = t ? strchr(t, '=') : NULL;
     if (!eq || eq == t) return fail(b, 400, "%s: a \"path=value\" string%s", field, "");
     if (strchr(eq, '/') || strstr(eq, ".."))
-      return fail(b, 400, "%s: values with paths cannot be set here (use inputs, or a graph "
-                          "object whose paths are checked)%s", field, "");
+      return fail(b, 400,
+                  "%s: values with paths cannot be set here (use inputs, or a graph "
+                  "object whose paths are checked)%s",
+                  field, "");
     if (!add_set(b, t)) return false;
   }
   return true;
@@ -372,8 +378,8 @@ static bool user_sets(build *b, json_t *sets) {
 
 /* Configured graph: file path from the config's `graphs:` map, its first source, and sink paths
  * moved inside the run's folder. */
-static bool configured_graph(build *b, const char *name, const char *outdir, char *path,
-                             size_t cap, char *src_id, size_t src_cap) {
+static bool configured_graph(build *b, const char *name, const char *outdir, char *path, size_t cap,
+                             char *src_id, size_t src_cap) {
   vg_server *s = b->rq->srv;
   const vg_cnode *graphs = s->config ? vg_cnode_get(vg_config_root(s->config), "graphs") : NULL;
   const char *file = vg_cnode_scalar(vg_cnode_get(graphs, name));
@@ -520,12 +526,12 @@ static enum MHD_Result post_run(srv_req *rq) {
     free(b.sets[i]);
   if (!ok) {
     run_free(run);
-    return srv_reply_error(rq, b.bad_status, b.bad_status == 404 ? "not_found" : "bad_field",
-                           "%s", b.bad);
+    return srv_reply_error(rq, b.bad_status, b.bad_status == 404 ? "not_found" : "bad_field", "%s",
+                           b.bad);
   }
   if (st == VG_OK) {
-    vg_run_options opt = {.on_event = on_node_event, .event_user = run, .model_cache = s->cache,
-                          .host = s};
+    vg_run_options opt = {
+        .on_event = on_node_event, .event_user = run, .model_cache = s->cache, .host = s};
     st = vg_run_create(run->g, &opt, &run->r);
   }
   if (st != VG_OK) {
@@ -536,8 +542,8 @@ static enum MHD_Result post_run(srv_req *rq) {
   }
   run->state = VG_RUN_RUNNING;
   st = vg_run_start(run->r);
-  if (st == VG_OK) st = pthread_create(&run->watcher, NULL, watch_run, run) == 0 ? VG_OK
-                                                                                : VG_ERR_INTERNAL;
+  if (st == VG_OK)
+    st = pthread_create(&run->watcher, NULL, watch_run, run) == 0 ? VG_OK : VG_ERR_INTERNAL;
   if (st != VG_OK) {
     char msg[1024];
     snprintf(msg, sizeof msg, "%s", vg_last_error());
@@ -621,7 +627,8 @@ enum MHD_Result srv_route_runs(srv_req *rq, const char *id, const char *sub) {
     return srv_reply_json(rq, 200, json_pack("{s:o}", "runs", list));
   }
   srv_run *run = find_run(s, id);
-  if (!run) return srv_reply_error(rq, 404, "not_found", "no run '%s' (GET /api/runs lists them)", id);
+  if (!run)
+    return srv_reply_error(rq, 404, "not_found", "no run '%s' (GET /api/runs lists them)", id);
   if (sub && strcmp(sub, "events") == 0) {
     if (strcmp(m, "GET") != 0)
       return srv_reply_error(rq, 405, "method_not_allowed", "events: GET only");

@@ -63,9 +63,9 @@ static vg_status load_config(vg_server *s) {
   const vg_cnode *root = vg_config_root(s->config);
   if (vg_cnode_get_kind(root) != VG_CNODE_MAP)
     return vg_cnode_error(root, VG_ERR_PARSE, "the serve config is a map");
-  static const char *const known[] = {"listen",     "token_file",   "model_roots", "media_roots",
-                                      "web_root",   "output_root",  "graphs",      "stream_graph",
-                                      "streams",    "max_body_bytes", NULL};
+  static const char *const known[] = {"listen",   "token_file",     "model_roots", "media_roots",
+                                      "web_root", "output_root",    "graphs",      "stream_graph",
+                                      "streams",  "max_body_bytes", NULL};
   for (size_t i = 0; i < vg_cnode_len(root); i++) {
     const char *k = vg_cnode_key_at(root, i);
     bool ok = false;
@@ -104,8 +104,8 @@ static void find_web_root(vg_server *s) {
   if (s->cfg.web_root) {
     snprintf(cand[n++], SRV_PATH_MAX, "%s", s->cfg.web_root);
   } else {
-    if (s->config && vg_cfg_string(vg_config_root(s->config), "web_root", false, NULL, &v) ==
-                         VG_OK && v)
+    if (s->config &&
+        vg_cfg_string(vg_config_root(s->config), "web_root", false, NULL, &v) == VG_OK && v)
       cfg_path(s, v, cand[n++], SRV_PATH_MAX);
     char exe[PATH_MAX];
     ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -192,7 +192,9 @@ vg_status vg_server_start(vg_server *s) {
   return vg__server_http_start(s);
 }
 
-int vg_server_port(const vg_server *s) { return s->port; }
+int vg_server_port(const vg_server *s) {
+  return s->port;
+}
 
 void vg_server_stop(vg_server *s) {
   if (!s || atomic_exchange(&s->stopping, true)) return;

@@ -12,17 +12,17 @@
 #define VG_SERVER_MAX_ROOTS 8
 
 typedef struct vg_server_config {
-  const char *config_file;  /* --config: YAML with graphs, stream_graph, streams, roots */
-  const char *listen;       /* "127.0.0.1:8080"; port 0 = any free port */
-  const char *token;        /* bearer token, or NULL for none */
+  const char *config_file; /* --config: YAML with graphs, stream_graph, streams, roots */
+  const char *listen;      /* "127.0.0.1:8080"; port 0 = any free port */
+  const char *token;       /* bearer token, or NULL for none */
   const char *model_roots[VG_SERVER_MAX_ROOTS];
   int nmodel_roots;
   const char *media_roots[VG_SERVER_MAX_ROOTS];
   int nmedia_roots;
-  const char *web_root;     /* static dashboard files; NULL = <exe>/../web, else the source tree's */
-  const char *output_root;  /* run outputs (sink files, summaries); NULL = "out/serve" */
-  size_t max_body_bytes;    /* 0 = 1 MiB */
-  int threads;              /* unused with thread-per-connection; kept for the config */
+  const char *web_root;    /* static dashboard files; NULL = <exe>/../web, else the source tree's */
+  const char *output_root; /* run outputs (sink files, summaries); NULL = "out/serve" */
+  size_t max_body_bytes;   /* 0 = 1 MiB */
+  int threads;             /* unused with thread-per-connection; kept for the config */
 } vg_server_config;
 
 typedef struct vg_server vg_server;

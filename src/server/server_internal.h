@@ -25,10 +25,10 @@
 typedef struct srv_evlog srv_evlog;
 
 typedef struct srv_event {
-  uint64_t seq;     /* 1, 2, ... */
-  char type[16];    /* SSE `event:` */
-  char stream[64];  /* stream id for filters ("" when none) */
-  char *data;       /* JSON text (one line) */
+  uint64_t seq;    /* 1, 2, ... */
+  char type[16];   /* SSE `event:` */
+  char stream[64]; /* stream id for filters ("" when none) */
+  char *data;      /* JSON text (one line) */
 } srv_event;
 
 vg_status srv_evlog_create(size_t capacity, srv_evlog **out);
@@ -66,18 +66,18 @@ struct vg_server {
   int port;
   int64_t t_start_ns;
   atomic_bool stopping;
-  vg_registry *registry;    /* built-ins + the server's `streams` node type */
-  vg_model_cache *cache;    /* every infer node of every run and stream */
-  srv_models *models;       /* named models (POST /api/models) */
-  pthread_mutex_t runs_mu;  /* the run table */
+  vg_registry *registry;   /* built-ins + the server's `streams` node type */
+  vg_model_cache *cache;   /* every infer node of every run and stream */
+  srv_models *models;      /* named models (POST /api/models) */
+  pthread_mutex_t runs_mu; /* the run table */
   srv_run **runs;
   int nruns, runs_cap;
   uint64_t next_run_id;
-  srv_streams *streams;     /* the live streaming graph, or NULL when none is configured */
-  srv_evlog *events;        /* /api/events */
-  json_t *system_info;      /* providers/decoders probe, computed once (guarded by info_mu) */
+  srv_streams *streams; /* the live streaming graph, or NULL when none is configured */
+  srv_evlog *events;    /* /api/events */
+  json_t *system_info;  /* providers/decoders probe, computed once (guarded by info_mu) */
   pthread_mutex_t info_mu;
-  vg_config *config;        /* --config document (graphs: name -> path) */
+  vg_config *config; /* --config document (graphs: name -> path) */
   char config_dir[SRV_PATH_MAX];
   /* metrics */
   pthread_mutex_t stats_mu;
@@ -99,8 +99,8 @@ typedef struct srv_req {
   const char *url;    /* path, no query */
   const char *body;   /* NUL-terminated (may be "") */
   size_t body_len;
-  char route[48];     /* route label for metrics, set by the router */
-  int status;         /* the status sent */
+  char route[48]; /* route label for metrics, set by the router */
+  int status;     /* the status sent */
 } srv_req;
 
 /* Sends a JSON reply (steals body; NULL = no body). Returns the MHD result. */

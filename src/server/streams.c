@@ -142,9 +142,9 @@ static vg_status feeder_process(vg_call *c) {
 
 static char *feeder_describe(void *state) {
   srv_streams *h = state;
-  json_t *o = json_pack("{s:i,s:i,s:I}", "queue_depth", (int)vg_queue_size(h->queue),
-                        "queue_capacity", h->queue_cap, "queue_drops",
-                        (json_int_t)atomic_load(&h->queue_drops));
+  json_t *o =
+      json_pack("{s:i,s:i,s:I}", "queue_depth", (int)vg_queue_size(h->queue), "queue_capacity",
+                h->queue_cap, "queue_drops", (json_int_t)atomic_load(&h->queue_drops));
   char *t = json_dumps(o, JSON_COMPACT);
   json_decref(o);
   return t;
@@ -177,8 +177,7 @@ static void on_source_event(void *user, const vg_video_event *ev) {
     a->e->reconnects++;
     set_state(a->h, a->e, "running");
   }
-  if ((ev->kind == VG_VIDEO_EVENT_DISCONNECTED || ev->kind == VG_VIDEO_EVENT_GAVE_UP) &&
-      ev->reason)
+  if ((ev->kind == VG_VIDEO_EVENT_DISCONNECTED || ev->kind == VG_VIDEO_EVENT_GAVE_UP) && ev->reason)
     snprintf(a->e->last_error, sizeof a->e->last_error, "%s", ev->reason);
   pthread_mutex_unlock(&a->h->mu);
 }
@@ -319,8 +318,8 @@ static vg_status add_stream(srv_streams *h, const char *id, const char *url, boo
   o.device = h->device.kind == VG_DEVICE_CUDA ? h->device.ordinal : 0;
   o.on_event = on_source_event;
   o.event_user = a;
-  vg_status st = a ? vg_source_open(url, &o, &e->src)
-                   : vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
+  vg_status st =
+      a ? vg_source_open(url, &o, &e->src) : vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
   if (st == VG_OK) {
     a->h = h;
     a->e = e;
@@ -341,9 +340,9 @@ static vg_status add_stream(srv_streams *h, const char *id, const char *url, boo
     return vg_set_error(st, "url: %s", msg);
   }
   pthread_mutex_lock(&h->mu);
-  srv_evlog_push(h->srv->events, "stream", e->id,
-                 json_pack("{s:s,s:s,s:s,s:f}", "id", e->id, "state", e->state, "url", e->url,
-                           "fps", 0.0));
+  srv_evlog_push(
+      h->srv->events, "stream", e->id,
+      json_pack("{s:s,s:s,s:s,s:f}", "id", e->id, "state", e->state, "url", e->url, "fps", 0.0));
   pthread_mutex_unlock(&h->mu);
   return VG_OK;
 }
@@ -379,12 +378,11 @@ static void on_stream_event(void *user, const vg_node_event *ev) {
   srv_evlog_push(h->srv->events, "node", sid,
                  json_pack("{s:s,s:s,s:s,s:I,s:f}", "node", ev->node_id, "state",
                            vg_node_state_name(ev->state), "stream", sid, "frame",
-                           (json_int_t)ev->frame_no, "duration_ms",
-                           (double)ev->duration_ns / 1e6));
+                           (json_int_t)ev->frame_no, "duration_ms", (double)ev->duration_ns / 1e6));
   if (ev->state == VG_NODE_FAILED && ev->message)
-    srv_evlog_push(h->srv->events, "error", sid,
-                   json_pack("{s:s,s:s,s:s}", "node", ev->node_id, "stream", sid, "message",
-                             ev->message));
+    srv_evlog_push(
+        h->srv->events, "error", sid,
+        json_pack("{s:s,s:s,s:s}", "node", ev->node_id, "stream", sid, "message", ev->message));
 }
 
 static void on_sink_packet(void *user, const char *node_id, vg_packet *p) {
@@ -402,11 +400,11 @@ static void on_sink_packet(void *user, const char *node_id, vg_packet *p) {
   json_t *a = json_array();
   for (size_t i = 0; i < objs->count && i < 256; i++) {
     const vg_object *o = &objs->items[i];
-    json_array_append_new(
-        a, json_pack("{s:[f,f,f,f],s:s,s:i,s:f,s:I,s:s}", "box", o->box.x1, o->box.y1,
-                     o->box.x2 - o->box.x1, o->box.y2 - o->box.y1, "label", o->label, "class_id",
-                     o->class_id, "score", o->score, "track_id", (json_int_t)o->track_id, "text",
-                     o->text));
+    json_array_append_new(a,
+                          json_pack("{s:[f,f,f,f],s:s,s:i,s:f,s:I,s:s}", "box", o->box.x1,
+                                    o->box.y1, o->box.x2 - o->box.x1, o->box.y2 - o->box.y1,
+                                    "label", o->label, "class_id", o->class_id, "score", o->score,
+                                    "track_id", (json_int_t)o->track_id, "text", o->text));
   }
   srv_evlog_push(h->srv->events, "objects", sid,
                  json_pack("{s:s,s:I,s:s,s:o}", "stream", sid, "frame",
@@ -466,8 +464,8 @@ vg_status srv_streams_start(vg_server *s) {
     return vg_set_error(VG_ERR_INVALID_ARG,
                         "stream_graph '%s' needs exactly one node of type 'streams' (has %d)",
                         h->graph_path, feeders);
-  vg_run_options opt = {.on_event = on_stream_event, .event_user = h, .model_cache = s->cache,
-                        .host = s};
+  vg_run_options opt = {
+      .on_event = on_stream_event, .event_user = h, .model_cache = s->cache, .host = s};
   VG_TRY(vg_run_create(h->g, &opt, &h->r));
   for (int i = 0; i < vg_graph_node_count(h->g); i++)
     if (strcmp(vg_graph_node_type(h->g, i)->name, "callback_sink") == 0)
@@ -548,10 +546,13 @@ void srv_streams_metrics(vg_server *s, char **buf, size_t *len, size_t *cap) {
     for (int i = 0; i < MAX_STREAMS; i++) {
       stream_ent *e = &h->ents[i];
       if (!e->used) continue;
-      if (f == 0) srv_buf_printf(buf, len, cap, "%s{stream=\"%s\"} %.3f\n", fams[f][0], e->id, e->fps);
+      if (f == 0)
+        srv_buf_printf(buf, len, cap, "%s{stream=\"%s\"} %.3f\n", fams[f][0], e->id, e->fps);
       if (f > 0)
         srv_buf_printf(buf, len, cap, "%s{stream=\"%s\"} %llu\n", fams[f][0], e->id,
-                       (unsigned long long)(f == 1 ? e->frames : f == 2 ? e->drops : e->reconnects));
+                       (unsigned long long)(f == 1   ? e->frames
+                                            : f == 2 ? e->drops
+                                                     : e->reconnects));
     }
     pthread_mutex_unlock(&h->mu);
   }
@@ -566,14 +567,14 @@ void srv_streams_metrics(vg_server *s, char **buf, size_t *len, size_t *cap) {
 
 static json_t *stream_json(const stream_ent *e) {
   char dev[16];
-  return json_pack("{s:s,s:s,s:s,s:f,s:I,s:I,s:I,s:o,s:b,s:{s:s,s:s,s:s,s:i,s:i,s:s}}", "id",
-                   e->id, "url", e->url, "state", e->state, "fps", e->fps, "frames",
-                   (json_int_t)e->frames, "drops", (json_int_t)e->drops, "reconnects",
-                   (json_int_t)e->reconnects, "last_error",
-                   e->last_error[0] ? json_string(e->last_error) : json_null(), "loop", e->loop,
-                   "source", "codec", e->info.codec, "decoder", vg_decoder_name(e->info.decoder),
-                   "decoder_reason", e->info.decoder_reason, "width", e->info.width, "height",
-                   e->info.height, "device", vg_device_str(e->info.output_device, dev, sizeof dev));
+  return json_pack("{s:s,s:s,s:s,s:f,s:I,s:I,s:I,s:o,s:b,s:{s:s,s:s,s:s,s:i,s:i,s:s}}", "id", e->id,
+                   "url", e->url, "state", e->state, "fps", e->fps, "frames", (json_int_t)e->frames,
+                   "drops", (json_int_t)e->drops, "reconnects", (json_int_t)e->reconnects,
+                   "last_error", e->last_error[0] ? json_string(e->last_error) : json_null(),
+                   "loop", e->loop, "source", "codec", e->info.codec, "decoder",
+                   vg_decoder_name(e->info.decoder), "decoder_reason", e->info.decoder_reason,
+                   "width", e->info.width, "height", e->info.height, "device",
+                   vg_device_str(e->info.output_device, dev, sizeof dev));
 }
 
 static enum MHD_Result post_stream(srv_req *rq, srv_streams *h) {
