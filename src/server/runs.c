@@ -32,6 +32,7 @@ struct srv_run {
   srv_evlog *log;
   pthread_t watcher;
   bool watcher_started;
+  atomic_int refs; /* the table's + one per request using it; the last one frees */
 };
 
 /* ------------------------------------------------------------------ events of a run */
@@ -202,6 +203,10 @@ static void run_free(srv_run *run) {
   srv_evlog_free(run->log);
   pthread_mutex_destroy(&run->mu);
   free(run);
+}
+
+static void run_unref(srv_run *run) {
+  if (run && atomic_fetch_sub(&run->refs, 1) == 1) run_free(run);
 }
 
 static vg_status mkdir_p(const char *dir) {
@@ -424,6 +429,7 @@ static srv_run *run_new(vg_server *s) {
     return NULL;
   }
   pthread_mutex_init(&run->mu, NULL);
+  atomic_init(&run->refs, 1);
   run->srv = s;
   pthread_mutex_lock(&s->runs_mu);
   snprintf(run->id, sizeof run->id, "r%llu", (unsigned long long)s->next_run_id++);
@@ -459,7 +465,7 @@ static void table_add(vg_server *s, srv_run *run) {
   }
   if (s->nruns < s->runs_cap) s->runs[s->nruns++] = run;
   pthread_mutex_unlock(&s->runs_mu);
-  if (evict) run_free(evict);
+  if (evict) run_unref(evict);
 }
 
 static enum MHD_Result post_run(srv_req *rq) {
@@ -562,6 +568,7 @@ static srv_run *find_run(vg_server *s, const char *id) {
   pthread_mutex_lock(&s->runs_mu);
   for (int i = 0; i < s->nruns && !r; i++)
     if (strcmp(s->runs[i]->id, id) == 0) r = s->runs[i];
+  if (r) atomic_fetch_add(&r->refs, 1); /* the caller's; run_unref when done */
   pthread_mutex_unlock(&s->runs_mu);
   return r; /* runs leave the table only when finished and evicted, or at shutdown */
 }
@@ -608,8 +615,26 @@ void srv_runs_shutdown(vg_server *s) {
   s->nruns = s->runs_cap = 0;
   pthread_mutex_unlock(&s->runs_mu);
   for (int i = 0; i < n; i++)
-    run_free(runs[i]); /* joins the watcher, which writes the summary */
+    run_unref(runs[i]); /* joins the watcher, which writes the summary */
   free(runs);
+}
+
+static enum MHD_Result run_route(srv_req *rq, srv_run *run, const char *sub) {
+  const char *m = rq->method;
+  if (sub && strcmp(sub, "events") == 0) {
+    if (strcmp(m, "GET") != 0)
+      return srv_reply_error(rq, 405, "method_not_allowed", "events: GET only");
+    return srv_reply_sse(rq, run->log, 1, NULL, srv_query(rq, "type"));
+  }
+  if (sub) return srv_reply_error(rq, 404, "not_found", "no route %s (runs/{id}/events)", rq->url);
+  if (strcmp(m, "GET") == 0) return srv_reply_json(rq, 200, run_json(run, true));
+  if (strcmp(m, "DELETE") == 0) {
+    pthread_mutex_lock(&run->mu);
+    if (run->r) vg_run_cancel(run->r);
+    pthread_mutex_unlock(&run->mu);
+    return srv_reply_json(rq, 202, json_pack("{s:s,s:s}", "id", run->id, "state", "canceling"));
+  }
+  return srv_reply_error(rq, 405, "method_not_allowed", "/api/runs/{id}: GET or DELETE");
 }
 
 enum MHD_Result srv_route_runs(srv_req *rq, const char *id, const char *sub) {
@@ -629,18 +654,7 @@ enum MHD_Result srv_route_runs(srv_req *rq, const char *id, const char *sub) {
   srv_run *run = find_run(s, id);
   if (!run)
     return srv_reply_error(rq, 404, "not_found", "no run '%s' (GET /api/runs lists them)", id);
-  if (sub && strcmp(sub, "events") == 0) {
-    if (strcmp(m, "GET") != 0)
-      return srv_reply_error(rq, 405, "method_not_allowed", "events: GET only");
-    return srv_reply_sse(rq, run->log, 1, NULL, srv_query(rq, "type"));
-  }
-  if (sub) return srv_reply_error(rq, 404, "not_found", "no route %s (runs/{id}/events)", rq->url);
-  if (strcmp(m, "GET") == 0) return srv_reply_json(rq, 200, run_json(run, true));
-  if (strcmp(m, "DELETE") == 0) {
-    pthread_mutex_lock(&run->mu);
-    if (run->r) vg_run_cancel(run->r);
-    pthread_mutex_unlock(&run->mu);
-    return srv_reply_json(rq, 202, json_pack("{s:s,s:s}", "id", run->id, "state", "canceling"));
-  }
-  return srv_reply_error(rq, 405, "method_not_allowed", "/api/runs/{id}: GET or DELETE");
+  enum MHD_Result ret = run_route(rq, run, sub);
+  run_unref(run);
+  return ret;
 }

@@ -628,6 +628,25 @@ static enum MHD_Result post_stream(srv_req *rq, srv_streams *h) {
   return srv_reply_json(rq, 201, o);
 }
 
+/* The live graph as a whole: one run since the server started (streams never restart it). */
+static json_t *graph_json(srv_streams *h) {
+  vg_run_summary sum;
+  if (!h->r || vg_run_get_summary(h->r, &sum) != VG_OK) return json_null();
+  json_t *nodes = json_array();
+  for (int i = 0; i < sum.nnodes; i++)
+    json_array_append_new(
+        nodes, json_pack("{s:s,s:s,s:I,s:I,s:f}", "id", sum.nodes[i].id, "type", sum.nodes[i].type,
+                         "frames", (json_int_t)sum.nodes[i].frames, "calls",
+                         (json_int_t)sum.nodes[i].calls, "mean_batch", sum.nodes[i].mean_batch));
+  json_t *o =
+      json_pack("{s:s,s:s,s:I,s:I,s:I,s:f,s:f,s:o}", "path", h->graph_path, "state",
+                vg_run_state_name(sum.state), "frames_in", (json_int_t)sum.frames_in, "frames_done",
+                (json_int_t)sum.frames_done, "frames_dropped", (json_int_t)sum.frames_dropped,
+                "wall_ms", sum.wall_ms, "fps", sum.fps, "nodes", nodes);
+  vg_run_summary_free(&sum);
+  return o;
+}
+
 enum MHD_Result srv_send_jpeg(srv_req *rq, srv_streams *h, const char *id);
 enum MHD_Result srv_send_mjpeg(srv_req *rq, srv_streams *h, const char *id);
 
@@ -647,7 +666,7 @@ enum MHD_Result srv_route_streams(srv_req *rq, const char *id, const char *sub) 
     for (int i = 0; i < MAX_STREAMS; i++)
       if (h->ents[i].used) json_array_append_new(list, stream_json(&h->ents[i]));
     pthread_mutex_unlock(&h->mu);
-    return srv_reply_json(rq, 200, json_pack("{s:o}", "streams", list));
+    return srv_reply_json(rq, 200, json_pack("{s:o,s:o}", "streams", list, "graph", graph_json(h)));
   }
   pthread_mutex_lock(&h->mu);
   stream_ent *e = by_id(h, id);

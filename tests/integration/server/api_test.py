@@ -321,8 +321,8 @@ def t_streams(s):
     check(st == 200 and ctype == "image/jpeg" and body[:2] == b"\xff\xd8", "frame.jpg is a JPEG (%s %s)" % (st, ctype))
     st, _, body, ctype = s.get("/api/streams/cam1/frame.jpg?access_token=" + TOKEN, token=None)
     check(st == 200 and body[:2] == b"\xff\xd8", "frame.jpg with access_token")
-    # a second camera joins the running graph
-    runs_before = s.get("/api/streams")[1]
+    # a second camera joins the running graph (the same run: its clock and counters go on)
+    g0 = s.get("/api/streams")[1]["graph"]
     st, doc, _, _ = s.post("/api/streams", {"url": "people.mp4", "id": "cam2", "loop": True})
     check(st == 201, "second stream added live")
     got = wait_for(lambda: s.get("/api/streams/cam2")[1]["frames"] > 5, 60)
@@ -350,7 +350,11 @@ def t_streams(s):
     check(wait_for(lambda: s.get("/api/streams/cam2")[1]["frames"] > f1 + 5, 60), "the other stream goes on")
     st, doc, _, _ = s.get("/api/streams")
     check([x["id"] for x in doc["streams"]] == ["cam2"], "list after removal")
-    check(runs_before is not None, "streams list")
+    g1 = doc["graph"]
+    check(g1["state"] == "running" and g1["wall_ms"] > g0["wall_ms"] and g1["frames_in"] > g0["frames_in"],
+          "the live graph was never restarted (%s -> %s)" % ({k: g0[k] for k in ("wall_ms", "frames_in")}, {k: g1[k] for k in ("wall_ms", "frames_in")}))
+    det = [n for n in g1["nodes"] if n["id"] == "det"][0]
+    print("live graph: det %d frames in %d calls (mean batch %.2f)" % (det["frames"], det["calls"], det["mean_batch"]), flush=True)
 
 
 PROM_LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*"(,[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*")*)?\})? (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$')
