@@ -30,6 +30,7 @@ struct srv_run {
   vg_run_summary final;
   bool has_final;
   srv_evlog *log;
+  json_t *outputs; /* SHMREFs of the output nodes' last packets (after the end) */
   pthread_t watcher;
   bool watcher_started;
   atomic_int refs; /* the table's + one per request using it; the last one frees */
@@ -135,11 +136,12 @@ static json_t *run_json(srv_run *run, bool with_nodes) {
     s = &live;
     have_live = true;
   }
-  json_t *o = json_pack("{s:s,s:s,s:s,s:f,s:I,s:f,s:o,s:[]}", "id", run->id, "state",
-                        vg_run_state_name(run->state), "graph", run->graph_name, "progress",
-                        s ? progress_of(s) : 0.0, "frames", s ? (json_int_t)s->frames_done : 0,
-                        "fps", s ? s->fps : 0.0, "error",
-                        run->error[0] ? json_string(run->error) : json_null(), "outputs");
+  json_t *o =
+      json_pack("{s:s,s:s,s:s,s:f,s:I,s:f,s:o,s:o}", "id", run->id, "state",
+                vg_run_state_name(run->state), "graph", run->graph_name, "progress",
+                s ? progress_of(s) : 0.0, "frames", s ? (json_int_t)s->frames_done : 0, "fps",
+                s ? s->fps : 0.0, "error", run->error[0] ? json_string(run->error) : json_null(),
+                "outputs", run->outputs ? json_deep_copy(run->outputs) : json_array());
   if (s && with_nodes) {
     json_object_set_new(o, "nodes", nodes_json(s, run->state));
     json_object_set_new(o, "copies",
@@ -180,6 +182,19 @@ static void *watch_run(void *arg) {
   if (!run->error[0] && err[0]) snprintf(run->error, sizeof run->error, "%s", err);
   if (!run->error[0] && run->has_final && run->final.error[0])
     snprintf(run->error, sizeof run->error, "%s", run->final.error);
+  json_t *outs = json_array();
+  for (int i = 0; i < vg_graph_node_count(run->g); i++) {
+    vg_packet *p = NULL;
+    if (strcmp(vg_graph_node_type(run->g, i)->name, "output") != 0 ||
+        vg_run_output(run->r, vg_graph_node_id(run->g, i), &p) != VG_OK)
+      continue;
+    json_t *ref = srv_shm_export(run->srv, p);
+    if (ref) json_object_set_new(ref, "node", json_string(vg_graph_node_id(run->g, i)));
+    if (ref) json_array_append_new(outs, ref);
+    vg_packet_unref(p);
+  }
+  vg_clear_error();
+  run->outputs = outs;
   vg_run *r = run->r;
   vg_graph *g = run->g;
   run->r = NULL;
@@ -201,6 +216,7 @@ static void run_free(srv_run *run) {
   vg_graph_free(run->g);
   if (run->has_final) vg_run_summary_free(&run->final);
   srv_evlog_free(run->log);
+  json_decref(run->outputs);
   pthread_mutex_destroy(&run->mu);
   free(run);
 }
@@ -228,6 +244,9 @@ static vg_status mkdir_p(const char *dir) {
 
 typedef struct build {
   srv_req *rq;
+  vg_packet *fed[MAX_INPUTS]; /* shared-memory inputs, fed to the graph's `input` node */
+  int nfed;
+  char input_id[128]; /* that node's id ("" when the graph has none) */
   char *sets[2 * MAX_INPUTS + 8];
   int nsets;
   char bad[1024]; /* 400 detail */
@@ -303,25 +322,26 @@ static bool walk_params(build *b, json_t *v, const char *field, const char *key,
   return true;
 }
 
-/* Id of the first `source` node of a graph object, or NULL. */
-static const char *first_source(json_t *graph) {
+/* Id of the first node of a type in a graph object, or NULL. */
+static const char *first_of_type(json_t *graph, const char *type) {
   size_t i;
   json_t *n;
   json_array_foreach(json_object_get(graph, "nodes"), i, n) {
     const char *t = json_string_value(json_object_get(n, "type"));
-    if (t && strcmp(t, "source") == 0) return json_string_value(json_object_get(n, "id"));
+    if (t && strcmp(t, type) == 0) return json_string_value(json_object_get(n, "id"));
   }
   return NULL;
 }
 
-/* inputs -> an override of the first source's url list (paths confined to the media roots). */
+/* inputs -> an override of the first source's url list (paths confined to the media roots);
+ * {"shm": SHMREF} entries become packets for the graph's `input` node. */
 static bool inputs_to_set(build *b, json_t *inputs, const char *src_id) {
   vg_server *s = b->rq->srv;
   if (!inputs) return true;
   if (!json_is_array(inputs) || json_array_size(inputs) == 0 ||
       json_array_size(inputs) > MAX_INPUTS)
-    return fail(b, 400, "inputs: a list of 1..64 file paths or URLs%s%s", "", "");
-  if (!src_id) return fail(b, 400, "inputs: the graph has no node of type 'source'%s%s", "", "");
+    return fail(b, 400, "inputs: a list of 1..64 file paths, URLs or {\"shm\": SHMREF}%s%s", "",
+                "");
   json_t *urls = json_array();
   size_t i;
   json_t *in;
@@ -329,11 +349,20 @@ static bool inputs_to_set(build *b, json_t *inputs, const char *src_id) {
     char field[32], real[SRV_PATH_MAX];
     snprintf(field, sizeof field, "inputs[%zu]", i);
     if (json_is_object(in) && json_object_get(in, "shm")) {
-      json_decref(urls);
-      return fail(b, 400,
-                  "%s: shared-memory inputs are not accepted by this server build yet "
-                  "(pass a file path or URL)%s",
-                  field, "");
+      snprintf(field, sizeof field, "inputs[%zu].shm", i);
+      bool ok = b->input_id[0] != '\0';
+      if (!ok)
+        fail(b, 400, "%s: shared-memory inputs need a graph with an `input` node%s", field, "");
+      else if (srv_shm_packet(s, json_object_get(in, "shm"), "input", &b->fed[b->nfed]) != VG_OK)
+        ok = fail(b, vg_last_status() == VG_ERR_NOT_FOUND ? 404 : 400, "%s: %s", field,
+                  vg_last_error());
+      else
+        b->nfed++;
+      if (!ok) {
+        json_decref(urls);
+        return false;
+      }
+      continue;
     }
     const char *v = json_string_value(in);
     if (!v) {
@@ -350,6 +379,14 @@ static bool inputs_to_set(build *b, json_t *inputs, const char *src_id) {
       return fail(b, vg_last_status() == VG_ERR_NOT_FOUND ? 404 : 400, "%s%s", vg_last_error(), "");
     }
     json_array_append_new(urls, json_string(real));
+  }
+  if (json_array_size(urls) == 0) { /* only shared-memory inputs */
+    json_decref(urls);
+    return true;
+  }
+  if (!src_id) {
+    json_decref(urls);
+    return fail(b, 400, "inputs: the graph has no node of type 'source'%s%s", "", "");
   }
   char *t = json_dumps(urls, JSON_COMPACT);
   json_decref(urls);
@@ -407,6 +444,8 @@ static bool configured_graph(build *b, const char *name, const char *outdir, cha
     const char *type = vg_cnode_scalar(vg_cnode_get(nd, "type"));
     if (!id || !type) continue;
     if (!src_id[0] && strcmp(type, "source") == 0) snprintf(src_id, src_cap, "%s", id);
+    if (!b->input_id[0] && strcmp(type, "input") == 0)
+      snprintf(b->input_id, sizeof b->input_id, "%s", id);
     const char *p = vg_cnode_scalar(vg_cnode_get(vg_cnode_get(nd, "params"), "path"));
     if (p && p[0] != '/' && strcmp(p, "-") != 0) {
       char set[SRV_PATH_MAX * 2], esc[SRV_PATH_MAX * 2];
@@ -511,8 +550,9 @@ static enum MHD_Result post_run(srv_req *rq) {
       snprintf(field, sizeof field, "graph.nodes[%zu].params", i);
       if (ok) ok = walk_params(&b, json_object_get(n, "params"), field, "", run->outdir, 0);
     }
-    const char *sid = first_source(graph);
+    const char *sid = first_of_type(graph, "source"), *iid = first_of_type(graph, "input");
     if (sid) snprintf(src_id, sizeof src_id, "%s", sid);
+    if (iid) snprintf(b.input_id, sizeof b.input_id, "%s", iid);
     if (ok) text = json_dumps(graph, JSON_COMPACT);
   }
   if (ok) ok = inputs_to_set(&b, json_object_get(body, "inputs"), src_id[0] ? src_id : NULL);
@@ -531,6 +571,8 @@ static enum MHD_Result post_run(srv_req *rq) {
   for (int i = 0; i < b.nsets; i++)
     free(b.sets[i]);
   if (!ok) {
+    for (int i = 0; i < b.nfed; i++)
+      vg_packet_unref(b.fed[i]);
     run_free(run);
     return srv_reply_error(rq, b.bad_status, b.bad_status == 404 ? "not_found" : "bad_field", "%s",
                            b.bad);
@@ -539,6 +581,10 @@ static enum MHD_Result post_run(srv_req *rq) {
     vg_run_options opt = {
         .on_event = on_node_event, .event_user = run, .model_cache = s->cache, .host = s};
     st = vg_run_create(run->g, &opt, &run->r);
+  }
+  for (int i = 0; i < b.nfed; i++) {
+    if (st == VG_OK) st = vg_run_feed(run->r, b.input_id, b.fed[i]);
+    vg_packet_unref(b.fed[i]);
   }
   if (st != VG_OK) {
     char msg[1024];

@@ -179,6 +179,7 @@ vg_status vg_server_create(const vg_server_config *cfg, vg_server **out) {
   if (st == VG_OK) st = vg_model_cache_create(0, &s->cache);
   if (st == VG_OK) st = srv_models_create(&s->models);
   if (st == VG_OK) st = srv_evlog_create(8192, &s->events);
+  if (st == VG_OK) st = srv_shm_create(s);
   if (st != VG_OK) {
     vg_server_free(s);
     return st;
@@ -209,6 +210,7 @@ void vg_server_free(vg_server *s) {
   if (!s) return;
   vg_server_stop(s);
   srv_models_free(s);
+  srv_shm_free(s);
   vg_model_cache_destroy(s->cache);
   vg_registry_free(s->registry);
   if (s->events) srv_evlog_free(s->events);

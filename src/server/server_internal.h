@@ -14,6 +14,17 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#if defined(__has_include)
+#if __has_include("server/shm.h")
+#include "server/shm.h"
+#define SRV_HAVE_SHM 1
+#endif
+#endif
+#ifndef SRV_HAVE_SHM
+#define SRV_HAVE_SHM 0
+typedef struct vg_shm_registry vg_shm_registry;
+#endif
+
 #define SRV_MAX_ROOTS 8
 #define SRV_PATH_MAX 4096
 
@@ -75,6 +86,7 @@ struct vg_server {
   uint64_t next_run_id;
   srv_streams *streams; /* the live streaming graph, or NULL when none is configured */
   srv_evlog *events;    /* /api/events */
+  vg_shm_registry *shm; /* client and output regions (shm.c); NULL without the data plane */
   json_t *system_info;  /* providers/decoders probe, computed once (guarded by info_mu) */
   pthread_mutex_t info_mu;
   vg_config *config; /* --config document (graphs: name -> path) */
@@ -138,6 +150,17 @@ enum MHD_Result srv_route_streams(srv_req *rq, const char *id, const char *sub);
 enum MHD_Result srv_route_events(srv_req *rq);
 enum MHD_Result srv_route_metrics(srv_req *rq);
 enum MHD_Result srv_route_shm(srv_req *rq, const char *name);
+
+/* ------------------------------------------------------------------ shared memory */
+
+vg_status srv_shm_create(vg_server *s);
+void srv_shm_free(vg_server *s);
+/* A packet (frame or tensor `tensor_name`) viewing a validated reference; the message of a bad
+ * reference names its field. */
+vg_status srv_shm_packet(vg_server *s, const json_t *ref, const char *tensor_name, vg_packet **out);
+/* An output packet's frame (else first tensor) copied into a new server region: its reference,
+ * or NULL. */
+json_t *srv_shm_export(vg_server *s, const vg_packet *p);
 
 /* ------------------------------------------------------------------ models */
 
