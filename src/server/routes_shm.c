@@ -6,8 +6,6 @@
 
 #include <string.h>
 
-#if SRV_HAVE_SHM
-
 vg_status srv_shm_create(vg_server *s) {
   return vg_shm_registry_create(NULL, &s->shm);
 }
@@ -109,26 +107,3 @@ json_t *srv_shm_export(vg_server *s, const vg_packet *p) {
   vg_clear_error();
   return NULL;
 }
-
-#else /* the data plane's shm.c is not in this tree yet */
-
-vg_status srv_shm_create(vg_server *s) {
-  return VG_OK;
-}
-void srv_shm_free(vg_server *s) {}
-
-enum MHD_Result srv_route_shm(srv_req *rq, const char *name) {
-  return srv_reply_error(rq, 501, "not_implemented",
-                         "shared-memory regions are not supported by this build yet");
-}
-
-vg_status srv_shm_packet(vg_server *s, const json_t *ref, const char *tensor_name,
-                         vg_packet **out) {
-  return vg_set_error(VG_ERR_UNSUPPORTED, "shared-memory inputs are not supported by this build");
-}
-
-json_t *srv_shm_export(vg_server *s, const vg_packet *p) {
-  return NULL;
-}
-
-#endif

@@ -30,7 +30,8 @@ struct srv_run {
   vg_run_summary final;
   bool has_final;
   srv_evlog *log;
-  json_t *outputs; /* SHMREFs of the output nodes' last packets (after the end) */
+  json_t *outputs;     /* SHMREFs of the output nodes' last packets (after the end) */
+  bool export_outputs; /* the client speaks shared memory (it sent shm inputs) */
   pthread_t watcher;
   bool watcher_started;
   atomic_int refs; /* the table's + one per request using it; the last one frees */
@@ -183,7 +184,7 @@ static void *watch_run(void *arg) {
   if (!run->error[0] && run->has_final && run->final.error[0])
     snprintf(run->error, sizeof run->error, "%s", run->final.error);
   json_t *outs = json_array();
-  for (int i = 0; i < vg_graph_node_count(run->g); i++) {
+  for (int i = 0; run->export_outputs && i < vg_graph_node_count(run->g); i++) {
     vg_packet *p = NULL;
     if (strcmp(vg_graph_node_type(run->g, i)->name, "output") != 0 ||
         vg_run_output(run->r, vg_graph_node_id(run->g, i), &p) != VG_OK)
@@ -247,6 +248,7 @@ typedef struct build {
   vg_packet *fed[MAX_INPUTS]; /* shared-memory inputs, fed to the graph's `input` node */
   int nfed;
   char input_id[128]; /* that node's id ("" when the graph has none) */
+  bool swapped;       /* the first source was turned into that input node */
   char *sets[2 * MAX_INPUTS + 8];
   int nsets;
   char bad[1024]; /* 400 detail */
@@ -350,12 +352,22 @@ static bool inputs_to_set(build *b, json_t *inputs, const char *src_id) {
     snprintf(field, sizeof field, "inputs[%zu]", i);
     if (json_is_object(in) && json_object_get(in, "shm")) {
       snprintf(field, sizeof field, "inputs[%zu].shm", i);
+      if (!b->input_id[0] && src_id && !b->swapped) {
+        /* a file graph on shared-memory frames: its first source becomes an `input` node */
+        char set[256];
+        snprintf(set, sizeof set, "nodes.%s.type=input", src_id);
+        snprintf(b->input_id, sizeof b->input_id, "%s", src_id);
+        b->swapped = true;
+        if (!add_set(b, set)) {
+          json_decref(urls);
+          return false;
+        }
+      }
       bool ok = b->input_id[0] != '\0';
       if (!ok)
         fail(b, 400, "%s: shared-memory inputs need a graph with an `input` node%s", field, "");
       else if (srv_shm_packet(s, json_object_get(in, "shm"), "input", &b->fed[b->nfed]) != VG_OK)
-        ok = fail(b, vg_last_status() == VG_ERR_NOT_FOUND ? 404 : 400, "%s: %s", field,
-                  vg_last_error());
+        ok = fail(b, 400, "%s: %s", field, vg_last_error()); /* a bad reference is a 400 */
       else
         b->nfed++;
       if (!ok) {
@@ -384,9 +396,13 @@ static bool inputs_to_set(build *b, json_t *inputs, const char *src_id) {
     json_decref(urls);
     return true;
   }
-  if (!src_id) {
+  if (!src_id || b->swapped) {
     json_decref(urls);
-    return fail(b, 400, "inputs: the graph has no node of type 'source'%s%s", "", "");
+    return fail(b, 400, "inputs: %s%s",
+                b->swapped ? "files and shared-memory inputs cannot be mixed in a graph with one "
+                             "source"
+                           : "the graph has no node of type 'source'",
+                "");
   }
   char *t = json_dumps(urls, JSON_COMPACT);
   json_decref(urls);
@@ -582,6 +598,7 @@ static enum MHD_Result post_run(srv_req *rq) {
         .on_event = on_node_event, .event_user = run, .model_cache = s->cache, .host = s};
     st = vg_run_create(run->g, &opt, &run->r);
   }
+  run->export_outputs = b.nfed > 0;
   for (int i = 0; i < b.nfed; i++) {
     if (st == VG_OK) st = vg_run_feed(run->r, b.input_id, b.fed[i]);
     vg_packet_unref(b.fed[i]);

@@ -200,10 +200,12 @@ int vg_server_port(const vg_server *s) {
 void vg_server_stop(vg_server *s) {
   if (!s || atomic_exchange(&s->stopping, true)) return;
   VG_LOGI("server", "draining: canceling runs, stopping streams");
-  srv_runs_shutdown(s);
-  srv_streams_shutdown(s);
+  srv_runs_shutdown(s); /* runs end; their `end` events reach the SSE readers still there */
   if (s->events) srv_evlog_close(s->events);
+  /* joins every connection thread: SSE/MJPEG readers see `stopping` within 250 ms, so nothing
+   * still points into the live graph when it goes */
   vg__server_http_stop(s);
+  srv_streams_shutdown(s);
 }
 
 void vg_server_free(vg_server *s) {

@@ -14,16 +14,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#if defined(__has_include)
-#if __has_include("server/shm.h")
 #include "server/shm.h"
-#define SRV_HAVE_SHM 1
-#endif
-#endif
-#ifndef SRV_HAVE_SHM
-#define SRV_HAVE_SHM 0
-typedef struct vg_shm_registry vg_shm_registry;
-#endif
 
 #define SRV_MAX_ROOTS 8
 #define SRV_PATH_MAX 4096

@@ -357,6 +357,56 @@ def t_streams(s):
     print("live graph: det %d frames in %d calls (mean batch %.2f)" % (det["frames"], det["calls"], det["mean_batch"]), flush=True)
 
 
+def t_shm(s):
+    """Regions registered, references validated (400 naming the field), a run on shm frames with
+    its output coming back as a server region, everything released."""
+    name = "/vg-apitest-%d" % os.getpid()
+    path = "/dev/shm" + name
+    w, h = 64, 48
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    os.ftruncate(fd, w * h * 3)
+    os.write(fd, bytes((i * 7) % 256 for i in range(w * h * 3)))
+    os.close(fd)
+    try:
+        for body, want in (({"name": "no-slash", "bytes": 10}, 400), ({"name": "/vg-missing-x", "bytes": 10}, 404),
+                           ({"name": name, "bytes": -1}, 400), ({"name": name, "bytes": "10"}, 400),
+                           ({"name": name, "bytes": w * h * 3 + 1}, 400), ({"name": "/..", "bytes": 1}, 400)):
+            st, doc, _, _ = s.post("/api/shm", body)
+            check(st == want and doc.get("detail"), "shm register %s -> %s (%s %s)" % (body, want, st, doc))
+        st, doc, _, _ = s.post("/api/shm", {"name": name, "bytes": w * h * 3})
+        check(st == 201 and doc["name"] == name, "shm region registered (%s %s)" % (st, doc))
+        st, _, _, _ = s.post("/api/shm", {"name": name, "bytes": w * h * 3})
+        check(st == 409, "registered twice -> 409")
+        ref = {"shm_name": name, "offset": 0, "bytes": w * h * 3, "dtype": "uint8", "shape": [h, w, 3], "format": "rgb24", "frame_id": 0}
+        bad = [({"shape": [h, w, 4]}, "shape"), ({"bytes": w * h * 3 + 1}, "bytes"), ({"offset": 1}, "offset"),
+               ({"shape": [2 ** 40, 2 ** 40, 3]}, "shape"), ({"shm_name": "/vg-nope"}, "shm_name"), ({"format": "yuv"}, "format"),
+               ({"strides": [1, 1, 1]}, "strides")]
+        for patch, field in bad:
+            r = dict(ref, **patch)
+            st, doc, _, _ = s.post("/api/runs", {"graph": "detect", "inputs": [{"shm": r}]})
+            check(st == 400 and field in doc["detail"], "bad reference %s -> 400 naming %s (%s %s)" % (patch, field, st, doc))
+        st, doc, _, _ = s.post("/api/runs", {"graph": "detect", "inputs": [{"shm": ref}, {"shm": dict(ref, frame_id=1)}]})
+        check(st == 201, "run on shm frames (%s %s)" % (st, doc))
+        if st == 201:
+            rid = doc["id"]
+            wait_for(lambda: s.get("/api/runs/" + rid)[1]["state"] != "running", 120)
+            run = s.get("/api/runs/" + rid)[1]
+            check(run["state"] == "succeeded" and run["frames"] == 2, "shm run succeeded on 2 frames (%s)" % {k: run[k] for k in ("state", "frames", "error")})
+            outs = run["outputs"]
+            check(len(outs) == 1 and outs[0]["format"] == "rgb24" and outs[0]["shape"][:2] == [h, w], "output frame as a reference: %s" % outs)
+            for o in outs:
+                check(os.path.exists("/dev/shm" + o["shm_name"]), "output region exists")
+                st, _, _, _ = s.delete("/api/shm/" + o["shm_name"].lstrip("/"))
+                check(st == 204, "output region released")
+                check(not os.path.exists("/dev/shm" + o["shm_name"]), "released output region unlinked")
+        st, _, _, _ = s.delete("/api/shm/" + name.lstrip("/"))
+        check(st == 204, "client region released")
+        st, _, _, _ = s.delete("/api/shm/" + name.lstrip("/"))
+        check(st == 404, "released twice -> 404")
+    finally:
+        os.unlink(path)
+
+
 PROM_LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*"(,[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*")*)?\})? (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$')
 
 
@@ -476,7 +526,7 @@ def main():
     try:
         steps = [("auth", lambda: t_auth(s)), ("system", lambda: t_system(s)), ("bad", lambda: t_bad_requests(s, tmp)),
                  ("models", lambda: t_models(s)), ("runs", lambda: t_runs(s)), ("cache", lambda: t_model_cache(s)),
-                 ("streams", lambda: t_streams(s)), ("metrics", lambda: t_metrics(s, tmp)), ("load", lambda: t_load(s))]
+                 ("shm", lambda: t_shm(s)), ("streams", lambda: t_streams(s)), ("metrics", lambda: t_metrics(s, tmp)), ("load", lambda: t_load(s))]
         for name, fn in steps:
             if only and name != only:
                 continue
