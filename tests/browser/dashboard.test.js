@@ -5,7 +5,8 @@
 // and removing a stream from the page, the SSE event log, no page errors; saves a screenshot.
 //
 //   node tests/browser/dashboard.test.js --base http://127.0.0.1:PORT --token T
-//        --add-url FILE --out build/artifacts/dashboard.png
+//        --add-url FILE --live-url FILE [--run-graph NAME --run-input FILE]
+//        --out build/artifacts/dashboard.png
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -13,7 +14,7 @@ const path = require('path');
 const { chromium } = require('playwright-core');
 
 function args() {
-  const a = { base: 'http://127.0.0.1:8080', token: '', addUrl: '', liveUrl: '', out: 'build/artifacts/dashboard.png' };
+  const a = { base: 'http://127.0.0.1:8080', token: '', addUrl: '', liveUrl: '', runGraph: '', runInput: '', out: 'build/artifacts/dashboard.png' };
   const v = process.argv.slice(2);
   for (let i = 0; i < v.length; i += 2) {
     const k = v[i].replace(/^--/, '').replace(/-(.)/g, (_, c) => c.toUpperCase());
@@ -116,6 +117,25 @@ async function main() {
       const after = await page.evaluate(async (t) => (await (await fetch('/api/streams', { headers: { Authorization: 'Bearer ' + t } })).json()).streams.map((s) => s.id), a.token);
       assert(!after.includes('cam-added'), `still listed after removal: ${after}`);
     });
+
+    if (a.runGraph) {
+      await check('a run shows its per-node timing bars', async () => {
+        const r = await page.evaluate(async ([t, graph, input]) => {
+          const res = await fetch('/api/runs', { method: 'POST', headers: { Authorization: 'Bearer ' + t, 'Content-Type': 'application/json' }, body: JSON.stringify({ graph, inputs: [input] }) });
+          return [res.status, await res.text()];
+        }, [a.token, a.runGraph, a.runInput]);
+        assert(r[0] === 201, `POST /api/runs: ${r[0]} ${r[1]}`);
+        const id = JSON.parse(r[1]).id;
+        await page.click(`#runs tr[data-id="${id}"] button`);
+        await page.waitForFunction(() => document.querySelectorAll('#node-bars .nodebar').length >= 2, null, { timeout: 20000 });
+        const title = await page.textContent('#run-detail-title');
+        assert(title.includes(id), `detail shows '${title}'`);
+        // one bar per node of the run, with its latency figures
+        const api = await page.evaluate(async ([t, rid]) => (await fetch('/api/runs/' + rid, { headers: { Authorization: 'Bearer ' + t } })).json(), [a.token, id]);
+        const bars = await page.locator('#node-bars .nodebar').count();
+        assert(bars === api.nodes.length, `${bars} bars for ${api.nodes.length} nodes`);
+      });
+    }
 
     await check('the event log receives server-sent events', async () => {
       await page.waitForSelector('#events-state.ok');
