@@ -36,16 +36,18 @@ static enum MHD_Result post_shm(srv_req *rq) {
   json_t *v;
   json_object_foreach(b, k, v) {
     if (strcmp(k, "name") && strcmp(k, "bytes")) {
-      json_decref(b);
-      return srv_reply_error(rq, 400, "bad_field", "%s: unknown field (name, bytes)", k);
+      enum MHD_Result bad =
+          srv_reply_error(rq, 400, "bad_field", "%s: unknown field (name, bytes)", k);
+      json_decref(b); /* after the reply: k points into it */
+      return bad;
     }
   }
   json_t *name = json_object_get(b, "name"), *bytes = json_object_get(b, "bytes");
   if (!json_is_string(name) || !json_is_integer(bytes) || json_integer_value(bytes) <= 0) {
+    const char *what = !json_is_string(name) ? "name: a region name such as \"/vg-client-1\""
+                                             : "bytes: a positive integer";
     json_decref(b);
-    return srv_reply_error(rq, 400, "bad_field",
-                           !json_is_string(name) ? "name: a region name such as \"/vg-client-1\""
-                                                 : "bytes: a positive integer");
+    return srv_reply_error(rq, 400, "bad_field", "%s", what);
   }
   char nm[VG_SHM_NAME_MAX + 1];
   snprintf(nm, sizeof nm, "%s", json_string_value(name));

@@ -532,8 +532,10 @@ static enum MHD_Result post_run(srv_req *rq) {
   json_t *v;
   json_object_foreach(body, k, v) {
     if (strcmp(k, "graph") && strcmp(k, "inputs") && strcmp(k, "set")) {
-      json_decref(body);
-      return srv_reply_error(rq, 400, "bad_field", "%s: unknown field (graph, inputs, set)", k);
+      enum MHD_Result bad =
+          srv_reply_error(rq, 400, "bad_field", "%s: unknown field (graph, inputs, set)", k);
+      json_decref(body); /* after the reply: k points into it */
+      return bad;
     }
   }
   json_t *graph = json_object_get(body, "graph");

@@ -586,9 +586,10 @@ static enum MHD_Result post_stream(srv_req *rq, srv_streams *h) {
   json_t *v;
   json_object_foreach(b, k, v) {
     if (strcmp(k, "url") && strcmp(k, "id") && strcmp(k, "loop") && strcmp(k, "realtime")) {
-      json_decref(b);
-      return srv_reply_error(rq, 400, "bad_field", "%s: unknown field (url, id, loop, realtime)",
-                             k);
+      enum MHD_Result bad =
+          srv_reply_error(rq, 400, "bad_field", "%s: unknown field (url, id, loop, realtime)", k);
+      json_decref(b); /* after the reply: k points into it */
+      return bad;
     }
   }
   json_t *url = json_object_get(b, "url"), *id = json_object_get(b, "id");
