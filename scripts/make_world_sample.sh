@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make_world_sample.sh - renders a plate test set unlike the demo's: 24 plates in the formats of
-# 18 countries (spaces and hyphens, 4..10 letters and digits), other fonts and sizes, up to six
+# 17 countries (spaces and hyphens, 4..10 letters and digits), other fonts and sizes, up to six
 # plates per 1080p frame, frames without any plate, plus a folder of JPEG/PNG stills at 480 lines.
 #
 #   scripts/make_world_sample.sh [OUTDIR] [--force]      (OUTDIR default: samples/, git-ignored)

@@ -9,7 +9,7 @@ samples/):
   world_plates_img_truth.json  {"images": [{"file", "texts": [...]}]}
   .world_plates.stamp          generator version stamp; a run with a matching stamp does nothing
 
-What differs from the demo (scripts/sample_lib/plates.py): 24 plates of 18 countries' formats
+What differs from the demo (scripts/sample_lib/plates.py): 24 plates of 17 countries' formats
 (groups of letters/digits separated by spaces or hyphens, 4 to 10 letters and digits), other
 fonts (condensed, regular weights, serif), text 22..64 px high on a 1080p frame, up to six plates
 in one frame in a 3 x 2 grid (four groups of six, each visible 12 frames), frames with no plate
