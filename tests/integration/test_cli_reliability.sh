@@ -38,7 +38,7 @@ YAML
 # ---- signals: graceful stop, summary, exit code, playable MP4
 for sig in TERM HUP INT; do
   o="$tmp/sig_$sig"
-  "$bin" run "$tmp/loop.yaml" --output "$o" --quiet >"$o.log" 2>&1 &
+  (trap - EXIT; exec "$bin" run "$tmp/loop.yaml" --output "$o" --quiet >"$o.log" 2>&1) &
   pid=$!
   for _ in $(seq 1 200); do # until frames flow (bounded wait, not a timing assertion)
     [[ -s "$o/annotated.mp4" ]] && break
@@ -61,8 +61,13 @@ done
 
 # a signal right after the start (maybe before the graph starts): never "succeeded", exit 143
 o="$tmp/sig_early"
-"$bin" run "$tmp/loop.yaml" --output "$o" --quiet >/dev/null 2>&1 &
+# (a child killed before its exec must not run this shell's EXIT trap, which removes $tmp)
+(trap - EXIT; exec "$bin" run "$tmp/loop.yaml" --output "$o" --quiet >/dev/null 2>&1) &
 pid=$!
+for _ in $(seq 1 500); do # signal as soon as the child is vidgraph (not the forked shell)
+  [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == */vidgraph ]] && break
+  sleep 0.01
+done
 kill -s TERM "$pid"
 wait "$pid"
 rc=$?
@@ -88,7 +93,7 @@ fi
 # ... and with a writer it is read like a stream
 want=$(ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=nb_read_frames \
   -of csv=p=0 "$fx/mpeg2_641x481.ts" | head -1 | tr -d ',\n')
-(cat "$fx/mpeg2_641x481.ts" >"$tmp/fifo.ts") &
+(trap - EXIT; exec cat "$fx/mpeg2_641x481.ts" >"$tmp/fifo.ts") &
 got=$(timeout 60 "$bin" probe "$tmp/fifo.ts" --count --json --timeout 5000 2>/dev/null |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["frames"])' 2>&1)
 wait
