@@ -141,8 +141,8 @@ vg_status post_dbnet_check_map(const vg_tensor *t, int b, bool host, post_db_map
       return vg_set_error(VG_ERR_INVALID_ARG, "dbnet: image %d outside the batch of %lld", b,
                           (long long)t->shape[0]);
     if (t->shape[2] > DB_MAX_SIDE || t->shape[3] > DB_MAX_SIDE) goto bad;
-    *m = (post_db_map){t, b * t->strides[0], t->strides[2], t->strides[3], (int)t->shape[3],
-                       (int)t->shape[2]};
+    *m = (post_db_map){
+        t, b * t->strides[0], t->strides[2], t->strides[3], (int)t->shape[3], (int)t->shape[2]};
   } else if (t->ndim == 2 && b == 0) {
     if (t->shape[0] > DB_MAX_SIDE || t->shape[1] > DB_MAX_SIDE) goto bad;
     *m = (post_db_map){t, 0, t->strides[0], t->strides[1], (int)t->shape[1], (int)t->shape[0]};

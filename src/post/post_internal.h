@@ -57,7 +57,6 @@ typedef struct post_cand {
 /* Sorts candidates by score descending, ties by index ascending. */
 void post_sort_cands(post_cand *c, size_t n);
 
-
 /* ----- text decoders (ctc.c, dbnet.c), shared with their CUDA entry points */
 
 /* Checks a recogniser output against the dictionary (host: also that it is a host tensor). */

@@ -155,10 +155,15 @@ typedef struct pt_ctc_args {
 typedef struct pt_ctc_ws pt_ctc_ws;
 pt_ctc_ws *pt_ctc_ws_create(int device);
 void pt_ctc_ws_destroy(pt_ctc_ws *w);
-/* Decodes all samples on `stream` and copies the compact result to the host: samples[n],
- * cls[n * t], prob[n * t]. Returns 0 or a cudaError_t value; err gets a message. */
-int pt_ctc_run(pt_ctc_ws *w, const pt_ctc_args *a, void *stream, pt_ctc_sample *samples,
-               int32_t *cls, float *prob, char *err, size_t errcap);
+/* Bytes of the host result of n samples of t steps: pt_ctc_sample[n], then int32 classes
+ * [n * t], then float probabilities [n * t] (sample i's kept entries at i * t). */
+PT_HD size_t pt_ctc_host_bytes(int n, int t) {
+  return (size_t)n * sizeof(pt_ctc_sample) + (size_t)n * (size_t)t * (sizeof(int32_t) + 4);
+}
+/* Decodes all samples on `stream` and copies the compact result into host (room for
+ * pt_ctc_host_bytes). Returns 0 or a cudaError_t value; err gets a message. */
+int pt_ctc_run(pt_ctc_ws *w, const pt_ctc_args *a, void *stream, void *host, char *err,
+               size_t errcap);
 
 /* ================================================================== DBNet geometry */
 
@@ -333,8 +338,8 @@ PT_HD double pt_mini_box(const pt_pt *hull, int m, pt_pt out[4]) {
 /* Grows the rectangle q (PP-OCR order) by area * ratio / perimeter on every side. */
 PT_HD void pt_unclip(const pt_pt q[4], double ratio, pt_pt out[4]) {
   double w = pt_side(&q[0], &q[1]), h = pt_side(&q[0], &q[3]);
-  double d = w > 0 && h > 0 ? PT_DDIV(PT_DMUL(PT_DMUL(w, h), ratio), PT_DMUL(2.0, PT_DADD(w, h)))
-                            : 0;
+  double d =
+      w > 0 && h > 0 ? PT_DDIV(PT_DMUL(PT_DMUL(w, h), ratio), PT_DMUL(2.0, PT_DADD(w, h))) : 0;
   double ux = w > 0 ? PT_DDIV(PT_DSUB(q[1].x, q[0].x), w) : 1;
   double uy = w > 0 ? PT_DDIV(PT_DSUB(q[1].y, q[0].y), w) : 0;
   double vx = h > 0 ? PT_DDIV(PT_DSUB(q[3].x, q[0].x), h) : -uy;
