@@ -146,10 +146,14 @@ vg_status vg_ctc_decode(const vg_tensor *probs, int n, const vg_ctc_dict *d, vg_
   }
   bool all_probs = true;
   for (int s = 0; s < T; s++) {
-    ctc_row(probs, n, s, input != VG_CTC_PROBS, &rows[s]);
+    ctc_row(probs, n, s, false, &rows[s]);
     all_probs = all_probs && rows[s].probs;
   }
   bool logits = input == VG_CTC_LOGITS || (input == VG_CTC_AUTO && !all_probs);
+  /* the softmax denominator only of the steps that are kept (the device computes every row's,
+   * which gives the same values) */
+  for (int s = 0, prev = -1; logits && s < T; prev = rows[s].best, s++)
+    if (rows[s].best != 0 && rows[s].best != prev) ctc_row(probs, n, s, true, &rows[s]);
   double conf;
   int kept = pt_ctc_collapse(rows, T, logits, cls, prob, &conf);
   post_ctc_text(d, cls, kept, conf, text, cap, score);

@@ -5,8 +5,11 @@
  *    (fewer objects than rows) and a sliced (offset) tensor;
  *  - DBNet on random real-looking maps (soft rotated text blobs), odd sizes, an empty map, a full
  *    map, speckle noise with thousands of regions (max_candidates cut), batch 3, f16.
+ *  - the two nodes placed on cuda (the scheduler moves their input tensor to the device and
+ *    nothing back to the host) give the objects of the same nodes placed on cpu.
  * Skips (exit 77) without a GPU. */
 #include "vg_test.h"
+#include "vidgraph/vg_graph.h"
 #include "vidgraph/vg_post.h"
 
 #include <math.h>
@@ -334,13 +337,116 @@ static void test_dbnet_bad_inputs(void **st) {
   assert_int_equal(vg_dbnet_cuda_create(vg_cuda(99), &w), VG_ERR_DEVICE);
 }
 
+/* ----------------------------------------------------------------- the nodes, through graphs */
+
+/* One packet through `in -> <type>(device, params) -> out`; the output packet and the copies. */
+static vg_packet *run_on(const char *type, const char *device, const char *params, vg_packet *in,
+                         uint64_t *to_device, uint64_t *to_host) {
+  char yaml[2048];
+  snprintf(yaml, sizeof yaml,
+           "nodes:\n  - {id: in, type: input}\n"
+           "  - {id: n, type: %s, device: %s, params: %s}\n"
+           "  - {id: out, type: output}\nedges: [in -> n, n -> out]\n",
+           type, device, params);
+  vg_graph *g = NULL;
+  VG_ASSERT_OK(vg_graph_load_string(yaml, "gpu.yaml", NULL, 0, NULL, &g));
+  const char *ids[] = {"in"};
+  vg_run *r = NULL;
+  VG_ASSERT_OK(vg_run_once(g, NULL, ids, &in, 1, 60000, &r));
+  vg_packet *out = NULL;
+  VG_ASSERT_OK(vg_run_output(r, "out", &out));
+  vg_run_summary sm;
+  VG_ASSERT_OK(vg_run_get_summary(r, &sm));
+  *to_device = sm.copies_to_device;
+  *to_host = sm.copies_to_host;
+  vg_run_summary_free(&sm);
+  vg_run_destroy(r);
+  vg_graph_free(g);
+  return out;
+}
+
+static void test_nodes_cuda_vs_cpu(void **st) {
+  /* text_detect_decode: a 544x960 map as det gives it */
+  int64_t shape[4] = {1, 1, 544, 960};
+  vg_tensor m;
+  VG_ASSERT_OK(vg_tensor_alloc(VG_DTYPE_F32, 4, shape, vg_cpu(), NULL, &m));
+  random_map(&m, 12);
+  vg_packet *in;
+  VG_ASSERT_OK(vg_packet_new(&in));
+  vg_packet_set_stream(in, 0, 1);
+  VG_ASSERT_OK(vg_packet_set_tensor(in, "det_prob", &m));
+  vg_xform xf = {0.5f, 0.5f, 0, 0, 0, 0};
+  VG_ASSERT_OK(vg_packet_set_xforms(in, &xf, 1));
+  vg_tensor_release(&m);
+  uint64_t dev_in, dev_out, cpu_in, cpu_out;
+  const char *dp = "{input: det_prob, min_height: 4}";
+  vg_packet *g = run_on("text_detect_decode", "cuda", dp, in, &dev_in, &dev_out);
+  vg_packet *c = run_on("text_detect_decode", "cpu", dp, in, &cpu_in, &cpu_out);
+  vg_packet_unref(in);
+  printf("text_detect_decode on cuda: %llu copies to the device, %llu to the host\n",
+         (unsigned long long)dev_in, (unsigned long long)dev_out);
+  assert_true(dev_in >= 1);
+  assert_int_equal(dev_out, 0);
+  const vg_objects *a = vg_packet_objects(g), *b = vg_packet_objects(c);
+  assert_int_equal(a->count, b->count);
+  assert_true(b->count > 0);
+  for (size_t i = 0; i < a->count; i++)
+    if (memcmp(&a->items[i].quad, &b->items[i].quad, sizeof a->items[i].quad) != 0 ||
+        a->items[i].score != b->items[i].score)
+      fail_msg("text_detect_decode object %zu differs between cuda and cpu", i);
+  printf("KEY text_detect_decode cuda == cpu on %zu quads\n", a->count);
+  vg_packet_unref(g);
+  vg_packet_unref(c);
+
+  /* text_recognize_decode: 6 objects, a padded [8, 40, 6625] output */
+  char dict[4200], params[4400];
+  snprintf(dict, sizeof dict, "%s/models/ppocr/ppocr_keys_v1.txt", vg_test_root());
+  snprintf(params, sizeof params, "{input: rec_probs, dict: '%s', min_score: 0, min_length: 0}",
+           dict);
+  int64_t rs[3] = {8, 40, 6625};
+  vg_tensor r;
+  VG_ASSERT_OK(vg_tensor_alloc(VG_DTYPE_F32, 3, rs, vg_cpu(), NULL, &r));
+  random_rec(&r, false, false);
+  VG_ASSERT_OK(vg_packet_new(&in));
+  vg_packet_set_stream(in, 0, 2);
+  VG_ASSERT_OK(vg_packet_set_tensor(in, "rec_probs", &r));
+  vg_tensor_release(&r);
+  vg_objects *objs;
+  VG_ASSERT_OK(vg_packet_objects_edit(in, &objs));
+  for (int i = 0; i < 6; i++) {
+    vg_object o = vg_object_init();
+    o.box = (vg_box){10.f * i, 5, 10.f * i + 8, 9};
+    VG_ASSERT_OK(vg_objects_push(objs, &o));
+  }
+  g = run_on("text_recognize_decode", "cuda", params, in, &dev_in, &dev_out);
+  c = run_on("text_recognize_decode", "cpu", params, in, &cpu_in, &cpu_out);
+  vg_packet_unref(in);
+  printf("text_recognize_decode on cuda: %llu copies to the device, %llu to the host\n",
+         (unsigned long long)dev_in, (unsigned long long)dev_out);
+  assert_true(dev_in >= 1);
+  assert_int_equal(dev_out, 0);
+  a = vg_packet_objects(g), b = vg_packet_objects(c);
+  assert_int_equal(a->count, b->count);
+  int withtext = 0;
+  for (size_t i = 0; i < a->count; i++) {
+    if (strcmp(a->items[i].text, b->items[i].text) != 0 ||
+        a->items[i].text_score != b->items[i].text_score)
+      fail_msg("text_recognize_decode object %zu: cuda '%s' %.9g, cpu '%s' %.9g", i,
+               a->items[i].text, a->items[i].text_score, b->items[i].text, b->items[i].text_score);
+    withtext += a->items[i].text[0] != 0;
+  }
+  assert_true(withtext > 0);
+  printf("KEY text_recognize_decode cuda == cpu on %zu objects (%d read)\n", a->count, withtext);
+  vg_packet_unref(g);
+  vg_packet_unref(c);
+}
+
 int main(void) {
   vg_test_require_gpu();
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_ctc_equals_cpu),
-      cmocka_unit_test(test_ctc_bad_inputs),
-      cmocka_unit_test(test_dbnet_equals_cpu),
-      cmocka_unit_test(test_dbnet_bad_inputs),
+      cmocka_unit_test(test_ctc_equals_cpu),    cmocka_unit_test(test_ctc_bad_inputs),
+      cmocka_unit_test(test_dbnet_equals_cpu),  cmocka_unit_test(test_dbnet_bad_inputs),
+      cmocka_unit_test(test_nodes_cuda_vs_cpu),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
