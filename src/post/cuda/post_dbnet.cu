@@ -77,11 +77,16 @@ __global__ void k_db_init(pt_db_args a, int32_t *parent) {
   parent[i] = db_load(a, x, y) > a.thresh ? (int32_t)i : -1;
 }
 
-__device__ __forceinline__ int32_t db_find(const int32_t *parent, int32_t i) {
+/* The root of i, splitting the path on the way (each visited node is pointed at its grandparent
+ * with atomicMin: pointers only ever move to a smaller ancestor of the same tree, so this is safe
+ * while other threads link roots). Keeps long chains (a pixel run linked left to right) short. */
+__device__ __forceinline__ int32_t db_find(int32_t *parent, int32_t i) {
   int32_t p = parent[i];
   while (p != i) {
+    int32_t gp = parent[p];
+    if (gp != p) atomicMin(&parent[i], gp);
     i = p;
-    p = parent[i];
+    p = gp;
   }
   return i;
 }
