@@ -176,6 +176,17 @@ struct vg_run {
 void *vg__worker_main(void *arg);
 void vg__run_teardown_frames(vg_run *r);
 
+/* params.c */
+vg_status vg__params_check_table(const vg_node_type *t);
+/* Allocates and fills the state of a node (or runs a legacy init); on failure everything is
+ * released (destroy included) and *state is NULL. */
+vg_status vg__node_state_create(vg_node *self, const vg_node_type *t, const vg_cnode *params,
+                                void **state);
+void vg__node_state_destroy(const vg_node_type *t, void *state);
+/* Rewrites the current error as "file:line:col: path: node 'id' (type): message" (the node's
+ * own position when the message has none). Returns s. */
+vg_status vg__node_error_prefix(const vg_graph *g, int node, vg_status s);
+
 /* run.c */
 vg_status vg__node_pool_for(vg_run *r, vg_device dev, vg_pool **out);
 void vg__emit(vg_run *r, int node, vg_node_state st, const frame *f, int64_t dur_ns, bool skipped,

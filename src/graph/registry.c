@@ -1,6 +1,6 @@
 /* registry.c - node type registries: a checked list of vtables looked up by name, and helpers
  * about node types (port counts and lookups, port type names). */
-#include "vidgraph/vg_graph.h"
+#include "graph_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,7 +105,7 @@ static vg_status check_type(const vg_node_type *t) {
     return vg_set_error(VG_ERR_INVALID_ARG, "node type '%s': a source cannot batch", t->name);
   if (t->max_in_flight < 0)
     return vg_set_error(VG_ERR_INVALID_ARG, "node type '%s': negative max_in_flight", t->name);
-  return VG_OK;
+  return vg__params_check_table(t);
 }
 
 /* ----------------------------------------------------------------------------- registry */

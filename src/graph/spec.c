@@ -98,7 +98,7 @@ static vg_status parse_settings(vg_graph *g, const vg_cnode *root) {
   st->cuda_streams = (int)v;
   VG_TRY(vg_cfg_int_range(s, "queue_size", false, 8, 1, 1024, &v));
   st->queue_size = (int)v;
-  VG_TRY(vg_cfg_int_range(s, "max_batch", false, 1, 1, 1024, &v));
+  VG_TRY(vg_cfg_int_range(s, "max_batch", false, 1, 1, VG_MAX_BATCH, &v));
   st->max_batch = (int)v;
   VG_TRY(vg_cfg_int_range(s, "max_wait_ms", false, 5, 0, 60000, &v));
   st->max_wait_ms = (int)v;
@@ -264,7 +264,8 @@ static vg_status parse_node(vg_graph *g, const vg_registry *reg, int i, const vg
                           "node '%s': type '%s' does "
                           "not batch; max_batch applies only to batching types",
                           id, t->name);
-  if ((s = vg_cfg_int_range(m, "max_batch", false, g->settings.max_batch, 1, 1024, &v)) != VG_OK)
+  if ((s = vg_cfg_int_range(m, "max_batch", false, g->settings.max_batch, 1, VG_MAX_BATCH, &v)) !=
+      VG_OK)
     return node_wrap(s, n);
   n->max_batch = n->batching ? (int)v : 1;
   if ((s = vg_cfg_int_range(m, "max_wait_ms", false, g->settings.max_wait_ms, 0, 60000, &v)) !=

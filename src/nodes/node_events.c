@@ -17,46 +17,35 @@
 #include <string.h>
 
 typedef struct ev_state {
-  FILE *f;
-  char path[1024];
+  const char *path;
   bool require_text;
   int min_votes;
+  FILE *f;
   pthread_mutex_t mu;
+  bool mu_inited;
   uint64_t tracks, objects_lines, skipped_tracks;
 } ev_state;
 
-static const char *const k_params[] = {"path", "require_text", "min_votes", NULL};
+static const vg_param k_params[] = {
+    VG_P_STRING(ev_state, path, "path", "events.jsonl", "file to write, '-' = standard output"),
+    VG_P_BOOL(ev_state, require_text, "require_text", false, "only tracks with a read text"),
+    VG_P_INT(ev_state, min_votes, "min_votes", 1, 1, 1000000,
+             "readings of the text a track needs (with require_text)"),
+    {0}};
 
 static void ev_destroy(void *state) {
   ev_state *s = state;
-  if (!s) return;
   if (s->f && s->f != stdout) fclose(s->f);
-  pthread_mutex_destroy(&s->mu);
-  free(s);
+  if (s->mu_inited) pthread_mutex_destroy(&s->mu);
 }
 
 static vg_status ev_init(vg_node *self, const vg_cnode *params, void **state) {
-  VG_TRY(vg_params_check(self, params, k_params));
-  const char *path;
-  int64_t mv;
-  ev_state *s = calloc(1, sizeof *s);
-  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
+  ev_state *s = *state;
   pthread_mutex_init(&s->mu, NULL);
-  vg_status st = vg_cfg_string(params, "path", false, "events.jsonl", &path);
-  if (st == VG_OK) st = vg_cfg_bool(params, "require_text", false, false, &s->require_text);
-  if (st == VG_OK) st = vg_cfg_int_range(params, "min_votes", false, 1, 1, 1000000, &mv);
-  if (st == VG_OK) {
-    s->min_votes = (int)mv;
-    snprintf(s->path, sizeof s->path, "%s", path);
-    s->f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-    if (!s->f)
-      st = vg_node_error(self, VG_ERR_IO, "cannot write events to '%s': %s", path, strerror(errno));
-  }
-  if (st != VG_OK) {
-    ev_destroy(s);
-    return st;
-  }
-  *state = s;
+  s->mu_inited = true;
+  s->f = strcmp(s->path, "-") == 0 ? stdout : fopen(s->path, "w");
+  if (!s->f)
+    return vg_set_error(VG_ERR_IO, "cannot write events to '%s': %s", s->path, strerror(errno));
   return VG_OK;
 }
 
@@ -149,6 +138,8 @@ const vg_node_type vg_node_events = {
     .devices = VG_DEVICES_CPU,
     .preferred = VG_DEVICE_CPU,
     .flags = VG_NODE_ORDERED | VG_NODE_SEES_EOS | VG_NODE_SEES_SKIPPED,
+    .params = k_params,
+    .state_size = sizeof(ev_state),
     .init = ev_init,
     .process = ev_process,
     .destroy = ev_destroy,

@@ -13,6 +13,7 @@
 #define MAX_IO 8
 
 typedef struct infer_state {
+  vg_model_spec spec;
   vg_model *model;
   char disabled[VG_REASON_MAX]; /* optional model that could not load: the reason */
   char model_name[VG_MODEL_NAME_MAX];
@@ -77,61 +78,61 @@ static vg_status map_outputs(const vg_cnode *params, infer_state *s) {
 
 static void infer_destroy(void *state) {
   infer_state *s = state;
-  if (!s) return;
   vg_model_free(s->model);
-  free(s);
 }
 
-static vg_status check_keys(vg_node *self, const vg_cnode *params) {
-  for (size_t i = 0; i < vg_cnode_len(params); i++) {
-    const char *k = vg_cnode_key_at(params, i);
-    if (vg_model_spec_is_key(k) || !strcmp(k, "input") || !strcmp(k, "inputs") ||
-        !strcmp(k, "output") || !strcmp(k, "outputs"))
-      continue;
-    return vg_cnode_error(vg_cnode_at(params, i), VG_ERR_PARSE,
-                          "node '%s': unknown parameter '%s' (model keys: model, fallback, "
-                          "providers, io_binding, max_batch, tensorrt, cuda, cpu, required; node "
-                          "keys: input, inputs, output, outputs)",
-                          vg_node_id(self), k);
-  }
-  return VG_OK;
-}
-
-static vg_status infer_init(vg_node *self, const vg_cnode *params, void **state) {
+/* The model keys (infer's vg_model_spec_from_config); on a GPU node tensors are already on the
+ * device, so they are bound in place by default. */
+static vg_status read_spec(vg_node *self, const vg_cnode *params, const vg_param *p, void *field) {
+  vg_model_spec *spec = field;
   if (!params) return vg_set_error(VG_ERR_NOT_FOUND, "missing params (at least 'model')");
-  VG_TRY(check_keys(self, params));
   char base[1024];
   nodes_base_dir(params, base, sizeof base);
-  vg_model_spec spec;
-  vg_model_spec_init(&spec);
+  vg_model_spec_init(spec);
   vg_device dev = vg_node_device(self);
-  /* On a GPU node the tensors are already on the device: bind them in place by default. */
-  spec.io_binding = dev.kind == VG_DEVICE_CUDA;
-  if (dev.kind == VG_DEVICE_CUDA) spec.cuda.device_id = dev.ordinal;
-  VG_TRY(vg_model_spec_from_config(params, base, &spec));
-  if (!spec.name[0]) snprintf(spec.name, sizeof spec.name, "%s", vg_node_id(self));
-  infer_state *s = calloc(1, sizeof *s);
-  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
-  snprintf(s->model_name, sizeof s->model_name, "%s", spec.name);
-  vg_status st = vg_model_load(&spec, &s->model);
+  spec->io_binding = dev.kind == VG_DEVICE_CUDA;
+  if (dev.kind == VG_DEVICE_CUDA) spec->cuda.device_id = dev.ordinal;
+  VG_TRY(vg_model_spec_from_config(params, base, spec));
+  if (!spec->name[0]) snprintf(spec->name, sizeof spec->name, "%s", vg_node_id(self));
+  return VG_OK;
+}
+
+/* input/inputs/output/outputs are matched to the model once it is loaded (init); their shapes
+ * are checked here, before anything loads. */
+static vg_status check_io(vg_node *self, const vg_cnode *params, const vg_param *p, void *field) {
+  const vg_cnode *n;
+  if ((n = vg_cnode_get(params, "inputs")) && vg_cnode_get_kind(n) != VG_CNODE_MAP)
+    return vg_cnode_error(n, VG_ERR_PARSE, "inputs maps model input names to packet tensors");
+  if ((n = vg_cnode_get(params, "outputs")) && vg_cnode_get_kind(n) != VG_CNODE_SEQ)
+    return vg_cnode_error(n, VG_ERR_PARSE, "outputs is a list of tensor names");
+  return VG_OK;
+}
+
+static const char *const k_io_keys[] = {"input", "inputs", "output", "outputs", NULL};
+
+static const vg_param k_params[] = {
+    VG_P_GROUP(infer_state, spec, "model", NULL, read_spec,
+               "the model (vg_model_spec_from_config): model or path, fallback(s), name, "
+               "required, providers, io_binding, max_batch, tensorrt: {...}, cuda: {...}, "
+               "cpu: {...}",
+               .keys_of = vg_model_spec_keys),
+    VG_P_GROUP(infer_state, nin, "io", k_io_keys, check_io,
+               "input: tensor for the first model input (default 'input'), inputs: {model input: "
+               "tensor}, output: name of output 0, outputs: [names] (default output<i>)"),
+    {0}};
+
+static vg_status infer_init(vg_node *self, const vg_cnode *params, void **state) {
+  infer_state *s = *state;
+  snprintf(s->model_name, sizeof s->model_name, "%s", s->spec.name);
+  vg_status st = vg_model_load(&s->spec, &s->model);
   if (st != VG_OK) {
-    if (spec.required) {
-      free(s);
-      return st;
-    }
+    if (s->spec.required) return st;
     snprintf(s->disabled, sizeof s->disabled, "%s", vg_last_error());
     VG_LOGW("nodes", "node '%s': optional model disabled: %s", vg_node_id(self), s->disabled);
-    *state = s;
     return VG_OK;
   }
-  st = map_inputs(params, s);
-  if (st == VG_OK) st = map_outputs(params, s);
-  if (st != VG_OK) {
-    infer_destroy(s);
-    return st;
-  }
-  *state = s;
-  return VG_OK;
+  VG_TRY(map_inputs(params, s));
+  return map_outputs(params, s);
 }
 
 /* Stacks the tensors of n frames along axis 0 into one tensor on dev. */
@@ -168,7 +169,7 @@ static vg_status stack(vg_call *c, const vg_tensor *const *parts, int n, vg_tens
 
 /* Gathers input k of every frame that has items; stacks when several. */
 static vg_status gather(vg_call *c, const infer_state *s, int k, const bool *run, vg_tensor *out) {
-  const vg_tensor *parts[64] = {0};
+  const vg_tensor *parts[VG_MAX_BATCH] = {0};
   int m = 0;
   for (int i = 0; i < c->n; i++) {
     if (!run[i]) continue;
@@ -213,10 +214,10 @@ static vg_status scatter(vg_call *c, const infer_state *s, const bool *run, cons
 
 static vg_status infer_process(vg_call *c) {
   infer_state *s = c->state;
-  if (c->n > 64)
-    return vg_node_error(c->node, VG_ERR_INVALID_ARG, "batch of %d frames (max 64)", c->n);
-  bool run[64];
-  int64_t items[64], total = 0;
+  if (c->n > VG_MAX_BATCH)
+    return vg_set_error(VG_ERR_INVALID_ARG, "batch of %d frames (max %d)", c->n, VG_MAX_BATCH);
+  bool run[VG_MAX_BATCH];
+  int64_t items[VG_MAX_BATCH], total = 0;
   int nrun = 0;
   for (int i = 0; i < c->n; i++) {
     run[i] = false;
@@ -295,6 +296,8 @@ const vg_node_type vg_node_infer = {
     .devices = VG_DEVICES_CPU | VG_DEVICES_CUDA,
     .preferred = VG_DEVICE_CUDA,
     .flags = VG_NODE_BATCHING,
+    .params = k_params,
+    .state_size = sizeof(infer_state),
     .init = infer_init,
     .process = infer_process,
     .destroy = infer_destroy,

@@ -3,24 +3,15 @@
  * node that is not there yet. Runs on any device and never copies. */
 #include "vidgraph/vg_graph.h"
 
-#include <stdlib.h>
+#include <stddef.h>
 
 typedef struct pass_state {
   int delay_ms;
 } pass_state;
 
-static const char *const k_params[] = {"delay_ms", NULL};
-
-static vg_status pass_init(vg_node *self, const vg_cnode *params, void **state) {
-  int64_t delay;
-  VG_TRY(vg_params_check(self, params, k_params));
-  VG_TRY(vg_cfg_int_range(params, "delay_ms", false, 0, 0, 600000, &delay));
-  pass_state *s = calloc(1, sizeof *s);
-  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
-  s->delay_ms = (int)delay;
-  *state = s;
-  return VG_OK;
-}
+static const vg_param k_params[] = {
+    VG_P_INT(pass_state, delay_ms, "delay_ms", 0, 0, 600000, "wait this long before forwarding"),
+    {0}};
 
 static vg_status pass_process(vg_call *c) {
   pass_state *s = c->state;
@@ -42,7 +33,7 @@ const vg_node_type vg_node_pass = {
     .outputs = {{"out", VG_PORT_FORWARD}},
     .devices = VG_DEVICES_CPU | VG_DEVICES_CUDA,
     .preferred = VG_DEVICE_CPU,
-    .init = pass_init,
+    .params = k_params,
+    .state_size = sizeof(pass_state),
     .process = pass_process,
-    .destroy = free,
 };

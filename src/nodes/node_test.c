@@ -20,26 +20,15 @@ typedef struct test_source {
   int64_t next_due; /* vg_now_ns of the next packet when paced */
 } test_source;
 
-static const char *const k_source_params[] = {"count", "streams", "stream_id", "period_ms",
-                                              "width", "height",  "eos",       NULL};
-
-static vg_status test_source_init(vg_node *self, const vg_cnode *params, void **state) {
-  int64_t count, streams, first, period, w, h;
-  bool eos;
-  VG_TRY(vg_params_check(self, params, k_source_params));
-  VG_TRY(vg_cfg_int_range(params, "count", false, 10, 0, INT64_MAX / 2, &count));
-  VG_TRY(vg_cfg_int_range(params, "streams", false, 1, 1, 64, &streams));
-  VG_TRY(vg_cfg_int_range(params, "stream_id", false, 0, 0, 1 << 20, &first));
-  VG_TRY(vg_cfg_int_range(params, "period_ms", false, 0, 0, 60000, &period));
-  VG_TRY(vg_cfg_int_range(params, "width", false, 0, 0, 8192, &w));
-  VG_TRY(vg_cfg_int_range(params, "height", false, 0, 0, 8192, &h));
-  VG_TRY(vg_cfg_bool(params, "eos", false, false, &eos));
-  test_source *s = calloc(1, sizeof *s);
-  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
-  *s = (test_source){count, (int)streams, (int)first, (int)period, (int)w, (int)h, eos, 0, 0, 0};
-  *state = s;
-  return VG_OK;
-}
+static const vg_param k_source_params[] = {
+    VG_P_INT64(test_source, count, "count", 10, 0, INT64_MAX / 2, "frames per stream; 0 = endless"),
+    VG_P_INT(test_source, streams, "streams", 1, 1, 64, "streams, emitted round-robin"),
+    VG_P_INT(test_source, first_stream, "stream_id", 0, 0, 1 << 20, "id of the first stream"),
+    VG_P_INT(test_source, period_ms, "period_ms", 0, 0, 60000, "pace: one packet every period"),
+    VG_P_INT(test_source, width, "width", 0, 0, 8192, "grey picture width; 0 = no picture"),
+    VG_P_INT(test_source, height, "height", 0, 0, 8192, "grey picture height"),
+    VG_P_BOOL(test_source, eos, "eos", false, "send an end-of-stream packet per stream"),
+    {0}};
 
 /* Sleeps until the next packet is due, in slices that poll the cancel token. */
 static vg_status pace(vg_node *node, test_source *s) {
@@ -112,9 +101,9 @@ const vg_node_type vg_node_test_source = {
     .devices = VG_DEVICES_CPU,
     .preferred = VG_DEVICE_CPU,
     .flags = VG_NODE_SOURCE,
-    .init = test_source_init,
+    .params = k_source_params,
+    .state_size = sizeof(test_source),
     .process = test_source_process,
-    .destroy = free,
 };
 
 /* ----------------------------------------------------------------------------- test_sum */
@@ -124,27 +113,18 @@ typedef struct test_sum {
   int delay_ms;
 } test_sum;
 
-static const char *const k_sum_params[] = {"mul", "add", "delay_ms", "fail_on_frame", NULL};
-
-static vg_status test_sum_init(vg_node *self, const vg_cnode *params, void **state) {
-  int64_t mul, add, delay, fail;
-  VG_TRY(vg_params_check(self, params, k_sum_params));
-  VG_TRY(vg_cfg_int_range(params, "mul", false, 1, -1000, 1000, &mul));
-  VG_TRY(vg_cfg_int_range(params, "add", false, 0, -1000000, 1000000, &add));
-  VG_TRY(vg_cfg_int_range(params, "delay_ms", false, 0, 0, 60000, &delay));
-  VG_TRY(
-      vg_cfg_int_range(params, "fail_on_frame", false, -1, -1, INT64_MAX, &fail)); /* -1: never */
-  test_sum *s = calloc(1, sizeof *s);
-  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
-  *s = (test_sum){mul, add, fail, (int)delay};
-  *state = s;
-  return VG_OK;
-}
+static const vg_param k_sum_params[] = {
+    VG_P_INT64(test_sum, mul, "mul", 1, -1000, 1000, "multiplier"),
+    VG_P_INT64(test_sum, add, "add", 0, -1000000, 1000000, "addend"),
+    VG_P_INT(test_sum, delay_ms, "delay_ms", 0, 0, 60000, "sleep per call"),
+    VG_P_INT64(test_sum, fail_on_frame, "fail_on_frame", -1, -1, INT64_MAX,
+               "fail on this frame number; -1 = never"),
+    {0}};
 
 static vg_status read_value(vg_call *c, const vg_packet *p, int64_t *v) {
   const vg_tensor *t = vg_packet_tensor(p, "value");
   if (!t || t->dtype != VG_DTYPE_I64 || vg_tensor_numel(t) != 1)
-    return vg_node_error(c->node, VG_ERR_INVALID_ARG, "input packet has no i64 tensor 'value'");
+    return vg_set_error(VG_ERR_INVALID_ARG, "input packet has no i64 tensor 'value'");
   *v = *(const int64_t *)vg_tensor_data(t);
   return VG_OK;
 }
@@ -196,7 +176,7 @@ const vg_node_type vg_node_test_sum = {
     .outputs = {{"out", VG_PORT_TENSOR | VG_PORT_FORWARD}},
     .devices = VG_DEVICES_CPU,
     .preferred = VG_DEVICE_CPU,
-    .init = test_sum_init,
+    .params = k_sum_params,
+    .state_size = sizeof(test_sum),
     .process = test_sum_process,
-    .destroy = free,
 };

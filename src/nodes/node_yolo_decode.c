@@ -35,16 +35,16 @@ typedef struct yolo_state {
   vg_fuse_params fp;
   bool keep_tensors;
   pthread_mutex_t mu; /* guards the workspaces and the counters */
+  bool mu_inited;
   vg_yolo_cuda *ws[YOLO_MAX_WS];
   bool ws_busy[YOLO_MAX_WS];
   int nws;
   uint64_t frames, detections, device_frames, host_copies;
 } yolo_state;
 
-static const char *const k_params[] = {
-    "tensor",        "layout",         "num_classes", "num_mask_coeffs", "conf_threshold",
-    "iou_threshold", "class_agnostic", "top_k",       "max_det",         "classes",
-    "labels",        "split",          "fuse",        "keep_tensors",    NULL};
+static const char *const k_yolo_keys[] = {
+    "layout",         "num_classes", "num_mask_coeffs", "conf_threshold", "iou_threshold",
+    "class_agnostic", "top_k",       "max_det",         "classes",        NULL};
 static const char *const k_split[] = {"boxes", "scores", "classes", "num_dets", NULL};
 
 static vg_status name_param(const vg_cnode *map, const char *key, bool required, const char *def,
@@ -62,7 +62,8 @@ static vg_status name_param(const vg_cnode *map, const char *key, bool required,
   return VG_OK;
 }
 
-static vg_status read_split(vg_node *self, const vg_cnode *params, yolo_state *s) {
+static vg_status read_split(vg_node *self, const vg_cnode *params, const vg_param *p, void *field) {
+  yolo_state *s = VG_PARAM_STATE(field, p);
   const vg_cnode *m = vg_cnode_get(params, "split");
   if (!m || vg_cnode_is_null(m)) return VG_OK;
   if (vg_cnode_get_kind(m) != VG_CNODE_MAP)
@@ -77,7 +78,8 @@ static vg_status read_split(vg_node *self, const vg_cnode *params, yolo_state *s
   return name_param(m, "num_dets", false, NULL, s->num_dets);
 }
 
-static vg_status read_fuse(const vg_cnode *params, yolo_state *s) {
+static vg_status read_fuse(vg_node *self, const vg_cnode *params, const vg_param *p, void *field) {
+  yolo_state *s = VG_PARAM_STATE(field, p);
   const vg_cnode *f = vg_cnode_get(params, "fuse");
   vg_fuse_params_default(&s->fp);
   s->fuse = true;
@@ -90,33 +92,43 @@ static vg_status read_fuse(const vg_cnode *params, yolo_state *s) {
   return VG_OK;
 }
 
+static vg_status yolo_group(vg_node *self, const vg_cnode *params, const vg_param *p, void *field) {
+  return vg_yolo_params_from_config(params, field);
+}
+
+static vg_status read_labels(vg_node *self, const vg_cnode *params, const vg_param *p,
+                             void *field) {
+  return det_labels_from_params(params, p->name, field);
+}
+
+static const vg_param k_params[] = {
+    VG_P_CUSTOM(yolo_state, tensor, "tensor", nodes_tensor_name, "the head tensor",
+                .sdef = "output0"),
+    VG_P_GROUP(yolo_state, p, "yolo", k_yolo_keys, yolo_group,
+               "layout auto|v5|v8|e2e, num_classes, conf_threshold, iou_threshold, top_k, "
+               "max_det, classes (vg_yolo_params)"),
+    VG_P_CUSTOM(yolo_state, split, "split", read_split,
+                "end-to-end split outputs: {boxes, scores, classes, num_dets} tensor names"),
+    VG_P_CUSTOM(yolo_state, split, "fuse", read_fuse,
+                "fuse the views of a batch: true (default), false or {method, match, threshold, "
+                "class_agnostic, max_det}"),
+    VG_P_BOOL(yolo_state, keep_tensors, "keep_tensors", false, "keep the consumed head tensors"),
+    VG_P_CUSTOM(yolo_state, labels, "labels", read_labels, "class names: a file or a list"),
+    {0}};
+
 static void yolo_destroy(void *state) {
   yolo_state *s = state;
-  if (!s) return;
   for (int i = 0; i < s->nws; i++)
     vg_yolo_cuda_destroy(s->ws[i]);
   vg_labels_free(s->labels);
-  pthread_mutex_destroy(&s->mu);
-  free(s);
+  if (s->mu_inited) pthread_mutex_destroy(&s->mu);
 }
 
 static vg_status yolo_init(vg_node *self, const vg_cnode *params, void **state) {
-  VG_TRY(vg_params_check(self, params, k_params));
-  yolo_state *s = calloc(1, sizeof *s);
-  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
+  yolo_state *s = *state;
   pthread_mutex_init(&s->mu, NULL);
-  vg_status st = vg_yolo_params_from_config(params, &s->p);
-  if (st == VG_OK) st = name_param(params, "tensor", false, "output0", s->tensor);
-  if (st == VG_OK) st = read_split(self, params, s);
-  if (st == VG_OK) st = read_fuse(params, s);
-  if (st == VG_OK) st = vg_cfg_bool(params, "keep_tensors", false, false, &s->keep_tensors);
-  if (st == VG_OK) st = det_labels_from_params(params, "labels", &s->labels);
-  if (st != VG_OK) {
-    yolo_destroy(s);
-    return st;
-  }
+  s->mu_inited = true;
   s->p.labels = s->labels;
-  *state = s;
   return VG_OK;
 }
 
@@ -350,6 +362,8 @@ const vg_node_type vg_node_yolo_decode = {
     .outputs = {{"out", VG_PORT_OBJECTS | VG_PORT_FORWARD}},
     .devices = VG_DEVICES_CPU | VG_DEVICES_CUDA,
     .preferred = VG_DEVICE_CUDA,
+    .params = k_params,
+    .state_size = sizeof(yolo_state),
     .init = yolo_init,
     .process = yolo_process,
     .destroy = yolo_destroy,
