@@ -1,5 +1,5 @@
 /* vg_graph.h - the graph runtime of vidgraph: packets (what flows on edges), node types (the
- * vtable every built-in node implements), the node registry, graph specs (YAML/JSON, with
+ * vtable every node implements), the node registry, graph specs (YAML/JSON, with
  * validation and --set overrides), runs (per-run context, scheduler, executors, metrics,
  * events) and run summaries.
  *
@@ -249,8 +249,9 @@ const char *vg_param_default_str(const vg_param *p, char *buf, size_t cap);
 /* The range or choices of p as text ("" when none), e.g. "0..1", "letterbox|stretch". */
 const char *vg_param_range_str(const vg_param *p, char *buf, size_t cap);
 
-/* The vtable of a node type. Registering a type = one file in src/nodes/ defining a
- * `const vg_node_type vg_node_<name>` plus one line in src/nodes/registry.c. */
+/* The vtable of a node type. A built-in type = one file in src/nodes/ defining a
+ * `const vg_node_type vg_node_<name>` plus one X(name) line in src/nodes/registry.c; any other
+ * is added to a registry with vg_registry_add. */
 typedef struct vg_node_type {
   const char *name; /* as written in specs: "json_sink" */
   const char *doc;  /* one line for `vidgraph nodes` */
@@ -323,10 +324,9 @@ vg_status vg_params_check(const vg_node *n, const vg_cnode *params, const char *
 
 typedef struct vg_registry vg_registry;
 
-/* The built-in node types (src/nodes/registry.c), NULL-terminated; *count gets their number. */
-const vg_node_type *const *vg_builtin_node_types(size_t *count);
-/* A registry, optionally starting with the built-in types. */
-vg_status vg_registry_create(bool with_builtins, vg_registry **out);
+/* An empty registry. The built-in types are added by the nodes layer
+ * (vg_nodes_register_builtin in vg_nodes.h); the graph layer knows no node type by name. */
+vg_status vg_registry_create(vg_registry **out);
 void vg_registry_free(vg_registry *r);
 /* Adds a type (kept by pointer: it must outlive the registry). Checks the vtable: a name,
  * process, unique port names, sources without inputs, devices. Fails on a duplicate name. */
@@ -359,8 +359,8 @@ typedef enum vg_on_error { VG_ON_ERROR_FAIL = 0, VG_ON_ERROR_DROP = 1 } vg_on_er
 vg_status vg_spec_apply_overrides(const vg_config *doc, const char *const *sets, int nsets,
                                   vg_config **out);
 
-/* Parses and validates a spec. reg NULL = the built-in types. The graph owns doc on success
- * (and frees it on failure). */
+/* Parses and validates a spec against the types of reg (required). The graph owns doc on
+ * success (and frees it on failure). */
 vg_status vg_graph_from_config(vg_config *doc, const vg_registry *reg, vg_graph **out);
 vg_status vg_graph_load_file(const char *path, const char *const *sets, int nsets,
                              const vg_registry *reg, vg_graph **out);

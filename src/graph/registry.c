@@ -110,21 +110,10 @@ static vg_status check_type(const vg_node_type *t) {
 
 /* ----------------------------------------------------------------------------- registry */
 
-vg_status vg_registry_create(bool with_builtins, vg_registry **out) {
+vg_status vg_registry_create(vg_registry **out) {
   vg_registry *r = calloc(1, sizeof *r);
   *out = NULL;
   if (!r) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory creating a node registry");
-  if (with_builtins) {
-    size_t n = 0;
-    const vg_node_type *const *builtin = vg_builtin_node_types(&n);
-    for (size_t i = 0; i < n; i++) {
-      vg_status s = vg_registry_add(r, builtin[i]);
-      if (s != VG_OK) {
-        vg_registry_free(r);
-        return vg_wrap_error(s, "built-in node types");
-      }
-    }
-  }
   *out = r;
   return VG_OK;
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "vidgraph/vg_graph.h"
+#include "vg_test_nodes.h"
 
 /* ----------------------------------------------------------------------------- a typed node */
 
@@ -100,7 +101,7 @@ static const vg_node_type boom_type = {
 
 static vg_registry *registry(void) {
   vg_registry *reg;
-  VG_ASSERT_OK(vg_registry_create(true, &reg));
+  VG_ASSERT_OK(vg_test_registry_create(&reg));
   VG_ASSERT_OK(vg_registry_add(reg, &probe_type));
   VG_ASSERT_OK(vg_registry_add(reg, &boom_type));
   return reg;
@@ -247,7 +248,7 @@ static void test_failed_process_message(void **state) {
 static void test_bad_tables_refused(void **state) {
   (void)state;
   vg_registry *reg;
-  VG_ASSERT_OK(vg_registry_create(false, &reg));
+  VG_ASSERT_OK(vg_registry_create(&reg));
   static const vg_param no_doc[] = {{.name = "x", .type = VG_PARAM_INT, .offset = 0}, {0}};
   static const vg_param outside[] = {VG_P_INT(probe_state, n, "n", 0, 0, 1, "n"), {0}};
   static const vg_param twice[] = {VG_P_INT(probe_state, n, "n", 0, 0, 1, "n"),

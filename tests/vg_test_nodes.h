@@ -1,11 +1,24 @@
-/* node_test.c - synthetic nodes for tests, benchmarks of the runtime and demos without media:
- * `test_source` emits numbered packets (a "value" tensor, optionally a grey picture) on one or
- * more streams; `test_sum` computes value = (sum of its inputs' values) * mul + add, with an
- * optional delay and an injected failure, so that any DAG of them has a known answer. */
-#include "vidgraph/vg_graph.h"
+/* vg_test_nodes.h - the synthetic node types of the tests and runtime benchmarks (not in the
+ * product's registry, nor in `vidgraph nodes`):
+ *  - `test_source` emits numbered packets (a "value" tensor = 1000 * stream + frame, optionally a
+ *    grey picture) on one or more streams;
+ *  - `test_sum` computes value = (sum of its inputs' values) * mul + add (mod 1000003), with an
+ *    optional delay and an injected failure, so that any DAG of them has a known answer;
+ *  - `pass` forwards its input unchanged after an optional delay (on any device, never copies).
+ * vg_test_registry_create gives the built-in types plus these. Include it in one file per
+ * program (everything is static). */
+#ifndef VIDGRAPH_TEST_NODES_H
+#define VIDGRAPH_TEST_NODES_H
 
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "vidgraph/vg_graph.h"
+#include "vidgraph/vg_nodes.h"
+
+#define VG_TEST_UNUSED __attribute__((unused))
 
 #define TEST_MOD 1000003
 
@@ -20,7 +33,7 @@ typedef struct test_source {
   int64_t next_due; /* vg_now_ns of the next packet when paced */
 } test_source;
 
-static const vg_param k_source_params[] = {
+VG_TEST_UNUSED static const vg_param k_source_params[] = {
     VG_P_INT64(test_source, count, "count", 10, 0, INT64_MAX / 2, "frames per stream; 0 = endless"),
     VG_P_INT(test_source, streams, "streams", 1, 1, 64, "streams, emitted round-robin"),
     VG_P_INT(test_source, first_stream, "stream_id", 0, 0, 1 << 20, "id of the first stream"),
@@ -31,7 +44,7 @@ static const vg_param k_source_params[] = {
     {0}};
 
 /* Sleeps until the next packet is due, in slices that poll the cancel token. */
-static vg_status pace(vg_node *node, test_source *s) {
+VG_TEST_UNUSED static vg_status pace(vg_node *node, test_source *s) {
   if (s->period_ms <= 0) return VG_OK;
   int64_t now = vg_now_ns();
   if (s->next_due == 0) s->next_due = now;
@@ -45,7 +58,8 @@ static vg_status pace(vg_node *node, test_source *s) {
   return VG_OK;
 }
 
-static vg_status add_payload(vg_node *node, test_source *s, vg_packet *p, int stream, int64_t fno) {
+VG_TEST_UNUSED static vg_status add_payload(vg_node *node, test_source *s, vg_packet *p, int stream,
+                                            int64_t fno) {
   vg_tensor t;
   int64_t shape[1] = {1};
   VG_TRY(vg_tensor_alloc(VG_DTYPE_I64, 1, shape, vg_cpu(), vg_node_pool(node), &t));
@@ -66,7 +80,7 @@ static vg_status add_payload(vg_node *node, test_source *s, vg_packet *p, int st
   return VG_OK;
 }
 
-static vg_status test_source_process(vg_call *c) {
+VG_TEST_UNUSED static vg_status test_source_process(vg_call *c) {
   test_source *s = c->state;
   bool done = s->count > 0 && s->k >= s->count * s->streams;
   if (done && (!s->eos || s->eos_sent == s->streams)) return VG_ERR_EOF;
@@ -94,7 +108,7 @@ static vg_status test_source_process(vg_call *c) {
   return VG_OK;
 }
 
-const vg_node_type vg_node_test_source = {
+VG_TEST_UNUSED static const vg_node_type vg_node_test_source = {
     .name = "test_source",
     .doc = "emits params.count numbered packets per stream (tensor 'value' = 1000*stream + frame)",
     .outputs = {{"out", VG_PORT_TENSOR | VG_PORT_FRAME}},
@@ -113,7 +127,7 @@ typedef struct test_sum {
   int delay_ms;
 } test_sum;
 
-static const vg_param k_sum_params[] = {
+VG_TEST_UNUSED static const vg_param k_sum_params[] = {
     VG_P_INT64(test_sum, mul, "mul", 1, -1000, 1000, "multiplier"),
     VG_P_INT64(test_sum, add, "add", 0, -1000000, 1000000, "addend"),
     VG_P_INT(test_sum, delay_ms, "delay_ms", 0, 0, 60000, "sleep per call"),
@@ -121,7 +135,7 @@ static const vg_param k_sum_params[] = {
                "fail on this frame number; -1 = never"),
     {0}};
 
-static vg_status read_value(vg_call *c, const vg_packet *p, int64_t *v) {
+VG_TEST_UNUSED static vg_status read_value(vg_call *c, const vg_packet *p, int64_t *v) {
   const vg_tensor *t = vg_packet_tensor(p, "value");
   if (!t || t->dtype != VG_DTYPE_I64 || vg_tensor_numel(t) != 1)
     return vg_set_error(VG_ERR_INVALID_ARG, "input packet has no i64 tensor 'value'");
@@ -129,7 +143,7 @@ static vg_status read_value(vg_call *c, const vg_packet *p, int64_t *v) {
   return VG_OK;
 }
 
-static vg_status sum_one(vg_call *c, test_sum *s, vg_node_io *io) {
+VG_TEST_UNUSED static vg_status sum_one(vg_call *c, test_sum *s, vg_node_io *io) {
   int64_t acc = 0, v = 0;
   for (int p = 0; p < VG_MAX_PORTS; p++) {
     if (!io->in[p]) continue;
@@ -156,7 +170,7 @@ static vg_status sum_one(vg_call *c, test_sum *s, vg_node_io *io) {
   return VG_OK;
 }
 
-static vg_status test_sum_process(vg_call *c) {
+VG_TEST_UNUSED static vg_status test_sum_process(vg_call *c) {
   test_sum *s = c->state;
   int64_t end = vg_now_ns() + (int64_t)s->delay_ms * 1000000;
   while (vg_now_ns() < end && !vg_node_canceled(c->node))
@@ -166,7 +180,7 @@ static vg_status test_sum_process(vg_call *c) {
   return VG_OK;
 }
 
-const vg_node_type vg_node_test_sum = {
+VG_TEST_UNUSED static const vg_node_type vg_node_test_sum = {
     .name = "test_sum",
     .doc = "value = (sum of the inputs' 'value' tensors) * mul + add (mod 1000003); for tests",
     .inputs = {{"in0", VG_PORT_TENSOR},
@@ -180,3 +194,65 @@ const vg_node_type vg_node_test_sum = {
     .state_size = sizeof(test_sum),
     .process = test_sum_process,
 };
+
+/* ----------------------------------------------------------------------------- pass */
+
+typedef struct pass_state {
+  int delay_ms;
+} pass_state;
+
+VG_TEST_UNUSED static const vg_param k_params[] = {
+    VG_P_INT(pass_state, delay_ms, "delay_ms", 0, 0, 600000, "wait this long before forwarding"),
+    {0}};
+
+VG_TEST_UNUSED static vg_status pass_process(vg_call *c) {
+  pass_state *s = c->state;
+  int64_t end = vg_now_ns() + (int64_t)s->delay_ms * 1000000;
+  while (s->delay_ms > 0 && vg_now_ns() < end) {
+    if (vg_node_canceled(c->node)) return vg_set_error(VG_ERR_CANCELED, "canceled");
+    int64_t left_ms = (end - vg_now_ns()) / 1000000;
+    vg_sleep_ms(left_ms > 10 ? 10 : left_ms > 0 ? (unsigned)left_ms : 1);
+  }
+  for (int i = 0; i < c->n; i++)
+    c->io[i].out[0] = vg_packet_ref(c->io[i].in[0]);
+  return VG_OK;
+}
+
+VG_TEST_UNUSED static const vg_node_type vg_node_pass = {
+    .name = "pass",
+    .doc = "forwards its input unchanged, after params.delay_ms (default 0)",
+    .inputs = {{"in", VG_PORT_ANY}},
+    .outputs = {{"out", VG_PORT_FORWARD}},
+    .devices = VG_DEVICES_CPU | VG_DEVICES_CUDA,
+    .preferred = VG_DEVICE_CPU,
+    .params = k_params,
+    .state_size = sizeof(pass_state),
+    .process = pass_process,
+};
+
+/* The built-in node types plus test_source, test_sum and pass. */
+VG_TEST_UNUSED static vg_status vg_test_registry_create(vg_registry **out) {
+  VG_TRY(vg_registry_create(out));
+  vg_status s = vg_nodes_register_builtin(*out);
+  if (s == VG_OK) s = vg_registry_add(*out, &vg_node_test_source);
+  if (s == VG_OK) s = vg_registry_add(*out, &vg_node_test_sum);
+  if (s == VG_OK) s = vg_registry_add(*out, &vg_node_pass);
+  if (s != VG_OK) {
+    vg_registry_free(*out);
+    *out = NULL;
+  }
+  return s;
+}
+
+/* One registry of vg_test_registry_create for the whole test program (created on first use,
+ * kept to the end: still reachable, so not a leak). */
+VG_TEST_UNUSED static const vg_registry *vg_test_registry(void) {
+  static vg_registry *reg;
+  if (!reg && vg_test_registry_create(&reg) != VG_OK) {
+    fprintf(stderr, "test registry: %s\n", vg_last_error());
+    abort();
+  }
+  return reg;
+}
+
+#endif
