@@ -143,6 +143,15 @@ typedef struct vg_call {
   vg_node_io *io;   /* n entries */
 } vg_call;
 
+/* ----- counters: atomic per node; the run summary shows them (the named ones inside the node's
+ * detail object, beside what describe() returns), and so will the metrics. */
+typedef enum vg_stat {
+  VG_STAT_COPIES = 0, /* host<->device copies made for this node: the scheduler's and its own */
+  VG_STAT_COPY_BYTES, /* their bytes */
+  VG_STAT_NODE0,      /* the type's own counters: VG_STAT_NODE0 + k is named stats[k] */
+} vg_stat;
+#define VG_NODE_MAX_STATS 8
+
 /* ----- parameter tables (in the spirit of FFmpeg's AVOption + priv_size)
  *
  * A node type lists its parameters; the runtime reads them from the spec's `params:` map into
@@ -279,6 +288,8 @@ typedef struct vg_node_type {
   vg_status (*flush)(vg_node *self, void *state);
   /* Releases what state holds (see above). Optional. */
   void (*destroy)(void *state);
+  /* Names of the type's own counters (VG_STAT_NODE0 + k), NULL-terminated; e.g. "detections". */
+  const char *stats[VG_NODE_MAX_STATS];
   /* What the node wants the run summary to show (a model's provider and fallback reasons, a
    * source's decoder and position, a sink's file): a JSON object text, malloc'd, or NULL.
    * May be called from any thread while the node runs: protect what it reads. Optional. */
@@ -308,6 +319,10 @@ void vg_node_set_result(vg_node *n, vg_packet *p);
 /* Delivers p to the callback set with vg_run_on_packet for this node (callback sinks);
  * false when none is set. */
 bool vg_node_deliver(vg_node *n, vg_packet *p);
+/* Adds v to counter `stat` (vg_stat, or VG_STAT_NODE0 + k for the type's stats[k]); atomic,
+ * from any thread. */
+void vg_node_stat_add(vg_node *n, int stat, uint64_t v);
+uint64_t vg_node_stat_get(const vg_node *n, int stat);
 /* Sets an error of this node (the runtime adds "node 'id' (type): " when it reports it; the
  * message itself does not repeat it). Returns s. */
 vg_status vg_node_error(const vg_node *n, vg_status s, const char *fmt, ...)
@@ -472,6 +487,8 @@ typedef struct vg_node_metrics {
   uint64_t dropped;  /* frames dropped by on_error: drop */
   uint64_t filtered; /* frames the node sent nothing for on a connected port */
   uint64_t skipped;  /* frames an interval passed through */
+  uint64_t copies;   /* host<->device copies for this node (scheduler's and its own) */
+  uint64_t copy_bytes;
   double mean_batch;
   vg_latency_summary latency;    /* per call */
   vg_latency_summary queue_wait; /* ready -> running, per frame */

@@ -139,6 +139,7 @@ struct vg_node {
   int inflight; /* trips of this source in flight */
   /* metrics (run lock or atomics) */
   vg_latency *lat, *wait;
+  atomic_ullong stats[VG_STAT_NODE0 + VG_NODE_MAX_STATS]; /* vg_node_stat_add */
   uint64_t frames, calls, errors, dropped, filtered, skipped, batch_items;
   char last_error[256];
 };

@@ -68,6 +68,16 @@ bool vg_node_deliver(vg_node *n, vg_packet *p) {
   return true;
 }
 
+void vg_node_stat_add(vg_node *n, int stat, uint64_t v) {
+  if (n && stat >= 0 && stat < VG_STAT_NODE0 + VG_NODE_MAX_STATS)
+    atomic_fetch_add(&n->stats[stat], v);
+}
+
+uint64_t vg_node_stat_get(const vg_node *n, int stat) {
+  if (!n || stat < 0 || stat >= VG_STAT_NODE0 + VG_NODE_MAX_STATS) return 0;
+  return atomic_load(&((vg_node *)n)->stats[stat]);
+}
+
 vg_status vg_node_error(const vg_node *n, vg_status s, const char *fmt, ...) {
   char msg[900];
   va_list ap;

@@ -7,6 +7,7 @@
 #include "vidgraph/vg_infer.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
 
 typedef struct infer_state {
   vg_model_spec spec;
+  atomic_ullong copies_seen, bytes_seen; /* the model's staging copies already counted */
   vg_model *model;
   char disabled[VG_REASON_MAX]; /* optional model that could not load: the reason */
   char model_name[VG_MODEL_NAME_MAX];
@@ -135,6 +137,22 @@ static vg_status infer_init(vg_node *self, const vg_cnode *params, void **state)
   return map_outputs(params, s);
 }
 
+/* Raises *seen to now (concurrent calls may race) and returns by how much. */
+static uint64_t advance(atomic_ullong *seen, uint64_t now) {
+  uint64_t old = atomic_load(seen);
+  while (now > old && !atomic_compare_exchange_weak(seen, &old, now)) {
+  }
+  return now > old ? now - old : 0;
+}
+
+/* The model's staging copies (vg_model_stats) become the node's copy counter. */
+static void count_model_copies(vg_node *node, infer_state *s) {
+  vg_model_stats st;
+  vg_model_get_stats(s->model, &st);
+  vg_node_stat_add(node, VG_STAT_COPIES, advance(&s->copies_seen, st.copies));
+  vg_node_stat_add(node, VG_STAT_COPY_BYTES, advance(&s->bytes_seen, st.copy_bytes));
+}
+
 /* Stacks the tensors of n frames along axis 0 into one tensor on dev. */
 static vg_status stack(vg_call *c, const vg_tensor *const *parts, int n, vg_tensor *out) {
   if (n < 1 || !parts[0]) return vg_node_error(c->node, VG_ERR_INTERNAL, "nothing to stack");
@@ -254,8 +272,10 @@ static vg_status infer_process(vg_call *c) {
     }
     return VG_OK;
   }
-  if (nrun > 0 && st == VG_OK)
+  if (nrun > 0 && st == VG_OK) {
     st = vg_model_run(s->model, s->in_name, ins, s->nin, outs, s->nout, c->stream);
+    count_model_copies(c->node, s);
+  }
   if (st == VG_OK) st = scatter(c, s, run, items, total, outs);
   for (int k = 0; k < MAX_IO; k++) {
     vg_tensor_release(&ins[k]);

@@ -7,13 +7,13 @@
  *
  * The input port takes the packet as it is (no scheduler copy): most frames are not written, so
  * a device frame is only read back by vg_jpeg_write for the snapshots actually taken (counted as
- * device_reads in the summary). */
+ * copies in the summary). */
 #include "node_det_util.h"
 #include "vidgraph/vg_video.h"
 
 #include <errno.h>
 #include <jansson.h>
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +25,10 @@ typedef struct jpeg_state {
   int64_t max_files;
   bool on_objects;
   int quality;
-  pthread_mutex_t mu;
-  bool mu_inited;
-  int64_t written, skipped_limit, device_reads;
+  atomic_llong slots; /* files reserved so far (max_files caps them) */
 } jpeg_state;
+
+enum { STAT_WRITTEN = VG_STAT_NODE0, STAT_NOT_WRITTEN };
 
 static const vg_param k_params[] = {
     VG_P_STRING(jpeg_state, dir, "path", NULL, "folder of the snapshots (created when absent)",
@@ -41,11 +41,6 @@ static const vg_param k_params[] = {
                 "file names: <prefix>_s<stream>_f<frame>.jpg"),
     VG_P_INT64(jpeg_state, max_files, "max_files", 10000, 1, 100000000, "files per run at most"),
     {0}};
-
-static void jpeg_destroy(void *state) {
-  jpeg_state *s = state;
-  if (s->mu_inited) pthread_mutex_destroy(&s->mu);
-}
 
 /* The folder exists (created when absent, one level) and is a folder. */
 static vg_status make_dir(const char *dir) {
@@ -60,8 +55,6 @@ static vg_status make_dir(const char *dir) {
 
 static vg_status jpeg_init(vg_node *self, const vg_cnode *params, void **state) {
   jpeg_state *s = *state;
-  pthread_mutex_init(&s->mu, NULL);
-  s->mu_inited = true;
   if (s->every == 0 && !s->on_objects)
     return vg_set_error(VG_ERR_PARSE,
                         "params: nothing to write: set every (N > 0) and/or on_objects: true");
@@ -80,17 +73,10 @@ static bool wanted(const jpeg_state *s, const vg_packet *p) {
 }
 
 /* Reserves a file slot (false when max_files is reached). */
-static bool take_slot(jpeg_state *s, bool device) {
-  pthread_mutex_lock(&s->mu);
-  bool ok = s->written < s->max_files;
-  if (ok) {
-    s->written++;
-    s->device_reads += device;
-  } else {
-    s->skipped_limit++;
-  }
-  pthread_mutex_unlock(&s->mu);
-  return ok;
+static bool take_slot(vg_node *node, jpeg_state *s) {
+  if (atomic_fetch_add(&s->slots, 1) < s->max_files) return true;
+  vg_node_stat_add(node, STAT_NOT_WRITTEN, 1);
+  return false;
 }
 
 static vg_status jpeg_process(vg_call *c) {
@@ -102,22 +88,23 @@ static vg_status jpeg_process(vg_call *c) {
     if (!f)
       return vg_set_error(VG_ERR_INVALID_ARG, "stream %d frame %lld has no picture to snapshot",
                           vg_packet_stream(p), (long long)vg_packet_frame_no(p));
-    if (!take_slot(s, vg_frame_device(f).kind != VG_DEVICE_CPU)) continue;
+    if (!take_slot(c->node, s)) continue;
     char path[1200];
     snprintf(path, sizeof path, "%s/%s_s%d_f%06lld.jpg", s->dir, s->prefix, vg_packet_stream(p),
              (long long)vg_packet_frame_no(p));
     VG_TRY(vg_jpeg_write(f, path, s->quality));
+    vg_node_stat_add(c->node, STAT_WRITTEN, 1);
+    if (vg_frame_device(f).kind != VG_DEVICE_CPU) { /* vg_jpeg_write read it back */
+      vg_node_stat_add(c->node, VG_STAT_COPIES, 1);
+      vg_node_stat_add(c->node, VG_STAT_COPY_BYTES, f->buffer ? vg_buffer_size(f->buffer) : 0);
+    }
   }
   return VG_OK;
 }
 
 static char *jpeg_describe(void *state) {
   jpeg_state *s = state;
-  pthread_mutex_lock(&s->mu);
-  json_t *o = json_pack("{s:s,s:I,s:I,s:I}", "path", s->dir, "written", (json_int_t)s->written,
-                        "not_written_max_files", (json_int_t)s->skipped_limit, "device_reads",
-                        (json_int_t)s->device_reads);
-  pthread_mutex_unlock(&s->mu);
+  json_t *o = json_pack("{s:s}", "path", s->dir);
   char *t = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   json_decref(o);
   return t;
@@ -136,6 +123,6 @@ const vg_node_type vg_node_jpeg_sink = {
     .state_size = sizeof(jpeg_state),
     .init = jpeg_init,
     .process = jpeg_process,
-    .destroy = jpeg_destroy,
     .describe = jpeg_describe,
+    .stats = {"written", "not_written_max_files"},
 };

@@ -7,7 +7,6 @@
 
 #include <jansson.h>
 #include <regex.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,8 +18,9 @@ typedef struct ctc_state {
   vg_ctc_dict *dict;
   bool has_pattern;
   regex_t pattern;
-  atomic_ullong read, rejected;
 } ctc_state;
+
+enum { STAT_READ = VG_STAT_NODE0, STAT_REJECTED };
 
 static const vg_param k_params[] = {
     VG_P_STRING(ctc_state, input, "input", "output", "tensor of the recogniser, [N, T, C]"),
@@ -97,7 +97,7 @@ static vg_status ctc_one(vg_call *c, vg_node_io *io) {
       size_t w = 0;
       for (size_t i = 0; i < objs->count; i++) {
         bool ok = accept(s, &objs->items[i]);
-        atomic_fetch_add(ok ? &s->read : &s->rejected, 1);
+        vg_node_stat_add(c->node, ok ? STAT_READ : STAT_REJECTED, 1);
         if (!ok) {
           objs->items[i].text[0] = '\0';
           objs->items[i].text_score = 0;
@@ -118,10 +118,8 @@ static vg_status ctc_process(vg_call *c) {
 
 static char *ctc_describe(void *state) {
   ctc_state *s = state;
-  json_t *o =
-      json_pack("{s:I,s:I,s:I,s:s}", "classes", (json_int_t)vg_ctc_dict_num_classes(s->dict),
-                "read", (json_int_t)atomic_load(&s->read), "rejected",
-                (json_int_t)atomic_load(&s->rejected), "pattern", s->pattern_text);
+  json_t *o = json_pack("{s:I,s:s}", "classes", (json_int_t)vg_ctc_dict_num_classes(s->dict),
+                        "pattern", s->pattern_text ? s->pattern_text : "");
   char *t = json_dumps(o, JSON_COMPACT);
   json_decref(o);
   return t;
@@ -140,4 +138,5 @@ const vg_node_type vg_node_text_recognize_decode = {
     .process = ctc_process,
     .destroy = ctc_destroy,
     .describe = ctc_describe,
+    .stats = {"read", "rejected"},
 };

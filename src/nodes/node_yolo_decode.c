@@ -24,6 +24,9 @@
 #define YOLO_MAX_WS 16          /* device workspaces: one per concurrent CUDA call */
 #define YOLO_CUDA_MAX_BATCH 255 /* vg_yolo_decode_cuda's bound; bigger batches go in chunks */
 
+/* The type's counters (stats[] below). */
+enum { STAT_FRAMES = VG_STAT_NODE0, STAT_DETECTIONS, STAT_ON_DEVICE };
+
 typedef struct yolo_state {
   vg_yolo_params p;
   vg_labels *labels;
@@ -34,12 +37,11 @@ typedef struct yolo_state {
   bool fuse;
   vg_fuse_params fp;
   bool keep_tensors;
-  pthread_mutex_t mu; /* guards the workspaces and the counters */
+  pthread_mutex_t mu; /* guards the workspaces */
   bool mu_inited;
   vg_yolo_cuda *ws[YOLO_MAX_WS];
   bool ws_busy[YOLO_MAX_WS];
   int nws;
-  uint64_t frames, detections, device_frames, host_copies;
 } yolo_state;
 
 static const char *const k_yolo_keys[] = {
@@ -187,9 +189,8 @@ static vg_status host_view(vg_call *c, yolo_state *s, const vg_tensor *t, vg_ten
     vg_tensor_release(tmp);
     return st;
   }
-  pthread_mutex_lock(&s->mu);
-  s->host_copies++;
-  pthread_mutex_unlock(&s->mu);
+  vg_node_stat_add(c->node, VG_STAT_COPIES, 1);
+  vg_node_stat_add(c->node, VG_STAT_COPY_BYTES, vg_tensor_nbytes(tmp));
   *out = tmp;
   return VG_OK;
 }
@@ -229,11 +230,7 @@ static vg_status decode_device(vg_call *c, yolo_state *s, const vg_tensor *t, co
     vg_tensor_release(&part);
   }
   ws_give(s, slot);
-  if (st == VG_OK) {
-    pthread_mutex_lock(&s->mu);
-    s->device_frames++;
-    pthread_mutex_unlock(&s->mu);
-  }
+  if (st == VG_OK) vg_node_stat_add(c->node, STAT_ON_DEVICE, 1);
   return st;
 }
 
@@ -325,10 +322,8 @@ static vg_status yolo_one(vg_call *c, yolo_state *s, vg_node_io *io) {
     for (int k = 0; k < 4; k++)
       if (names[k] && names[k][0]) vg_packet_remove_tensor(out, names[k]);
   }
-  pthread_mutex_lock(&s->mu);
-  s->frames++;
-  s->detections += list->count - first;
-  pthread_mutex_unlock(&s->mu);
+  vg_node_stat_add(c->node, STAT_FRAMES, 1);
+  vg_node_stat_add(c->node, STAT_DETECTIONS, list->count - first);
   io->out[0] = out;
   return VG_OK;
 }
@@ -341,16 +336,8 @@ static vg_status yolo_process(vg_call *c) {
 
 static char *yolo_describe(void *state) {
   yolo_state *s = state;
-  char *j = malloc(256);
-  if (!j) return NULL;
-  pthread_mutex_lock(&s->mu);
-  snprintf(j, 256,
-           "{\"frames\":%llu,\"detections\":%llu,\"decoded_on_device\":%llu,"
-           "\"host_copies\":%llu,\"fuse\":%s}",
-           (unsigned long long)s->frames, (unsigned long long)s->detections,
-           (unsigned long long)s->device_frames, (unsigned long long)s->host_copies,
-           s->fuse ? "true" : "false");
-  pthread_mutex_unlock(&s->mu);
+  char *j = malloc(32);
+  if (j) snprintf(j, 32, "{\"fuse\":%s}", s->fuse ? "true" : "false");
   return j;
 }
 
@@ -368,4 +355,5 @@ const vg_node_type vg_node_yolo_decode = {
     .process = yolo_process,
     .destroy = yolo_destroy,
     .describe = yolo_describe,
+    .stats = {"frames", "detections", "decoded_on_device"},
 };

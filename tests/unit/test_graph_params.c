@@ -2,7 +2,7 @@
  * struct, unknown keys and bad values are rejected with one exact message format (the file
  * position first, then "node 'id' (type): " once), a failed init and a failed process call give
  * exact messages too, destroy runs after a failed init, bad tables are refused at registration,
- * and the text forms the docs print. */
+ * the text forms the docs print, and vg_node_stat_add counters in the summary. */
 #include "vg_test.h"
 
 #include <stdatomic.h>
@@ -99,11 +99,38 @@ static const vg_node_type boom_type = {
     .process = boom_process,
 };
 
+/* A node that counts through vg_node_stat_add (its own counter and copies). */
+static vg_status counting_process(vg_call *c) {
+  for (int i = 0; i < c->n; i++) {
+    vg_node_stat_add(c->node, VG_STAT_NODE0, 1);
+    vg_node_stat_add(c->node, VG_STAT_COPIES, 2);
+    vg_node_stat_add(c->node, VG_STAT_COPY_BYTES, 100);
+    c->io[i].out[0] = vg_packet_ref(c->io[i].in[0]);
+  }
+  return VG_OK;
+}
+
+static char *counting_describe(void *state) {
+  (void)state;
+  return strdup("{\"kind\":\"counting\"}");
+}
+
+static const vg_node_type counting_type = {
+    .name = "counting",
+    .inputs = {{"in", VG_PORT_ANY}},
+    .outputs = {{"out", VG_PORT_FORWARD}},
+    .devices = VG_DEVICES_CPU,
+    .process = counting_process,
+    .describe = counting_describe,
+    .stats = {"seen"},
+};
+
 static vg_registry *registry(void) {
   vg_registry *reg;
   VG_ASSERT_OK(vg_test_registry_create(&reg));
   VG_ASSERT_OK(vg_registry_add(reg, &probe_type));
   VG_ASSERT_OK(vg_registry_add(reg, &boom_type));
+  VG_ASSERT_OK(vg_registry_add(reg, &counting_type));
   return reg;
 }
 
@@ -278,6 +305,34 @@ static void test_bad_tables_refused(void **state) {
   vg_registry_free(reg);
 }
 
+static void test_counters_in_summary(void **state) {
+  (void)state;
+  vg_registry *reg = registry();
+  vg_graph *g = NULL;
+  VG_ASSERT_OK(vg_graph_load_string("nodes:\n"
+                                    "  - {id: src, type: test_source, params: {count: 4}}\n"
+                                    "  - {id: c, type: counting}\n"
+                                    "edges: [src -> c]\n",
+                                    "g.yaml", NULL, 0, reg, &g));
+  vg_run *r;
+  VG_ASSERT_OK(vg_run_create(g, NULL, &r));
+  VG_ASSERT_OK(vg_run_start(r));
+  VG_ASSERT_OK(vg_run_wait(r, 30000));
+  vg_run_summary s;
+  VG_ASSERT_OK(vg_run_get_summary(r, &s));
+  assert_int_equal(s.nodes[1].copies, 8);
+  assert_int_equal(s.nodes[1].copy_bytes, 400);
+  assert_string_equal(s.nodes[1].detail, "{\"kind\":\"counting\",\"seen\":4}");
+  assert_int_equal(s.nodes[0].copies, 0);
+  char *j = vg_run_summary_json(&s);
+  assert_non_null(strstr(j, "\"copies\":8,\"copy_bytes\":400"));
+  free(j);
+  vg_run_summary_free(&s);
+  vg_run_destroy(r);
+  vg_graph_free(g);
+  vg_registry_free(reg);
+}
+
 static void test_text_forms(void **state) {
   (void)state;
   char b[128];
@@ -300,6 +355,7 @@ int main(void) {
       cmocka_unit_test(test_failed_init_message_and_destroy),
       cmocka_unit_test(test_failed_process_message),
       cmocka_unit_test(test_bad_tables_refused),
+      cmocka_unit_test(test_counters_in_summary),
       cmocka_unit_test(test_text_forms),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
