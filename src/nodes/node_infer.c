@@ -17,6 +17,7 @@ typedef struct infer_state {
   vg_model_spec spec;
   atomic_ullong copies_seen, bytes_seen; /* the model's staging copies already counted */
   vg_model *model;
+  vg_model_cache *cache;        /* the run's shared cache the model came from, or NULL (owned) */
   char disabled[VG_REASON_MAX]; /* optional model that could not load: the reason */
   char model_name[VG_MODEL_NAME_MAX];
   int nin, nout;
@@ -80,7 +81,10 @@ static vg_status map_outputs(const vg_cnode *params, infer_state *s) {
 
 static void infer_destroy(void *state) {
   infer_state *s = state;
-  vg_model_free(s->model);
+  if (s->cache && s->model)
+    vg_model_cache_release(s->cache, s->model);
+  else
+    vg_model_free(s->model);
 }
 
 /* The model keys (infer's vg_model_spec_from_config); on a GPU node tensors are already on the
@@ -126,7 +130,10 @@ static const vg_param k_params[] = {
 static vg_status infer_init(vg_node *self, const vg_cnode *params, void **state) {
   infer_state *s = *state;
   snprintf(s->model_name, sizeof s->model_name, "%s", s->spec.name);
-  vg_status st = vg_model_load(&s->spec, &s->model);
+  /* a shared cache (a server's) gives every run the same loaded model */
+  s->cache = vg_node_model_cache(self);
+  vg_status st = s->cache ? vg_model_cache_get(s->cache, &s->spec, &s->model)
+                          : vg_model_load(&s->spec, &s->model);
   if (st != VG_OK) {
     if (s->spec.required) return st;
     snprintf(s->disabled, sizeof s->disabled, "%s", vg_last_error());
@@ -274,7 +281,7 @@ static vg_status infer_process(vg_call *c) {
   }
   if (nrun > 0 && st == VG_OK) {
     st = vg_model_run(s->model, s->in_name, ins, s->nin, outs, s->nout, c->stream);
-    count_model_copies(c->node, s);
+    if (!s->cache) count_model_copies(c->node, s); /* a shared model's stats mix runs */
   }
   if (st == VG_OK) st = scatter(c, s, run, items, total, outs);
   for (int k = 0; k < MAX_IO; k++) {
