@@ -305,7 +305,9 @@ vg_status vg__node_state_create(vg_node *self, const vg_node_type *t, const vg_c
                                 void **out) {
   *out = NULL;
   if (!t->params && !t->state_size) { /* legacy: init owns everything */
-    vg_status s = t->init ? t->init(self, params, out) : check_table_keys(NULL, params);
+    /* (without init, params are not read at all: the server runs a file graph's source as an
+     * `input` node and leaves the source's params in place) */
+    vg_status s = t->init ? t->init(self, params, out) : VG_OK;
     if (s != VG_OK) {
       char msg[1024];
       snprintf(msg, sizeof msg, "%s", vg_last_error());
