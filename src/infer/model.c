@@ -213,7 +213,9 @@ static vg_status session_options(vg_model *m, OrtSessionOptions **out) {
     api->ReleaseSessionOptions(*out);
     return vg_ort_fail(st, VG_ERR_BACKEND, "session options");
   }
-  return VG_OK;
+  vg_status s = vg_ort_session_threads(*out, m->spec.cpu.threads);
+  if (s != VG_OK) api->ReleaseSessionOptions(*out);
+  return s;
 }
 
 void vg_model_close_session(vg_model *m) {
