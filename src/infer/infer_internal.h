@@ -15,9 +15,6 @@
 const OrtApi *vg_ort_api(void);
 /* The process-wide environment, created on first use with our custom logger. */
 vg_status vg_ort_env(OrtEnv **out);
-/* Makes a session use the environment's shared intra-op thread pool, unless the model asks for
- * its own number of threads (threads > 0) or the environment has no shared pool. */
-vg_status vg_ort_session_threads(OrtSessionOptions *so, int threads);
 /* Converts a failed OrtStatus into a vg error "<what>: <ORT message>" and releases it. */
 vg_status vg_ort_fail(OrtStatus *st, vg_status code, const char *what);
 /* True when st is NULL (success); releases a failure status (for informative calls). */

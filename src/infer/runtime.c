@@ -12,7 +12,6 @@
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static const OrtApi *g_api;
 static OrtEnv *g_env;
-static bool g_global_threads; /* g_env owns the one intra-op pool of the process */
 static char g_env_error[512];
 static _Thread_local char t_last_log[1024];
 
@@ -78,33 +77,6 @@ void vg_ort_clear_last_log(void) {
   t_last_log[0] = '\0';
 }
 
-/* An environment with one intra-op thread pool for every session of the process (the size of
- * ONNX Runtime's default: the physical cores), instead of a pool of that size per session: with
- * several models and several streams, concurrent runs otherwise start more busy threads than
- * there are cores (two plate streams on 2 cores ran at 2.5 fps against 6.3 fps for one).
- * Spinning is off, so the pool's threads sleep while decoders, encoders and the scheduler's
- * workers need the cores. Sessions opt in with vg_ort_session_threads. */
-static OrtStatus *create_env_global_threads(const OrtApi *api, OrtLoggingLevel ol) {
-  OrtThreadingOptions *tp = NULL;
-  OrtStatus *st = api->CreateThreadingOptions(&tp);
-  if (!st) st = api->SetGlobalIntraOpNumThreads(tp, 0);
-  if (!st) st = api->SetGlobalInterOpNumThreads(tp, 1);
-  if (!st) st = api->SetGlobalSpinControl(tp, 0);
-  if (!st)
-    st = api->CreateEnvWithCustomLoggerAndGlobalThreadPools(ort_logger, NULL, ol, "vidgraph", tp,
-                                                            &g_env);
-  if (tp) api->ReleaseThreadingOptions(tp);
-  return st;
-}
-
-vg_status vg_ort_session_threads(OrtSessionOptions *so, int threads) {
-  OrtEnv *env;
-  VG_TRY(vg_ort_env(&env));                           /* decides g_global_threads */
-  if (threads > 0 || !g_global_threads) return VG_OK; /* its own pool, of the size asked */
-  OrtStatus *st = vg_ort_api()->DisablePerSessionThreads(so);
-  return st ? vg_ort_fail(st, VG_ERR_BACKEND, "DisablePerSessionThreads") : VG_OK;
-}
-
 static void create_env(void) {
   const OrtApi *api = vg_ort_api();
   if (!api) {
@@ -116,14 +88,7 @@ static void create_env(void) {
   OrtLoggingLevel ol = l <= VG_LOG_TRACE   ? ORT_LOGGING_LEVEL_VERBOSE
                        : l <= VG_LOG_DEBUG ? ORT_LOGGING_LEVEL_INFO
                                            : ORT_LOGGING_LEVEL_WARNING;
-  OrtStatus *st = create_env_global_threads(api, ol);
-  g_global_threads = st == NULL;
-  if (st) { /* without the shared pool, each session has its own (as before) */
-    vg_ort_clear_last_log();
-    api->ReleaseStatus(st);
-    g_env = NULL;
-    st = api->CreateEnvWithCustomLogger(ort_logger, NULL, ol, "vidgraph", &g_env);
-  }
+  OrtStatus *st = api->CreateEnvWithCustomLogger(ort_logger, NULL, ol, "vidgraph", &g_env);
   if (st) {
     char msg[400];
     vg_ort_take_message(st, msg, sizeof msg);
@@ -319,7 +284,8 @@ vg_status vg_provider_parse(const char *text, vg_provider *out) {
  * ReleaseEnv program shows it too). LeakSanitizer reads this hook (a sanitizer interface name,
  * hence no vg_ prefix) and ignores leaks allocated inside libonnxruntime.so. */
 const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) {
+/* default visibility: with -fvisibility=hidden the sanitizer runtime would not see the hook */
+__attribute__((visibility("default"))) const char *__lsan_default_suppressions(void) {
   return "leak:libonnxruntime.so\n";
 }
 #endif
