@@ -42,7 +42,7 @@ if [[ -z "$port" ]]; then
 fi
 artifacts="$(dirname "$bin")/artifacts"
 mkdir -p "$artifacts"
-node tests/browser/dashboard.test.js --base "http://127.0.0.1:$port" --token "$token" \
+timeout 300 node tests/browser/dashboard.test.js --base "http://127.0.0.1:$port" --token "$token" \
   --live-url people.mp4 --add-url plates.mp4 --run-graph detect --run-input plates.mp4 \
   --out "$artifacts/dashboard.png"
 rc=$?
