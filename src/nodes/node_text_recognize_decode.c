@@ -14,13 +14,23 @@ typedef struct ctc_state {
   const char *input, *dict_path, *pattern_text;
   bool use_space, drop_unread;
   float min_score;
-  int min_length;
+  int min_length, max_length;
+  vg_text_norm norm;
   vg_ctc_dict *dict;
   bool has_pattern;
   regex_t pattern;
 } ctc_state;
 
 enum { STAT_READ = VG_STAT_NODE0, STAT_REJECTED };
+
+/* normalize: none|plate (vg_text_norm_from_name). */
+static vg_status read_norm(vg_node *self, const vg_cnode *params, const vg_param *p, void *field) {
+  const char *name = "none";
+  VG_TRY(vg_cfg_string(params, p->name, false, "none", &name));
+  if (vg_text_norm_from_name(name, field) != VG_OK)
+    return vg_cnode_error(vg_cnode_get(params, p->name), VG_ERR_PARSE, "%s", vg_last_error());
+  return VG_OK;
+}
 
 static const vg_param k_params[] = {
     VG_P_STRING(ctc_state, input, "input", "output", "tensor of the recogniser, [N, T, C]"),
@@ -30,6 +40,10 @@ static const vg_param k_params[] = {
     VG_P_BOOL(ctc_state, use_space, "use_space", true, "the last class is a space (PP-OCR)"),
     VG_P_FLOAT(ctc_state, min_score, "min_score", 0.5, 0, 1, "readings below are dropped"),
     VG_P_INT(ctc_state, min_length, "min_length", 1, 0, 64, "shorter readings are dropped"),
+    VG_P_INT(ctc_state, max_length, "max_length", VG_TEXT_MAX, 1, VG_TEXT_MAX,
+             "longer readings are dropped (with normalize: plate, separators do not count)"),
+    VG_P_CUSTOM(ctc_state, norm, "normalize", read_norm,
+                "none, or plate (vg_text_norm_from_name) before the checks"),
     VG_P_STRING(ctc_state, pattern_text, "pattern", NULL,
                 "POSIX extended regex a reading must match"),
     VG_P_BOOL(ctc_state, drop_unread, "drop_unread", true, "drop objects without a reading"),
@@ -70,8 +84,9 @@ static int utf8_len(const char *s) {
   return n;
 }
 
-static bool accept(ctc_state *s, const vg_object *o) {
-  if (o->text_score < s->min_score || utf8_len(o->text) < s->min_length) return false;
+static bool accept(const ctc_state *s, const vg_object *o) {
+  int len = s->norm ? (int)vg_text_plate_length(o->text) : utf8_len(o->text);
+  if (o->text_score < s->min_score || len < s->min_length || len > s->max_length) return false;
   return !s->has_pattern || regexec(&s->pattern, o->text, 0, NULL, 0) == 0;
 }
 
@@ -96,6 +111,7 @@ static vg_status ctc_one(vg_call *c, vg_node_io *io) {
     if (st == VG_OK) {
       size_t w = 0;
       for (size_t i = 0; i < objs->count; i++) {
+        vg_text_normalize(objs->items[i].text, s->norm);
         bool ok = accept(s, &objs->items[i]);
         vg_node_stat_add(c->node, ok ? STAT_READ : STAT_REJECTED, 1);
         if (!ok) {

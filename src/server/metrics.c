@@ -109,11 +109,14 @@ static void server_families(vg_server *s, mbuf *m) {
   srv_buf_printf(&m->b, &m->len, &m->cap, "vidgraph_sse_clients %ld\n",
                  atomic_load(&s->sse_clients));
   header(m, "vidgraph_clients_dropped_total", "counter",
-         "SSE/MJPEG clients disconnected by the server, by reason");
+         "SSE clients disconnected by the server, by reason");
   srv_buf_printf(&m->b, &m->len, &m->cap,
-                 "vidgraph_clients_dropped_total{kind=\"sse\",reason=\"slow\"} %lu\n"
-                 "vidgraph_clients_dropped_total{kind=\"mjpeg\",reason=\"slow\"} %lu\n",
-                 atomic_load(&s->sse_dropped_slow), atomic_load(&s->mjpeg_dropped_slow));
+                 "vidgraph_clients_dropped_total{kind=\"sse\",reason=\"slow\"} %lu\n",
+                 atomic_load(&s->sse_dropped_slow));
+  header(m, "vidgraph_mjpeg_frames_skipped_total", "counter",
+         "frames a slow MJPEG client did not get (it always gets the newest)");
+  srv_buf_printf(&m->b, &m->len, &m->cap, "vidgraph_mjpeg_frames_skipped_total %lu\n",
+                 atomic_load(&s->mjpeg_frames_skipped));
   header(m, "vidgraph_jpeg_encodes_total", "counter",
          "JPEG encodes for frame.jpg/mjpeg (each reads one frame back to the host)");
   srv_buf_printf(&m->b, &m->len, &m->cap, "vidgraph_jpeg_encodes_total %lu\n",

@@ -88,7 +88,7 @@ struct vg_server {
   int nroute_stats;
   atomic_long sse_clients;
   atomic_ulong sse_dropped_slow, sse_dropped_closed;
-  atomic_ulong mjpeg_dropped_slow, jpeg_encodes;
+  atomic_ulong mjpeg_frames_skipped, jpeg_encodes;
   atomic_ulong http_rejected_body;
 };
 

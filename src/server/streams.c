@@ -757,7 +757,7 @@ static ssize_t mjpeg_read(void *cls, uint64_t pos, char *out, size_t max) {
       if (gone || atomic_load(&c->srv->stopping) || atomic_load(&h->stopping)) break;
       if (e->latest && e->latest_seq != c->seq) {
         if (c->seq && e->latest_seq > c->seq + 1)
-          atomic_fetch_add(&c->srv->mjpeg_dropped_slow, e->latest_seq - c->seq - 1);
+          atomic_fetch_add(&c->srv->mjpeg_frames_skipped, e->latest_seq - c->seq - 1);
         p = vg_packet_ref(e->latest);
         seq = e->latest_seq;
         break;

@@ -411,6 +411,7 @@ PROM_LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="
 
 
 def t_metrics(s, tmp):
+    s.post("/api/models", raw=b"{bad")  # at least one 400 to count
     st, _, body, ctype = s.get("/metrics")
     check(st == 200 and ctype.startswith("text/plain; version=0.0.4"), "metrics content type")
     text = body.decode()
@@ -438,7 +439,8 @@ def t_metrics(s, tmp):
     check(not errors, "metrics parse: %s" % errors[:5])
     for fam in ("vidgraph_http_requests_total", "vidgraph_sse_clients", "vidgraph_node_latency_seconds",
                 "vidgraph_stream_fps", "vidgraph_copies_total", "vidgraph_stream_drops_total", "vidgraph_stream_queue_depth",
-                "vidgraph_provider_fallbacks", "vidgraph_gpu_memory_used_bytes", "vidgraph_clients_dropped_total"):
+                "vidgraph_provider_fallbacks", "vidgraph_gpu_memory_used_bytes", "vidgraph_clients_dropped_total",
+                "vidgraph_mjpeg_frames_skipped_total"):
         check(fam in types, "metric family %s" % fam)
     check(re.search(r'vidgraph_http_requests_total\{route="/api/models",status="400"\} [1-9]', text), "requests by route and status")
     if shutil.which("promtool"):
