@@ -102,6 +102,20 @@ vg_status nodes_tensor_out_params(const vg_cnode *params, const char *def_name,
   return VG_OK;
 }
 
+const char *const nodes_tensor_out_keys[] = {"interp",    "bgr",    "mean",  "std",    "scale",
+                                             "pad_value", "layout", "dtype", "output", NULL};
+
+vg_status nodes_tensor_name(vg_node *self, const vg_cnode *params, const vg_param *p, void *field) {
+  const vg_cnode *value = vg_cnode_get(params, p->name);
+  const char *v = p->sdef ? p->sdef : "";
+  if (value) VG_TRY(vg_cnode_as_string(value, &v));
+  if (!v[0] || strlen(v) >= VG_TENSOR_NAME_MAX)
+    return vg_cnode_error(value ? value : params, VG_ERR_PARSE,
+                          "%s: a tensor name of 1..%d characters", p->name, VG_TENSOR_NAME_MAX - 1);
+  snprintf(field, VG_TENSOR_NAME_MAX, "%s", v);
+  return VG_OK;
+}
+
 vg_status nodes_frame_copy(vg_node *self, const vg_frame *src, vg_stream s, vg_frame *out) {
   vg_device dev = vg_node_device(self);
   vg_frame n;
@@ -145,13 +159,16 @@ vg_status nodes_hand_over(vg_node_io *io, vg_packet *out, vg_status st) {
 void nodes_ws_pool_init(nodes_ws_pool *p) {
   memset(p, 0, sizeof *p);
   pthread_mutex_init(&p->mu, NULL);
+  p->inited = true;
 }
 
 void nodes_ws_pool_free(nodes_ws_pool *p, void (*drop)(void *)) {
+  if (!p->inited) return;
   for (int i = 0; i < p->n; i++)
     drop(p->ws[i]);
   p->n = 0;
   pthread_mutex_destroy(&p->mu);
+  p->inited = false;
 }
 
 vg_status nodes_ws_take(nodes_ws_pool *p, vg_device dev, vg_status (*make)(vg_device, void **),
