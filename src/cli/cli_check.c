@@ -10,6 +10,7 @@
 #include "core/json_out.h"
 #include "vidgraph/vg_graph.h"
 #include "vidgraph/vg_infer.h"
+#include "vidgraph/vg_nodes.h"
 #include "vidgraph/vg_video.h"
 
 #include <ftw.h>
@@ -202,7 +203,11 @@ static void check_graph(check_ctx *c, const char *path, const vg_config *cfg) {
     nsets = graph_sets(c, nodes, tmp, sets);
     vg_graph *g = NULL;
     vg_run *r = NULL;
-    s = vg_graph_load_file(path, (const char *const *)sets, nsets, NULL, &g);
+    vg_registry *reg = NULL;
+    s = vg_registry_create(&reg);
+    if (s == VG_OK) s = vg_nodes_register_builtin(reg);
+    if (s == VG_OK) s = vg_graph_load_file(path, (const char *const *)sets, nsets, reg, &g);
+    vg_registry_free(reg); /* as in run: the graph keeps the (static) types */
     if (s == VG_OK) s = vg_run_create(g, &(vg_run_options){0}, &r);
     vg_run_destroy(r);
     vg_graph_free(g);
@@ -247,6 +252,9 @@ static void print_text(const check_ctx *c) {
   printf("onnxruntime   %s (provider libraries in %s)\n",
          json_string_value(json_object_get(r, "onnxruntime")),
          json_string_value(json_object_get(r, "provider_lib_dir")));
+  json_t *core = json_object_get(r, "onnxruntime_core");
+  printf("  core        %s\n  from        %s\n", json_string_value(json_object_get(core, "path")),
+         json_string_value(json_object_get(core, "origin")));
   size_t i;
   json_t *p;
   printf("providers:\n");
@@ -332,6 +340,9 @@ int cli_check(int argc, char **argv) {
   c.root = json_object();
   json_object_set_new(c.root, "onnxruntime", vg_json_text(vg_infer_runtime_version()));
   json_object_set_new(c.root, "provider_lib_dir", vg_json_text(vg_infer_provider_lib_dir()));
+  json_object_set_new(c.root, "onnxruntime_core",
+                      json_pack("{s:o,s:o}", "path", vg_json_text(vg_infer_core_path()), "origin",
+                                vg_json_text(vg_infer_core_origin())));
   json_object_set_new(c.root, "providers", providers_json(&c));
   json_object_set_new(c.root, "devices", devices_json(&c));
   if (config) check_config(&c, config);

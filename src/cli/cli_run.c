@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "core/json_out.h"
 #include "vidgraph/vg_graph.h"
+#include "vidgraph/vg_nodes.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -418,8 +419,12 @@ static int finish_failed_early(const run_args *a, const char *what) {
 static vg_status load_graph(const run_args *a, vg_graph **g) {
   set_list sets;
   vg_status st = build_sets(a, &sets);
+  vg_registry *reg = NULL;
+  if (st == VG_OK) st = vg_registry_create(&reg);
+  if (st == VG_OK) st = vg_nodes_register_builtin(reg);
   if (st == VG_OK)
-    st = vg_graph_load_file(a->graph, (const char *const *)sets.items, sets.n, NULL, g);
+    st = vg_graph_load_file(a->graph, (const char *const *)sets.items, sets.n, reg, g);
+  vg_registry_free(reg); /* the graph keeps the (static) types, not the registry */
   set_list_free(&sets);
   return st;
 }

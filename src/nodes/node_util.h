@@ -5,6 +5,8 @@
 #include "vidgraph/vg_graph.h"
 #include "vidgraph/vg_imgproc.h"
 
+#include <pthread.h>
+
 /* The folder of the spec file a params map came from ("." when unknown), for relative paths. */
 void nodes_base_dir(const vg_cnode *params, char *buf, size_t cap);
 
@@ -26,6 +28,15 @@ typedef struct nodes_tensor_out {
 } nodes_tensor_out;
 vg_status nodes_tensor_out_params(const vg_cnode *params, const char *def_name,
                                   nodes_tensor_out *o);
+/* The keys nodes_tensor_out_params reads, and their doc line, for parameter tables. */
+extern const char *const nodes_tensor_out_keys[];
+#define NODES_TENSOR_OUT_DOC                                                                       \
+  "sampling: interp bilinear|nearest, bgr (false), mean/std [3] in 0..1 units or scale "           \
+  "unit|none (unit = v/255), pad_value (114), layout nchw|nhwc, dtype f32|f16, output (name)"
+
+/* A parameter hook: a tensor name of 1..VG_TENSOR_NAME_MAX-1 characters into a
+ * char[VG_TENSOR_NAME_MAX] field; absent: p->sdef. */
+vg_status nodes_tensor_name(vg_node *self, const vg_cnode *params, const vg_param *p, void *field);
 
 /* Reads a list of `n` numbers at key into out (absent: out unchanged). */
 vg_status nodes_floats(const vg_cnode *params, const char *key, float *out, int n);
@@ -40,5 +51,22 @@ vg_status nodes_hand_over(vg_node_io *io, vg_packet *out, vg_status st);
 
 /* A copy of `src` on the node's device from the node's pool (pixels and metadata). */
 vg_status nodes_frame_copy(vg_node *self, const vg_frame *src, vg_stream s, vg_frame *out);
+
+/* Device workspaces of a node (decoders on CUDA), one per concurrent call, made on first use by
+ * make(dev, &ws) and freed by drop at destroy. A node runs on one device, so all live there. */
+#define NODES_WS_MAX 16
+typedef struct nodes_ws_pool {
+  pthread_mutex_t mu;
+  void *ws[NODES_WS_MAX];
+  bool busy[NODES_WS_MAX];
+  int n;
+  bool inited; /* a zeroed pool that was never initialised frees nothing */
+} nodes_ws_pool;
+void nodes_ws_pool_init(nodes_ws_pool *p);
+void nodes_ws_pool_free(nodes_ws_pool *p, void (*drop)(void *));
+/* A free workspace (made when none is free); give it back with nodes_ws_give. */
+vg_status nodes_ws_take(nodes_ws_pool *p, vg_device dev, vg_status (*make)(vg_device, void **),
+                        void **ws);
+void nodes_ws_give(nodes_ws_pool *p, void *ws);
 
 #endif
