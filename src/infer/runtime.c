@@ -279,7 +279,14 @@ vg_status vg_provider_parse(const char *text, vg_provider *out) {
 
 /* ----------------------------------------------------------------- sanitizer builds */
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) /* gcc */
+#define VG_ASAN_BUILD 1
+#elif defined(__has_feature) /* clang (the fuzz build) */
+#if __has_feature(address_sanitizer)
+#define VG_ASAN_BUILD 1
+#endif
+#endif
+#ifdef VG_ASAN_BUILD
 /* ONNX Runtime 1.29 leaks 14 bytes once when its environment is created (a bare CreateEnv +
  * ReleaseEnv program shows it too). LeakSanitizer reads this hook (a sanitizer interface name,
  * hence no vg_ prefix) and ignores leaks allocated inside libonnxruntime.so. */
