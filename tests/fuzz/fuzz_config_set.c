@@ -37,7 +37,8 @@ static void visit(const vg_cnode *n, int depth) {
     }
     break;
   case VG_CNODE_SEQ:
-    for (size_t i = 0; i < vg_cnode_len(n); i++) visit(vg_cnode_at(n, i), depth + 1);
+    for (size_t i = 0; i < vg_cnode_len(n); i++)
+      visit(vg_cnode_at(n, i), depth + 1);
     break;
   }
 }

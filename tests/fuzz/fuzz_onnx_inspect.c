@@ -22,8 +22,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   spec.cpu.threads = 1;
   vg_model *m = NULL;
   if (vg_model_load(&spec, &m) == VG_OK) {
-    for (int i = 0; i < vg_model_input_count(m); i++) touch_io(vg_model_input(m, i));
-    for (int i = 0; i < vg_model_output_count(m); i++) touch_io(vg_model_output(m, i));
+    for (int i = 0; i < vg_model_input_count(m); i++)
+      touch_io(vg_model_input(m, i));
+    for (int i = 0; i < vg_model_output_count(m); i++)
+      touch_io(vg_model_output(m, i));
     (void)vg_model_metadata(m);
     vg_model_report r;
     vg_model_get_report(m, &r);
