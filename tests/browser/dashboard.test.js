@@ -1,0 +1,146 @@
+// dashboard.test.js - the headless browser test of the dashboard (web/): Debian's chromium
+// driven by playwright-core against a running `vidgraph serve` (started by
+// tests/integration/test_dashboard.sh). Checks: the token from #token= is taken and hidden, the
+// provider panel and the fallback banner, a live stream showing new frames with its fps, adding
+// and removing a stream from the page, the SSE event log, no page errors; saves a screenshot.
+//
+//   node tests/browser/dashboard.test.js --base http://127.0.0.1:PORT --token T
+//        --add-url FILE --out build/artifacts/dashboard.png
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+function args() {
+  const a = { base: 'http://127.0.0.1:8080', token: '', addUrl: '', liveUrl: '', out: 'build/artifacts/dashboard.png' };
+  const v = process.argv.slice(2);
+  for (let i = 0; i < v.length; i += 2) {
+    const k = v[i].replace(/^--/, '').replace(/-(.)/g, (_, c) => c.toUpperCase());
+    if (!(k in a)) throw new Error(`unknown option ${v[i]}`);
+    a[k] = v[i + 1];
+  }
+  return a;
+}
+
+const results = [];
+async function check(name, fn) {
+  const t = Date.now();
+  try {
+    await fn();
+    results.push([name, true]);
+    console.log(`ok   ${name} (${Date.now() - t} ms)`);
+  } catch (e) {
+    results.push([name, false]);
+    console.log(`FAIL ${name}: ${e.message.split('\n')[0]}`);
+  }
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+async function main() {
+  const a = args();
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'vg-chromium-'));
+  // a fresh profile (--user-data-dir) every run: playwright passes it for a persistent context
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.VG_CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1400, height: 1100 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = browser.pages()[0] || await browser.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+  page.setDefaultTimeout(15000);
+  try {
+    await page.goto(`${a.base}/#token=${encodeURIComponent(a.token)}`);
+
+    await check('dashboard loads with the token from #token= (and hides it)', async () => {
+      await page.waitForSelector('body[data-loaded="1"]');
+      assert(!(await page.evaluate(() => location.hash)), 'the token stayed in the URL');
+      const kept = await page.evaluate(() => sessionStorage.getItem('vg_token'));
+      assert(kept === a.token, 'the token was not kept in sessionStorage');
+      const health = await page.textContent('#health');
+      assert(/^ok/.test(health), `health shows '${health}'`);
+    });
+
+    await check('provider panel lists the CPU provider as usable', async () => {
+      const cpu = await page.textContent('#providers li[data-name="CPUExecutionProvider"]');
+      assert(/usable/.test(cpu) && !/unavailable/.test(cpu), `CPU provider shows '${cpu}'`);
+      const n = await page.locator('#providers li').count();
+      assert(n >= 2, `only ${n} providers listed`);
+    });
+
+    await check('fallback banner names TensorRT, its reason and what runs instead', async () => {
+      await page.waitForSelector('#fallback-banner:not([hidden])');
+      const text = await page.textContent('#fallback-banner');
+      const api = await page.evaluate(async (t) => (await fetch('/api/system/info', { headers: { Authorization: 'Bearer ' + t } })).json(), a.token);
+      const trt = api.providers.find((p) => p.name === 'TensorrtExecutionProvider');
+      assert(trt && !trt.usable, 'test premise: TensorRT is usable here');
+      assert(text.includes('TensorRT unavailable: '), `banner: ${text}`);
+      assert(text.includes(trt.reason.slice(0, 30)), `banner lacks the reason '${trt.reason}'`);
+      assert(/running on (CUDA|CPU)/.test(text), `banner does not say what runs instead: ${text}`);
+    });
+
+    await check('a live stream shows new annotated frames and its fps', async () => {
+      // the live stream is added over the API (as another program would), the page picks it up
+      let sel = '.card.stream';
+      if (a.liveUrl) {
+        const r = await page.evaluate(async ([t, url]) => {
+          const res = await fetch('/api/streams', { method: 'POST', headers: { Authorization: 'Bearer ' + t, 'Content-Type': 'application/json' }, body: JSON.stringify({ url, id: 'cam-live', loop: true }) });
+          return [res.status, await res.text()];
+        }, [a.token, a.liveUrl]);
+        assert(r[0] === 201, `POST /api/streams: ${r[0]} ${r[1]}`);
+        sel = '.card.stream[data-id="cam-live"]';
+      }
+      await page.waitForSelector(sel);
+      await page.waitForFunction((s) => Number(document.querySelector(s).dataset.framesShown || 0) >= 3, sel, { timeout: 20000 });
+      const size = await page.evaluate((s) => { const i = document.querySelector(s + ' img'); return [i.naturalWidth, i.naturalHeight]; }, sel);
+      assert(size[0] > 0 && size[1] > 0, 'the frame image did not decode');
+      await page.waitForFunction((s) => parseFloat(document.querySelector(s + ' .fps b').textContent) > 0, sel, { timeout: 20000 });
+    });
+
+    await check('adding a stream from the page, then removing it', async () => {
+      await page.fill('#stream-url', a.addUrl);
+      await page.fill('#stream-id', 'cam-added');
+      await page.click('#add-stream button[type=submit]');
+      await page.waitForSelector('.card.stream[data-id="cam-added"]');
+      const listed = await page.evaluate(async (t) => (await (await fetch('/api/streams', { headers: { Authorization: 'Bearer ' + t } })).json()).streams.map((s) => s.id), a.token);
+      assert(listed.includes('cam-added'), `the server lists ${listed}`);
+      await page.click('.card.stream[data-id="cam-added"] button.danger');
+      await page.waitForSelector('.card.stream[data-id="cam-added"]', { state: 'detached' });
+      const after = await page.evaluate(async (t) => (await (await fetch('/api/streams', { headers: { Authorization: 'Bearer ' + t } })).json()).streams.map((s) => s.id), a.token);
+      assert(!after.includes('cam-added'), `still listed after removal: ${after}`);
+    });
+
+    await check('the event log receives server-sent events', async () => {
+      await page.waitForSelector('#events-state.ok');
+      await page.waitForFunction(() => document.querySelectorAll('#events li:not([data-kind="ui"])').length >= 1, null, { timeout: 20000 });
+    });
+
+    await check('no errors in the page', async () => {
+      const real = pageErrors.filter((e) => !/Failed to load resource.*404/.test(e));
+      assert(real.length === 0, real.join(' | '));
+    });
+
+    fs.mkdirSync(path.dirname(a.out), { recursive: true });
+    await page.screenshot({ path: a.out, fullPage: true });
+    console.log(`screenshot: ${a.out}`);
+  } finally {
+    await browser.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+  const failed = results.filter((r) => !r[1]).length;
+  console.log(`${results.length - failed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.error(`dashboard test: ${e.stack || e}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+});
