@@ -34,6 +34,7 @@ mkdir -p "$BUILD/fuzz-artifacts"
 opts_of() {
   case $1 in
     fuzz_graph_spec|fuzz_config_set) echo "-dict=tests/fuzz/graph_spec.dict -max_len=4096 -timeout=10" ;;
+    fuzz_shm_ref) echo "-dict=tests/fuzz/shm_ref.dict -max_len=2048 -timeout=10" ;;
     fuzz_image) echo "-max_len=16384 -timeout=10" ;;
     fuzz_onnx_inspect) echo "-max_len=16384 -timeout=20" ;;
     fuzz_es_stream) echo "-max_len=32768 -timeout=30" ;;
