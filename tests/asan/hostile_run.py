@@ -11,6 +11,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -108,8 +109,9 @@ def main():
                 bad += 1
                 print("HOSTILE FAIL: %s: %s (status %s, %.1fs)\n    stderr: %s" %
                       (label, "; ".join(problems), rc, secs, tail))
-    print("hostile: %d cases, %d broke the contract, %.0fs (slowest %.1fs: %s)" %
-          (len(cases), bad, time.monotonic() - t0, slowest[0], slowest[1]))
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print("hostile: %d cases, %d broke the contract, %.0fs wall, %.0fs CPU (slowest %.1fs: %s)" %
+          (len(cases), bad, time.monotonic() - t0, ru.ru_utime + ru.ru_stime, slowest[0], slowest[1]))
     return 1 if bad else 0
 
 
