@@ -99,7 +99,8 @@ def make_media(out):
     case("media", "run", write(os.path.join(d, "truncated.png"), png_bytes[:40]))
     with open(jpg, "rb") as f:
         jpg_bytes = f.read()
-    case("media", "run", write(os.path.join(d, "truncated.jpg"), jpg_bytes[:300]))
+    # libjpeg decodes a cut JPEG with the missing rows grey (a warning, not an error)
+    case("media", "run", write(os.path.join(d, "truncated.jpg"), jpg_bytes[:300]), "any")
     case("media", "run", write(os.path.join(d, "huge_dims.png"), png_bytes[:16] +
                                b"\x7f\xff\xff\xff\x7f\xff\xff\xff" + png_bytes[24:]))
     for ext in (".mp4", ".jpg", ".png", ".h264"):

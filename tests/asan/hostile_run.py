@@ -25,6 +25,17 @@ nodes:
   - {id: out, type: json_sink, params: {path: frames.jsonl}}
 edges: [video -> out]
 """
+# Known failures of issue 15, fixed by others in parallel: (command, path fragment) -> why.
+# Such a case is reported as KNOWN and not counted; once it passes, the runner says to remove
+# its line here, so the mark cannot outlive the fix unnoticed.
+KNOWN = {
+    ("check", "specs/"): "check does not validate the graph as run does (issue 15, check)",
+    ("check", "50k_keys"): "quadratic duplicate-key check in config.c (issue 15)",
+    ("run", "50k_keys"): "quadratic duplicate-key check in config.c (issue 15)",
+    ("probe", "nowriter.fifo"): "a FIFO without a writer blocks in avformat_open_input (issue 15)",
+    ("run", "nowriter.fifo"): "a FIFO without a writer blocks in avformat_open_input (issue 15)",
+    ("run", "bad_\udcff"): "a non-UTF-8 --input path is reported as a YAML error (issue 15, --set)",
+}
 SANITIZER_MARKS = (b"AddressSanitizer", b"LeakSanitizer", b"runtime error:",
                    b"UndefinedBehaviorSanitizer", b"ThreadSanitizer")
 
@@ -77,7 +88,10 @@ def run_case(c, vg, timeout):
         problems.append("sanitizer report")
     if rc not in (None, 0):
         name = os.fsencode(c["name"])
-        lines = [ln for ln in err.splitlines() if ln.startswith(b"vidgraph")]
+        if c["cmd"] == "check":  # check prints its report (errors included) on stdout
+            lines = (out + b"\n" + err).splitlines()
+        else:
+            lines = [ln for ln in err.splitlines() if ln.startswith(b"vidgraph")]
         if not lines:
             problems.append("no 'vidgraph ...' error line on stderr")
         elif not any(name in ln for ln in lines):
@@ -93,25 +107,34 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--timeout", type=int, default=60)
+    ap.add_argument("--timeout", type=int, default=45)
     ap.add_argument("--only", default="")
     a = ap.parse_args()
     with open(os.path.join(a.corpus, "manifest.json")) as f:
         cases = [c for c in json.load(f) if a.only in c["path"] or a.only == c["cmd"]]
     vg = os.fsencode(os.path.abspath(a.bin))
-    bad, slowest, t0 = 0, (0.0, ""), time.monotonic()
+    bad, known, fixed, slowest, t0 = 0, 0, 0, (0.0, ""), time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(a.jobs) as ex:
         for c, rc, secs, problems, tail in ex.map(lambda c: run_case(c, vg, a.timeout), cases):
             label = "%s %s %s" % (c["kind"], c["cmd"], os.path.relpath(c["path"], a.corpus))
             if secs > slowest[0]:
                 slowest = (secs, label)
-            if problems:
+            why = next((w for (cmd, frag), w in KNOWN.items()
+                        if cmd == c["cmd"] and frag in c["path"]), None)
+            if why and problems:
+                known += 1
+                print("KNOWN: %s: %s [%s]" % (label, "; ".join(problems), why))
+            elif why:
+                fixed += 1
+                print("FIXED: %s passes now: remove its KNOWN entry [%s]" % (label, why))
+            elif problems:
                 bad += 1
                 print("HOSTILE FAIL: %s: %s (status %s, %.1fs)\n    stderr: %s" %
                       (label, "; ".join(problems), rc, secs, tail))
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    print("hostile: %d cases, %d broke the contract, %.0fs wall, %.0fs CPU (slowest %.1fs: %s)" %
-          (len(cases), bad, time.monotonic() - t0, ru.ru_utime + ru.ru_stime, slowest[0], slowest[1]))
+    print("hostile: %d cases, %d broke the contract, %d known (issue 15), %d known now fixed; "
+          "%.0fs wall, %.0fs CPU (slowest %.1fs: %s)" % (len(cases), bad, known, fixed,
+          time.monotonic() - t0, ru.ru_utime + ru.ru_stime, slowest[0], slowest[1]))
     return 1 if bad else 0
 
 

@@ -10,4 +10,4 @@ cd "${VG_SOURCE_DIR:-$(dirname "$0")/../..}"
 corpus=$(dirname "$VG_BIN")/hostile-corpus
 /usr/bin/python3 scripts/hostile_corpus.py "$corpus"
 /usr/bin/python3 tests/asan/hostile_run.py --bin "$VG_BIN" --corpus "$corpus" \
-  --jobs "${VG_HOSTILE_JOBS:-2}" --timeout "${VG_HOSTILE_TIMEOUT:-60}"
+  --jobs "${VG_HOSTILE_JOBS:-2}" --timeout "${VG_HOSTILE_TIMEOUT:-45}"
