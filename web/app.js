@@ -346,7 +346,7 @@ function renderRunDetail(run) {
   const max = Math.max(1e-6, ...nodes.map((n) => ((n.latency_ms || {}).p99 || (n.latency_ms || {}).mean || 0)));
   $('node-bars').replaceChildren(...nodes.map((n) => {
     const lat = n.latency_ms || {};
-    return el('div', { class: 'node', 'data-node': n.id },
+    return el('div', { class: 'nodebar', 'data-node': n.id },
       el('span', { title: n.type }, `${n.id} `, el('span', { class: 'muted' }, `${n.type} · ${n.device || ''}`)),
       el('div', { class: 'bar', title: `mean ${fmt(lat.mean, 2)} ms` }, el('i', { style: `width:${Math.round((100 * (lat.mean || 0)) / max)}%` })),
       el('span', { class: 'muted' }, `mean ${fmt(lat.mean, 2)} · p50 ${fmt(lat.p50, 2)} · p99 ${fmt(lat.p99, 2)} ms · ${n.calls ?? 0} calls` +
@@ -377,7 +377,7 @@ function summarize(kind, d) {
   if (!d || typeof d !== 'object') return String(d);
   if (kind === 'objects') {
     const objs = d.objects || [];
-    const labels = objs.slice(0, 6).map((o) => o.text || o.label || '?').join(', ');
+    const labels = objs.slice(0, 6).map((o) => o.text || o.label || (o.class_id !== undefined ? `class ${o.class_id}` : 'object')).join(', ');
     return `${d.stream ?? ''} frame ${d.frame ?? ''} ${d.node ?? ''}: ${objs.length} objects ${labels}`;
   }
   if (kind === 'stream') {

@@ -1,5 +1,5 @@
 /* graph_internal.h - private structures of the graph layer shared by spec.c (the validated
- * graph), run.c (runs and nodes), sched.c (the scheduler) and summary.c. */
+ * graph), run.c (runs and nodes), the scheduler (sched_*.c) and summary.c. */
 #ifndef VIDGRAPH_GRAPH_INTERNAL_H
 #define VIDGRAPH_GRAPH_INTERNAL_H
 
@@ -35,10 +35,10 @@ typedef struct gnode {
   unsigned out_types[VG_MAX_PORTS]; /* after VG_PORT_FORWARD inference */
   int *out_edges, nout_edges;       /* edge indices */
   int *in_edges, nin_edges;
-  int var_base; /* index of output port 0 in a frame's variable store */
+  int var_base; /* index of output port 0 in a trip's variable store */
 } gnode;
 
-/* What a frame of one source touches: reached nodes, their in-degree, which edge feeds each
+/* What a trip of one source touches: reached nodes, their in-degree, which edge feeds each
  * input port. */
 typedef struct gplan {
   int source;
@@ -69,43 +69,52 @@ struct vg_graph {
 
 /* ----------------------------------------------------------------------------- runs */
 
-typedef struct frame frame;
+typedef struct trip trip;
 
-/* State of one node for one frame. */
+/* State of one node in one trip. */
 enum { I_UNREACHED = 0, I_PENDING, I_WAIT_ORDER, I_READY, I_RUNNING, I_DONE, I_DEAD };
+
+/* A flow step queued for an instance in a worker's worklist (sched_flow.c). */
+enum { STEP_NONE = 0, STEP_READY, STEP_KILL };
 
 typedef struct inst {
   uint8_t state;
-  int16_t indeg;
+  uint8_t step;        /* queued flow step, STEP_NONE when not queued */
+  int16_t indeg;       /* live inputs still to come */
+  int32_t step_from;   /* STEP_KILL: the dead producer that killed this instance */
+  int32_t step_next_i; /* the worklist's next entry: node ... */
+  trip *step_next;     /* ... of this trip (NULL: last entry) */
   int64_t t_ready_ns;
 } inst;
 
-struct frame {
+/* One packet's trip through the graph: what a source emitted once (one frame of one stream, or
+ * its end-of-stream marker) and the sub-graph of that source's plan it travels. */
+struct trip {
   int plan;
   int stream_slot;
   int stream_id;
   int64_t frame_no, seq;
-  int remaining; /* reached instances not yet done or dead */
+  int refs; /* reached instances not yet done or dead, plus queued flow steps naming this trip */
   bool dropped;
-  bool eos; /* an end-of-stream packet: flows like a frame, not counted as one */
-  inst *inst;           /* [nnodes] */
-  vg_packet **vars;     /* [nvars] */
-  int *var_uses;        /* [nvars] consumers still to read the variable */
-  vg_event *events;     /* [nnodes] recorded after a node ran on a CUDA stream; NULL otherwise */
-  frame *snext, *sprev; /* frames of the same stream in flight, by seq */
+  bool eos;            /* an end-of-stream packet: flows like a frame, not counted as one */
+  inst *inst;          /* [nnodes] */
+  vg_packet **vars;    /* [nvars] */
+  int *var_uses;       /* [nvars] consumers still to read the variable */
+  vg_event *events;    /* [nnodes] recorded after a node ran on a CUDA stream; NULL otherwise */
+  trip *snext, *sprev; /* trips of the same stream in flight, by seq */
 };
 
 typedef struct stream_slot {
   int stream_id;
   int64_t next_seq;
-  frame *head, *tail;
+  trip *head, *tail;
 } stream_slot;
 
-/* A ring of frames waiting for one node. */
-typedef struct fring {
-  frame **items;
+/* A ring of trips waiting for one node. */
+typedef struct trip_ring {
+  trip **items;
   int cap, head, count;
-} fring;
+} trip_ring;
 
 typedef struct fed_list {
   vg_packet **items;
@@ -124,10 +133,10 @@ struct vg_node {
   vg_packet_fn cb;
   void *cb_user;
   /* scheduling (run lock) */
-  fring ready;
+  trip_ring ready;
   int running;
   bool src_busy, src_eof;
-  int inflight; /* frames of this source in flight */
+  int inflight; /* trips of this source in flight */
   /* metrics (run lock or atomics) */
   vg_latency *lat, *wait;
   uint64_t frames, calls, errors, dropped, filtered, skipped, batch_items;
@@ -172,13 +181,14 @@ struct vg_run {
   atomic_ullong copies_to_device, copies_to_host, frame_copies_to_host, copy_bytes;
 };
 
-/* sched.c */
+/* sched_workers.c: the thread function of every worker (source threads, CPU pool, CUDA streams) */
 void *vg__worker_main(void *arg);
+/* sched_flow.c: frees every trip still in flight (lock held, or no worker running) */
 void vg__run_teardown_frames(vg_run *r);
 
 /* run.c */
 vg_status vg__node_pool_for(vg_run *r, vg_device dev, vg_pool **out);
-void vg__emit(vg_run *r, int node, vg_node_state st, const frame *f, int64_t dur_ns, bool skipped,
-              bool dropped, const char *msg, const vg_packet *out);
+void vg__emit(vg_run *r, int node, vg_node_state st, int stream_id, int64_t frame_no,
+              int64_t dur_ns, bool skipped, bool dropped, const char *msg, const vg_packet *out);
 
 #endif

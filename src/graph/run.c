@@ -101,16 +101,16 @@ vg_status vg_params_check(const vg_node *n, const vg_cnode *params, const char *
 
 /* ----------------------------------------------------------------------------- events */
 
-void vg__emit(vg_run *r, int node, vg_node_state st, const frame *f, int64_t dur_ns, bool skipped,
-              bool dropped, const char *msg, const vg_packet *out) {
+void vg__emit(vg_run *r, int node, vg_node_state st, int stream_id, int64_t frame_no,
+              int64_t dur_ns, bool skipped, bool dropped, const char *msg, const vg_packet *out) {
   if (!r->opt.on_event) return;
   const gnode *n = &r->g->nodes[node];
   vg_node_event ev = {.node_id = n->id,
                       .node_type = n->type->name,
                       .node_index = node,
                       .state = st,
-                      .stream_id = f->stream_id,
-                      .frame_no = f->frame_no,
+                      .stream_id = stream_id,
+                      .frame_no = frame_no,
                       .t_ns = vg_now_ns(),
                       .duration_ns = dur_ns,
                       .skipped = skipped,

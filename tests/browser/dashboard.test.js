@@ -5,7 +5,8 @@
 // and removing a stream from the page, the SSE event log, no page errors; saves a screenshot.
 //
 //   node tests/browser/dashboard.test.js --base http://127.0.0.1:PORT --token T
-//        --add-url FILE --out build/artifacts/dashboard.png
+//        --add-url FILE --live-url FILE [--run-graph NAME --run-input FILE]
+//        --out build/artifacts/dashboard.png
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -13,7 +14,7 @@ const path = require('path');
 const { chromium } = require('playwright-core');
 
 function args() {
-  const a = { base: 'http://127.0.0.1:8080', token: '', addUrl: '', liveUrl: '', out: 'build/artifacts/dashboard.png' };
+  const a = { base: 'http://127.0.0.1:8080', token: '', addUrl: '', liveUrl: '', runGraph: '', runInput: '', out: 'build/artifacts/dashboard.png' };
   const v = process.argv.slice(2);
   for (let i = 0; i < v.length; i += 2) {
     const k = v[i].replace(/^--/, '').replace(/-(.)/g, (_, c) => c.toUpperCase());
@@ -55,7 +56,7 @@ async function main() {
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
   page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
-  page.setDefaultTimeout(15000);
+  page.setDefaultTimeout(30000); // generous: CI machines are shared; a check only waits as long as it must
   try {
     await page.goto(`${a.base}/#token=${encodeURIComponent(a.token)}`);
 
@@ -98,10 +99,10 @@ async function main() {
         sel = '.card.stream[data-id="cam-live"]';
       }
       await page.waitForSelector(sel);
-      await page.waitForFunction((s) => Number(document.querySelector(s).dataset.framesShown || 0) >= 3, sel, { timeout: 20000 });
+      await page.waitForFunction((s) => Number(document.querySelector(s).dataset.framesShown || 0) >= 3, sel, { timeout: 60000 });
       const size = await page.evaluate((s) => { const i = document.querySelector(s + ' img'); return [i.naturalWidth, i.naturalHeight]; }, sel);
       assert(size[0] > 0 && size[1] > 0, 'the frame image did not decode');
-      await page.waitForFunction((s) => parseFloat(document.querySelector(s + ' .fps b').textContent) > 0, sel, { timeout: 20000 });
+      await page.waitForFunction((s) => parseFloat(document.querySelector(s + ' .fps b').textContent) > 0, sel, { timeout: 60000 });
     });
 
     await check('adding a stream from the page, then removing it', async () => {
@@ -117,9 +118,28 @@ async function main() {
       assert(!after.includes('cam-added'), `still listed after removal: ${after}`);
     });
 
+    if (a.runGraph) {
+      await check('a run shows its per-node timing bars', async () => {
+        const r = await page.evaluate(async ([t, graph, input]) => {
+          const res = await fetch('/api/runs', { method: 'POST', headers: { Authorization: 'Bearer ' + t, 'Content-Type': 'application/json' }, body: JSON.stringify({ graph, inputs: [input] }) });
+          return [res.status, await res.text()];
+        }, [a.token, a.runGraph, a.runInput]);
+        assert(r[0] === 201, `POST /api/runs: ${r[0]} ${r[1]}`);
+        const id = JSON.parse(r[1]).id;
+        await page.click(`#runs tr[data-id="${id}"] button`);
+        await page.waitForFunction(() => document.querySelectorAll('#node-bars .nodebar').length >= 2, null, { timeout: 60000 });
+        const title = await page.textContent('#run-detail-title');
+        assert(title.includes(id), `detail shows '${title}'`);
+        // one bar per node of the run, with its latency figures
+        const api = await page.evaluate(async ([t, rid]) => (await fetch('/api/runs/' + rid, { headers: { Authorization: 'Bearer ' + t } })).json(), [a.token, id]);
+        const bars = await page.locator('#node-bars .nodebar').count();
+        assert(bars === api.nodes.length, `${bars} bars for ${api.nodes.length} nodes`);
+      });
+    }
+
     await check('the event log receives server-sent events', async () => {
       await page.waitForSelector('#events-state.ok');
-      await page.waitForFunction(() => document.querySelectorAll('#events li:not([data-kind="ui"])').length >= 1, null, { timeout: 20000 });
+      await page.waitForFunction(() => document.querySelectorAll('#events li:not([data-kind="ui"])').length >= 1, null, { timeout: 60000 });
     });
 
     await check('no errors in the page', async () => {

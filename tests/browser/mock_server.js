@@ -69,6 +69,7 @@ const server = http.createServer((req, res) => {
     if (p === '/api/health') return send(res, 200, { status: 'ok', version: '0.1.0', uptime_s: (Date.now() - t0) / 1000 });
     if (p === '/api/system/info') return send(res, 200, Object.assign({ uptime_s: (Date.now() - t0) / 1000 }, info));
     if (p === '/api/models') return send(res, 200, { models: [{ name: 'det', path: 'models/det.onnx', requested_providers: ['tensorrt', 'cuda', 'cpu'], execution_provider: 'CUDAExecutionProvider', io_binding: true, cuda_graph: false, precision: 'fp32', fallback_reasons: [{ provider: 'TensorrtExecutionProvider', reason: info.providers[0].reason }], inputs: [], outputs: [], load_ms: 812.5, runs: 420, latency_ms: { mean: 3.2, p50: 3.1, p99: 5.9 }, users: ['stream:cam1'] }] });
+    if (p === '/api/runs' && req.method === 'POST') return send(res, 201, { id: 'r1' });
     if (p === '/api/runs') return send(res, 200, { runs: [{ id: 'r1', state: 'succeeded', graph: 'people', progress: 1, frames: 300, fps: 120.5, error: null }] });
     if (p === '/api/runs/r1') return send(res, 200, { id: 'r1', state: 'succeeded', graph: 'people', progress: 1, frames: 300, fps: 120.5, error: null, outputs: [], nodes: [
       { id: 'src', type: 'source', device: 'cuda:0', state: 'succeeded', frames: 300, calls: 300, latency_ms: { mean: 0.8, p50: 0.7, p99: 1.5 }, execution_provider: null, fallback_reasons: [] },

@@ -4,7 +4,7 @@
 # streaming graph of tests/integration/server/stream.yaml), then runs tests/browser/
 # dashboard.test.js (playwright-core driving Debian's chromium): token handling, the provider
 # panel and fallback banner, a live stream with new frames and fps, adding and removing a stream
-# from the page, the SSE event log. The screenshot lands in <build>/artifacts/dashboard.png.
+# from the page, a run's per-node timing bars, the SSE event log. The screenshot lands in <build>/artifacts/dashboard.png.
 set -uo pipefail
 root="${VG_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
 bin="${VG_BIN:?VG_BIN must point at the vidgraph binary}"
@@ -42,8 +42,9 @@ if [[ -z "$port" ]]; then
 fi
 artifacts="$(dirname "$bin")/artifacts"
 mkdir -p "$artifacts"
-node tests/browser/dashboard.test.js --base "http://127.0.0.1:$port" --token "$token" \
-  --live-url people.mp4 --add-url plates.mp4 --out "$artifacts/dashboard.png"
+timeout 300 node tests/browser/dashboard.test.js --base "http://127.0.0.1:$port" --token "$token" \
+  --live-url people.mp4 --add-url plates.mp4 --run-graph detect --run-input plates.mp4 \
+  --out "$artifacts/dashboard.png"
 rc=$?
 if [[ $rc -ne 0 ]]; then echo "server log (last lines):"; tail -n 30 "$tmp/server.log"; fi
 exit $rc

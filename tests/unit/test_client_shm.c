@@ -253,15 +253,17 @@ static void test_frames_round_trip(void **state) {
 
 static void test_tensor_and_outputs(void **state) {
   (void)state;
+  char name[64];
+  snprintf(name, sizeof name, "/vg-client-test-%ld", (long)getpid());
   vg_client_region *reg = NULL;
-  VG_ASSERT_OK(vg_client_region_create("/vg-client-test-tensor", 4096, &reg));
+  VG_ASSERT_OK(vg_client_region_create(name, 4096, &reg));
   /* the name is taken now: a second create fails instead of sharing someone else's memory */
   vg_client_region *dup = NULL;
-  assert_int_equal(vg_client_region_create("/vg-client-test-tensor", 64, &dup), VG_ERR_IO);
+  assert_int_equal(vg_client_region_create(name, 64, &dup), VG_ERR_IO);
   assert_int_equal(vg_client_region_create("no-slash", 64, &dup), VG_ERR_INVALID_ARG);
   vg_shm_registry *srv = NULL;
   VG_ASSERT_OK(vg_shm_registry_create(NULL, &srv));
-  VG_ASSERT_OK(vg_shm_register(srv, "/vg-client-test-tensor", 4096));
+  VG_ASSERT_OK(vg_shm_register(srv, name, 4096));
   float data[2 * 3 * 4];
   for (int i = 0; i < 24; i++)
     data[i] = (float)i / 4.0f;
@@ -292,7 +294,7 @@ static void test_tensor_and_outputs(void **state) {
   vg_shm_registry_destroy(srv);
   vg_client_region_destroy(reg);
   /* destroy unlinked it */
-  assert_int_equal(shm_open("/vg-client-test-tensor", O_RDONLY, 0), -1);
+  assert_int_equal(shm_open(name, O_RDONLY, 0), -1);
 }
 
 int main(void) {
