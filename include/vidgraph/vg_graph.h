@@ -422,7 +422,7 @@ typedef struct vg_soak_report {
 
 /* Starts sampling r (taken now and then every interval_sec > 0). r must outlive the soak. */
 vg_status vg_soak_start(vg_run *r, double interval_sec, double warmup_sec, vg_soak **out);
-/* Takes the last sample and stops the sampling thread (call it while the run exists). Idempotent. */
+/* Stops the sampling thread (call it while the run exists). Idempotent. */
 void vg_soak_stop(vg_soak *s);
 void vg_soak_get_report(vg_soak *s, vg_soak_report *out);
 /* {interval_sec, warmup_sec, duration_sec, rss_growth_pct_after_warmup, ..., samples: [...]}

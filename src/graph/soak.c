@@ -127,12 +127,11 @@ static void stop_thread(vg_soak *s) {
   s->started = false;
 }
 
+/* No sample is taken here: by now the run may have ended and released its memory, which would
+ * hide growth; the last periodic sample is the last one of the running graph. */
 void vg_soak_stop(vg_soak *s) {
   if (!s || s->stopped) return;
   stop_thread(s);
-  vg_soak_sample last;
-  take_sample(s, &last);
-  add_sample(s, &last);
   s->stopped = true;
 }
 
