@@ -29,6 +29,8 @@ if [ ! -d "$SEEDS" ] || [ -n "$(find tests/fuzz/seeds scripts/fuzz_seeds.py -new
   python3 scripts/fuzz_seeds.py "$SEEDS" >&2 || { echo "fuzz: building the seed corpora failed" >&2; exit 1; }
 fi
 mkdir -p "$BUILD/fuzz-artifacts"
+# The file-reading targets write each input to a temporary file: keep those in memory.
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
 
 # Per-target libFuzzer options: input size limits and dictionaries. The per-input time limit is
 # generous (60 s) because a loaded CI machine can stall a process for seconds; a real hang still
