@@ -191,6 +191,9 @@ void vg_node_set_result(vg_node *n, vg_packet *p);
 /* Delivers p to the callback set with vg_run_on_packet for this node (callback sinks);
  * false when none is set. */
 bool vg_node_deliver(vg_node *n, vg_packet *p);
+/* The run's vg_run_options.model_cache and .host (NULL when not set). */
+struct vg_model_cache *vg_node_model_cache(const vg_node *n);
+void *vg_node_host(const vg_node *n);
 /* Sets an error about this node: "node 'id' (type): message". Returns s. */
 vg_status vg_node_error(const vg_node *n, vg_status s, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -303,6 +306,11 @@ typedef struct vg_run_options {
   int cuda_streams; /* streams per CUDA device in use; 0 = settings.cuda_streams, else 1 */
   vg_node_event_fn on_event;
   void *event_user;
+  /* Loaded models shared across runs (vg_infer.h): infer nodes take their model from it, so
+   * that runs of the same graph load each model once. NULL = every run loads its own. */
+  struct vg_model_cache *model_cache;
+  /* The embedding program's object for node types it registers itself (vg_node_host). */
+  void *host;
 } vg_run_options;
 
 typedef enum vg_run_state {

@@ -188,6 +188,9 @@ vg_status vg_encoder_close(vg_encoder *e);
 
 /* Writes f (NV12, RGB24, BGR24 or GRAY8; host or device) as a baseline JPEG, quality 1..100. */
 vg_status vg_jpeg_write(const vg_frame *f, const char *path, int quality);
+/* Same, into memory: *out (malloc'd, free it) holds *out_len bytes of JPEG. A device frame is
+ * read back to the host once. */
+vg_status vg_jpeg_encode(const vg_frame *f, int quality, uint8_t **out, size_t *out_len);
 
 /* Reads a JPEG or PNG file into a host RGB24 frame. */
 vg_status vg_image_read(const char *path, vg_frame *out);

@@ -21,6 +21,7 @@ int cli_models(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_nodes(int argc, char **argv);
+int cli_serve(int argc, char **argv);
 
 /* Prints "vidgraph <cmd>: <message>" with the last error to stderr; returns exit code 1. */
 int cli_fail(const char *cmd, const char *what);

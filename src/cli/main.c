@@ -13,6 +13,7 @@ static const cli_command commands[] = {
     {"probe", "probe URL [--count] [--json]: a source as vidgraph sees it", cli_probe},
     {"models", "models inspect MODEL: inputs, outputs, metadata, usable providers", cli_models},
     {"bench", "inference latency of a model (trtexec style)", cli_bench},
+    {"serve", "HTTP API, event streams, metrics and dashboard (docs/API.md)", cli_serve},
 };
 
 static void usage(FILE *out) {

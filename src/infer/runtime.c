@@ -290,8 +290,8 @@ vg_status vg_provider_parse(const char *text, vg_provider *out) {
 /* ONNX Runtime 1.29 leaks 14 bytes once when its environment is created (a bare CreateEnv +
  * ReleaseEnv program shows it too). LeakSanitizer reads this hook (a sanitizer interface name,
  * hence no vg_ prefix) and ignores leaks allocated inside libonnxruntime.so. */
-/* visibility default: the library is built with -fvisibility=hidden, and a hidden definition is
- * not seen by the sanitizer runtime (the suppression was silently off). */
+/* Default visibility: the library is built with -fvisibility=hidden, and the sanitizer runtime
+ * (a shared library) finds the hook only among the executable's dynamic symbols. */
 __attribute__((visibility("default"))) const char *__lsan_default_suppressions(void);
 __attribute__((visibility("default"))) const char *__lsan_default_suppressions(void) {
   return "leak:libonnxruntime.so\n";

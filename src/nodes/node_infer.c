@@ -14,6 +14,7 @@
 
 typedef struct infer_state {
   vg_model *model;
+  vg_model_cache *cache;        /* the run's shared cache the model came from, or NULL (owned) */
   char disabled[VG_REASON_MAX]; /* optional model that could not load: the reason */
   char model_name[VG_MODEL_NAME_MAX];
   int nin, nout;
@@ -78,7 +79,10 @@ static vg_status map_outputs(const vg_cnode *params, infer_state *s) {
 static void infer_destroy(void *state) {
   infer_state *s = state;
   if (!s) return;
-  vg_model_free(s->model);
+  if (s->cache && s->model)
+    vg_model_cache_release(s->cache, s->model);
+  else
+    vg_model_free(s->model);
   free(s);
 }
 
@@ -113,7 +117,10 @@ static vg_status infer_init(vg_node *self, const vg_cnode *params, void **state)
   infer_state *s = calloc(1, sizeof *s);
   if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
   snprintf(s->model_name, sizeof s->model_name, "%s", spec.name);
-  vg_status st = vg_model_load(&spec, &s->model);
+  /* a shared cache (a server's) gives every run the same loaded model */
+  s->cache = vg_node_model_cache(self);
+  vg_status st =
+      s->cache ? vg_model_cache_get(s->cache, &spec, &s->model) : vg_model_load(&spec, &s->model);
   if (st != VG_OK) {
     if (spec.required) {
       free(s);

@@ -1,0 +1,81 @@
+/* jpeg_mem.c - a frame as JPEG bytes in memory (libjpeg's memory destination), for servers that
+ * answer with images instead of writing files: device frames are read back once, NV12/BGR/GRAY
+ * converted to RGB rows as jpeg_write.c does. */
+#include "video_internal.h"
+
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jpeglib.h>
+
+typedef struct mem_err {
+  struct jpeg_error_mgr mgr;
+  jmp_buf jb;
+  char msg[JMSG_LENGTH_MAX];
+} mem_err;
+
+static void mem_on_error(j_common_ptr c) {
+  mem_err *e = (mem_err *)c->err;
+  (*c->err->format_message)(c, e->msg);
+  longjmp(e->jb, 1);
+}
+
+static vg_status compress_mem(const uint8_t *rgb, int w, int h, int quality, uint8_t **out,
+                              size_t *out_len) {
+  struct jpeg_compress_struct c;
+  mem_err err;
+  unsigned char *volatile buf = NULL;
+  unsigned long len = 0;
+  memset(&c, 0, sizeof c);
+  c.err = jpeg_std_error(&err.mgr);
+  err.mgr.error_exit = mem_on_error;
+  if (setjmp(err.jb)) {
+    jpeg_destroy_compress(&c);
+    free(buf);
+    return vg_set_error(VG_ERR_BACKEND, "encoding JPEG: %s", err.msg);
+  }
+  jpeg_create_compress(&c);
+  jpeg_mem_dest(&c, (unsigned char **)&buf, &len);
+  c.image_width = (JDIMENSION)w;
+  c.image_height = (JDIMENSION)h;
+  c.input_components = 3;
+  c.in_color_space = JCS_RGB;
+  jpeg_set_defaults(&c);
+  jpeg_set_quality(&c, quality, TRUE);
+  jpeg_start_compress(&c, TRUE);
+  while (c.next_scanline < c.image_height) {
+    JSAMPROW row = (JSAMPROW)(rgb + (size_t)c.next_scanline * (size_t)w * 3);
+    jpeg_write_scanlines(&c, &row, 1);
+  }
+  jpeg_finish_compress(&c);
+  jpeg_destroy_compress(&c);
+  *out = buf;
+  *out_len = len;
+  return VG_OK;
+}
+
+vg_status vg_jpeg_encode(const vg_frame *f, int quality, uint8_t **out, size_t *out_len) {
+  if (!f || !f->buffer || !out || !out_len)
+    return vg_set_error(VG_ERR_INVALID_ARG, "vg_jpeg_encode: empty frame or output");
+  if (quality < 1 || quality > 100)
+    return vg_set_error(VG_ERR_INVALID_ARG, "JPEG quality %d outside 1..100", quality);
+  if ((int)f->format < 0 || f->format >= VG_PIX_COUNT_ || f->width < 1 || f->height < 1)
+    return vg_set_error(VG_ERR_INVALID_ARG, "vg_jpeg_encode: bad frame (format %d, %dx%d)",
+                        (int)f->format, f->width, f->height);
+  vg_frame host;
+  const vg_frame *src;
+  VG_TRY(vg_frame_host_view(f, &host, &src));
+  vg_status st = VG_OK;
+  uint8_t *rgb = malloc((size_t)src->width * (size_t)src->height * 3);
+  if (!rgb)
+    st = vg_set_error(VG_ERR_NO_MEMORY, "out of memory for a %dx%d JPEG", src->width, src->height);
+  if (st == VG_OK) {
+    vgv_to_rgb24(src, rgb);
+    st = compress_mem(rgb, src->width, src->height, quality, out, out_len);
+  }
+  free(rgb);
+  if (src == &host) vg_frame_release(&host);
+  return st;
+}
