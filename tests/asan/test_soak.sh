@@ -33,6 +33,8 @@ set -e
 if [ $rc -ne 0 ] || grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$out/stderr.txt"; then
   echo "test_soak: vidgraph run exited $rc"; tail -n 30 "$out/stderr.txt"; exit 1
 fi
+# Exit 77 (skipped) only when the machine was too slow to reach two loops of the clip in time;
+# the run's success, sanitizer/leak reports and file/thread counts are checked in any case.
 /usr/bin/python3 - "$out/summary.json" "$secs" "$max_pct" "$clip_frames" <<'PY'
 import json, sys
 path, secs, max_pct, clip = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
@@ -58,11 +60,12 @@ if len(smp) < 10:
 # The warm-up that matters is two loops of the clip (every shape seen), however long that takes
 # on this machine: growth is measured from the first sample after the later of the two.
 warm = [x for x in smp if x["t_sec"] >= k["warmup_sec"] and x["frames_done"] >= 2 * clip]
-growth = k["rss_growth_pct_after_warmup"]
-if len(warm) < 2 or warm[-1]["t_sec"] - warm[0]["t_sec"] < 0.25 * secs:
-    bad.append("two loops of the clip (%d frames) took more than 3/4 of the run (%d frames in "
-               "%.0fs): the machine is too slow for this duration, raise VG_SOAK_SECONDS" %
-               (2 * clip, smp[-1]["frames_done"], k["duration_sec"]))
+growth = None
+too_slow = len(warm) < 2 or warm[-1]["t_sec"] - warm[0]["t_sec"] < 0.25 * secs
+if too_slow:
+    print("test_soak: two loops of the clip (%d frames) took more than 3/4 of the run (%d frames "
+          "in %.0fs): this machine is too loaded to measure growth; raise VG_SOAK_SECONDS" %
+          (2 * clip, smp[-1]["frames_done"], k["duration_sec"]))
 else:
     growth = (warm[-1]["rss_bytes"] - warm[0]["rss_bytes"]) * 100.0 / warm[0]["rss_bytes"]
     print("test_soak: after two loops (frame %d, %.0fs): RSS %+.2f%% over %.0fs, %d frames" % (
@@ -70,7 +73,7 @@ else:
         warm[-1]["frames_done"] - warm[0]["frames_done"]))
     if warm[-1]["frames_done"] <= warm[0]["frames_done"]:
         bad.append("no frames done after the warm-up")
-if growth > max_pct:
+if growth is not None and growth > max_pct:
     bad.append("RSS grew %.2f%% after the warm-up (limit %g%%)" % (growth, max_pct))
 if k["fd_growth_after_warmup"] > 0:
     bad.append("%d file descriptors gained after the warm-up" % k["fd_growth_after_warmup"])
@@ -80,4 +83,6 @@ if k["pool_growth_bytes_after_warmup"] > 64 << 20:
     bad.append("pools grew %d bytes after the warm-up" % k["pool_growth_bytes_after_warmup"])
 if bad:
     sys.exit("test_soak: " + "; ".join(bad))
+if too_slow:
+    sys.exit(77)  # skipped: the run, its exit, leaks and file/thread counts were still checked
 PY
