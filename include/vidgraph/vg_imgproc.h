@@ -121,7 +121,8 @@ typedef struct vg_crop_params {
 
 /* Widths that crops would use with var_width (out_h rows, capped at max_w) and their maximum,
  * so that the caller can allocate [N, 3, out_h, max] before vg_crop. Checks each roi as vg_crop
- * does except the frame index (frames may be NULL: then boxes are not clipped). */
+ * does except the frame index (frames may be NULL: then boxes are not clipped). n may be 0 (a
+ * frame without objects): then *batch_max is 0. */
 vg_status vg_crop_widths(const vg_frame *frames, int nframes, const vg_roi *rois, int n, int out_h,
                          int max_w, int *widths, int *batch_max);
 
@@ -130,7 +131,8 @@ vg_status vg_crop_widths(const vg_frame *frames, int nframes, const vg_roi *rois
  * points, a quad whose bounding box misses the frame or with zero area are errors naming the
  * roi. used_w (NULL or n) receives each crop's width in the tensor (W when !var_width);
  * xforms (NULL or n) the crop-to-frame transform of box crops (identity for quads, which are
- * not affine). */
+ * not affine). n may be 0 (a frame without objects, `out` then has N = 0): arguments are checked
+ * and nothing is launched. */
 vg_status vg_crop(const vg_frame *frames, int nframes, const vg_roi *rois, int n,
                   const vg_crop_params *cp, const vg_tensor_params *tp, vg_layout layout,
                   vg_tensor *out, int *used_w, vg_xform *xforms, vg_stream stream);
@@ -155,7 +157,7 @@ typedef enum vg_draw_kind {
 typedef struct vg_draw_op {
   vg_draw_kind kind;
   int frame;      /* index into the frames array */
-  uint8_t rgb[3]; /* colour, converted to YUV with the frame's colorspace and range */
+  uint8_t rgb[3]; /* colour; on NV12 converted to YUV with the frame's colorspace and range */
   vg_box box;     /* BOX, FILL (rounded to whole pixels, clipped) */
   int thickness;  /* BOX, POLYGON: 1..VG_DRAW_MAX_THICKNESS */
   int npoints;    /* POLYGON: 2..VG_DRAW_MAX_POINTS */
@@ -180,9 +182,11 @@ vg_draw_op vg_draw_text(int frame, float x, float y, const char *text, int scale
 vg_draw_op vg_draw_label(int frame, float x, float y, const char *text, int scale,
                          const uint8_t rgb[3], const uint8_t bg_rgb[3]);
 
-/* Draws ops in order on NV12 frames in place (device: one launch; host: the CPU twin). Later ops
- * cover earlier ones. Luma is painted per covered pixel; each 2x2 chroma sample takes the colour
- * of the last op that covers any of its four luma pixels. Everything is clipped to the frame. */
+/* Draws ops in order on frames in place (device: one launch; host: the CPU twin). Later ops
+ * cover earlier ones. NV12: luma is painted per covered pixel; each 2x2 chroma sample takes the
+ * colour of the last op that covers any of its four luma pixels. RGB24/BGR24: every covered pixel
+ * takes the colour; GRAY8: its full-range luma (the frame's colorspace). Frames of one call may
+ * differ in format. Everything is clipped to the frame. */
 vg_status vg_overlay(vg_frame *frames, int nframes, const vg_draw_op *ops, int nops,
                      vg_stream stream);
 

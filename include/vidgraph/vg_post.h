@@ -243,6 +243,19 @@ vg_status vg_ctc_decode(const vg_tensor *probs, int n, const vg_ctc_dict *d, vg_
 vg_status vg_ctc_decode_objects(const vg_tensor *probs, const vg_ctc_dict *d, vg_ctc_input input,
                                 vg_object *objs, size_t count);
 
+/* Normalisation of recognised text before it is judged. PLATE: ASCII letters upper-cased,
+ * full-width ASCII (U+FF01..U+FF5E) folded to ASCII, dash-like glyphs (U+2010..U+2015, U+2212,
+ * U+2500/2501, U+30FC, U+4E00, U+FE58, U+FE63, U+FF0D, U+00AD) to '-', blanks (space, tab,
+ * U+00A0, U+3000) to one space, a hyphen with spaces around it to the hyphen alone, separators
+ * at the start or end dropped; other characters are kept. In place (never longer). */
+typedef enum vg_text_norm { VG_TEXT_NORM_NONE = 0, VG_TEXT_NORM_PLATE = 1 } vg_text_norm;
+void vg_text_normalize(char *text, vg_text_norm mode);
+/* "none" or "plate"; anything else is VG_ERR_INVALID_ARG naming the choices. */
+vg_status vg_text_norm_from_name(const char *name, vg_text_norm *out);
+/* Characters of text other than separators (blanks and dash-like glyphs, as above): the length
+ * of a plate ("MH 12 AB 1234" has 10). */
+size_t vg_text_plate_length(const char *text);
+
 /* PP-OCR 180-degree direction classifier, output [N, 2] (label 0 = 0 deg, 1 = 180 deg): rotate is
  * true when label 1 wins with probability > threshold (PP-OCR: 0.9). score is the winner's. */
 vg_status vg_textdir_decode(const vg_tensor *out, int n, float threshold, bool *rotate,

@@ -79,15 +79,15 @@ static int var_width(const roi_geom *g, bool quad, int out_h, int max_w) {
 
 vg_status vg_crop_widths(const vg_frame *frames, int nframes, const vg_roi *rois, int n, int out_h,
                          int max_w, int *widths, int *batch_max) {
-  if (!rois || n <= 0 || n > VG_IMGPROC_MAX_BATCH)
-    return vg_set_error(VG_ERR_INVALID_ARG, "vg_crop_widths: need 1..%d rois (got %d)",
-                        VG_IMGPROC_MAX_BATCH, n);
+  if (n < 0 || n > VG_IMGPROC_MAX_BATCH || (n > 0 && !rois))
+    return vg_set_error(VG_ERR_INVALID_ARG, "vg_crop_widths: need 0..%d rois (got %d%s)",
+                        VG_IMGPROC_MAX_BATCH, n, n > 0 && !rois ? ", array NULL" : "");
   if (out_h <= 0 || out_h > VG_IMGPROC_MAX_SIDE || max_w <= 0 || max_w > VG_IMGPROC_MAX_SIDE)
     return vg_set_error(VG_ERR_INVALID_ARG,
                         "vg_crop_widths: height %d and max width %d must be "
                         "in 1..%d",
                         out_h, max_w, VG_IMGPROC_MAX_SIDE);
-  int m = 0;
+  int m = 0; /* 0 rois (a frame without objects) is an empty batch of width 0 */
   for (int i = 0; i < n; i++) {
     roi_geom g;
     VG_TRY(roi_geometry(frames, nframes, &rois[i], i, &g));
@@ -128,11 +128,12 @@ static void quad_item(vg_ip_item *it, const vg_quad *q, int w, int h) {
 
 static vg_status check_crop_args(const vg_frame *frames, int nframes, const vg_roi *rois, int n,
                                  const vg_crop_params *cp) {
-  if (!frames || nframes <= 0 || nframes > VG_IMGPROC_MAX_BATCH || !rois || n <= 0 ||
-      n > VG_IMGPROC_MAX_BATCH)
+  if (!frames || nframes <= 0 || nframes > VG_IMGPROC_MAX_BATCH || n < 0 ||
+      n > VG_IMGPROC_MAX_BATCH || (n > 0 && !rois))
     return vg_set_error(VG_ERR_INVALID_ARG,
-                        "vg_crop: need 1..%d frames and 1..%d rois (got %d and %d)",
-                        VG_IMGPROC_MAX_BATCH, VG_IMGPROC_MAX_BATCH, nframes, n);
+                        "vg_crop: need 1..%d frames and 0..%d rois (got %d and %d%s)",
+                        VG_IMGPROC_MAX_BATCH, VG_IMGPROC_MAX_BATCH, nframes, n,
+                        n > 0 && !rois ? ", roi array NULL" : "");
   if (!cp) return vg_set_error(VG_ERR_INVALID_ARG, "vg_crop: crop parameters are NULL");
   if (cp->var_width && (cp->max_w <= 0 || cp->max_w > VG_IMGPROC_MAX_SIDE))
     return vg_set_error(VG_ERR_INVALID_ARG, "vg_crop: max_w %d outside 1..%d", cp->max_w,
@@ -175,6 +176,7 @@ vg_status vg_crop(const vg_frame *frames, int nframes, const vg_roi *rois, int n
   vg_device dev;
   VG_TRY(vg_ip_common_device(frames, nframes, out, &dev));
   VG_TRY(vg_ip_check_stream(stream, dev));
+  if (n == 0) return VG_OK; /* a frame without objects: an empty batch, nothing to launch */
   vg_ip_item *items = calloc((size_t)n, sizeof *items);
   if (!items) return vg_set_error(VG_ERR_NO_MEMORY, "vg_crop: out of memory");
   vg_status st = VG_OK;

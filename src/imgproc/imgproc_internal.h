@@ -1,6 +1,6 @@
 /* imgproc_internal.h - private types of the imgproc layer shared by the C API, the CPU twins
- * and the CUDA kernels (src/imgproc/cuda/imgproc_*.cu): per-item descriptors and the entry points of
- * both implementations. Plain C structs, valid in C11 and CUDA C++. */
+ * and the CUDA kernels (src/imgproc/cuda/imgproc_*.cu): per-item descriptors and the entry points
+ * of both implementations. Plain C structs, valid in C11 and CUDA C++. */
 #ifndef VIDGRAPH_IMGPROC_INTERNAL_H
 #define VIDGRAPH_IMGPROC_INTERNAL_H
 
@@ -83,7 +83,9 @@ void vg_ip_coef_float(vg_colorspace cs, bool full_range, float cm[6]);
 
 enum { VG_IP_PRIM_RECT = 0, VG_IP_PRIM_SEGMENT = 1, VG_IP_PRIM_GLYPH = 2 };
 
-/* One primitive on one NV12 frame. [x0,x1) x [y0,y1) is its bounding box clipped to the frame
+/* One primitive on one frame: NV12 (py = Y plane, puv = interleaved UV, colour = Y, U, V) or
+ * packed RGB24/BGR24/GRAY8 (py = the plane, bpp bytes per pixel, colour = the pixel's bytes in
+ * memory order, puv unused). [x0,x1) x [y0,y1) is its bounding box clipped to the frame
  * (non-empty); prims of one frame are consecutive and `frame_end` is one past the last of them. */
 typedef struct vg_ip_prim {
   uint8_t *py, *puv;
@@ -96,8 +98,10 @@ typedef struct vg_ip_prim {
   float dx, dy, inv_len2, hw2; /* b - a, 1/|b-a|^2 (0 for a point), half width squared */
   int gx, gy, gscale;
   uint8_t bits[16]; /* glyph rows, bit 7 = leftmost */
-  uint8_t yuv[3];
-  uint8_t pad_;
+  uint8_t yuv[3];   /* NV12: Y, U, V; packed: the pixel's bytes (bpp of them) */
+  uint8_t bpp;      /* bytes per pixel in py: 1 (NV12 luma, GRAY8) or 3 (RGB24, BGR24) */
+  uint8_t has_uv;   /* NV12: the 2x2 chroma samples are painted too */
+  uint8_t pad_[3];
 } vg_ip_prim;
 
 void vg_ip_overlay_cpu(const vg_ip_prim *prims, int n);

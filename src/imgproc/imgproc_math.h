@@ -281,6 +281,13 @@ VG_IP_FN int vg_ip_covers(const vg_ip_prim *p, int x, int y) {
   return VG_FADD(VG_FMUL(ex, ex), VG_FMUL(ey, ey)) <= p->hw2;
 }
 
+/* Paints pixel (x, y) of p's frame with p's colour (NV12: the luma byte only). */
+VG_IP_FN void vg_ip_paint_pixel(const vg_ip_prim *p, int x, int y) {
+  uint8_t *px = p->py + (size_t)y * (size_t)p->pitch_y + (size_t)x * p->bpp;
+  for (int c = 0; c < p->bpp; c++)
+    px[c] = p->yuv[c];
+}
+
 /* The GPU overlay's work item: block number `local` (row-major over the 2x2 blocks of the
  * bounding box) of primitive k. Luma pixels covered by k and by no later primitive of the same
  * frame take k's colour; the block's chroma takes it when k covers one of the four pixels and
@@ -305,9 +312,9 @@ VG_IP_FN void vg_ip_overlay_block(const vg_ip_prim *prims, int k, int64_t local)
   }
   for (int q = 0; q < 4; q++) {
     int x = 2 * bx + (q & 1), y = 2 * by + (q >> 1);
-    if (mine[q] && !later[q]) p->py[(size_t)y * (size_t)p->pitch_y + x] = p->yuv[0];
+    if (mine[q] && !later[q]) vg_ip_paint_pixel(p, x, y);
   }
-  if (!(later[0] | later[1] | later[2] | later[3])) {
+  if (p->has_uv && !(later[0] | later[1] | later[2] | later[3])) {
     uint8_t *uv = p->puv + (size_t)by * (size_t)p->pitch_uv + (size_t)bx * 2;
     uv[0] = p->yuv[1];
     uv[1] = p->yuv[2];

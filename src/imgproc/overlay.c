@@ -1,7 +1,8 @@
-/* overlay.c - drawing on NV12 frames in place: box outlines, filled rectangles, polygon
- * outlines and text from the built-in 8x16 bitmap font (optionally on a filled label
- * background). Operations are turned into primitives (rectangles, thick segments, glyphs) that
- * the CPU twin paints in order and the CUDA kernel paints in one launch with the same result. */
+/* overlay.c - drawing on NV12, RGB24, BGR24 and GRAY8 frames in place: box outlines, filled
+ * rectangles, polygon outlines and text from the built-in 8x16 bitmap font (optionally on a filled
+ * label background). Operations are turned into primitives (rectangles, thick segments, glyphs)
+ * that the CPU twin paints in order and the CUDA kernel paints in one launch with the same result.
+ */
 #include "imgproc/imgproc_math.h"
 
 #include <math.h>
@@ -96,14 +97,37 @@ static vg_ip_prim *add_prim(prim_list *l, int kind, int x0, int y0, int x1, int 
   vg_ip_prim *p = &l->items[l->count++];
   memset(p, 0, sizeof *p);
   p->py = vg_frame_plane(f, 0);
-  p->puv = vg_frame_plane(f, 1);
   p->pitch_y = f->pitch[0];
-  p->pitch_uv = f->pitch[1];
+  p->has_uv = f->format == VG_PIX_NV12;
+  p->bpp = f->format == VG_PIX_RGB24 || f->format == VG_PIX_BGR24 ? 3 : 1;
+  if (p->has_uv) {
+    p->puv = vg_frame_plane(f, 1);
+    p->pitch_uv = f->pitch[1];
+  }
   p->fw = f->width, p->fh = f->height;
   p->kind = kind;
   p->x0 = x0, p->y0 = y0, p->x1 = x1, p->y1 = y1;
   memcpy(p->yuv, l->yuv, 3);
   return p;
+}
+
+/* The bytes a colour is painted with on frame f: Y, U, V for NV12 (its colorspace and range),
+ * the pixel's bytes for packed formats; GRAY8 takes the full-range luma of the colour. */
+static void frame_colour(const vg_frame *f, const uint8_t rgb[3], uint8_t out[3]) {
+  switch (f->format) {
+  case VG_PIX_RGB24:
+    memcpy(out, rgb, 3);
+    break;
+  case VG_PIX_BGR24:
+    out[0] = rgb[2], out[1] = rgb[1], out[2] = rgb[0];
+    break;
+  case VG_PIX_GRAY8:
+    vg_rgb_to_yuv(f->colorspace, true, rgb, out);
+    out[1] = out[2] = out[0];
+    break;
+  default:
+    vg_rgb_to_yuv(f->colorspace, f->full_range, rgb, out);
+  }
 }
 
 static void add_segment(prim_list *l, float ax, float ay, float bx, float by, int thickness) {
@@ -125,7 +149,7 @@ static void add_text(prim_list *l, const vg_draw_op *op) {
   if (op->background) {
     uint8_t keep[3];
     memcpy(keep, l->yuv, 3);
-    vg_rgb_to_yuv(l->frame->colorspace, l->frame->full_range, op->bg_rgb, l->yuv);
+    frame_colour(l->frame, op->bg_rgb, l->yuv);
     add_prim(l, VG_IP_PRIM_RECT, x - s, y - s, x + (int)len * VG_FONT_W * s + s,
              y + VG_FONT_H * s + s);
     memcpy(l->yuv, keep, 3);
@@ -146,7 +170,7 @@ static void add_text(prim_list *l, const vg_draw_op *op) {
 }
 
 static void add_op(prim_list *l, const vg_draw_op *op) {
-  vg_rgb_to_yuv(l->frame->colorspace, l->frame->full_range, op->rgb, l->yuv);
+  frame_colour(l->frame, op->rgb, l->yuv);
   int t = op->thickness;
   if (op->kind == VG_DRAW_BOX || op->kind == VG_DRAW_FILL) {
     int x1 = iround(op->box.x1), y1 = iround(op->box.y1);
@@ -267,7 +291,8 @@ void vg_ip_overlay_cpu(const vg_ip_prim *prims, int n) {
     const vg_ip_prim *p = &prims[i];
     for (int y = p->y0; y < p->y1; y++)
       for (int x = p->x0; x < p->x1; x++)
-        if (vg_ip_covers(p, x, y)) p->py[(size_t)y * (size_t)p->pitch_y + x] = p->yuv[0];
+        if (vg_ip_covers(p, x, y)) vg_ip_paint_pixel(p, x, y);
+    if (!p->has_uv) continue;
     for (int by = p->y0 / 2; by <= (p->y1 - 1) / 2; by++) {
       for (int bx = p->x0 / 2; bx <= (p->x1 - 1) / 2; bx++) {
         int any = 0;
@@ -330,7 +355,9 @@ vg_status vg_ip_overlay_build(vg_frame *frames, int nframes, const vg_draw_op *o
                         "vg_overlay: need 1..%d frames and 0..%d ops (got %d and %d)",
                         VG_IMGPROC_MAX_BATCH, VG_IMGPROC_MAX_DRAW_OPS, nframes, nops);
   for (int i = 0; i < nframes; i++)
-    VG_TRY(vg_ip_check_frame(&frames[i], "frame", i, 1u << VG_PIX_NV12));
+    VG_TRY(vg_ip_check_frame(&frames[i], "frame", i,
+                             (1u << VG_PIX_NV12) | (1u << VG_PIX_RGB24) | (1u << VG_PIX_BGR24) |
+                                 (1u << VG_PIX_GRAY8)));
   for (int i = 0; i < nops; i++)
     VG_TRY(check_op(&ops[i], i, nframes));
   if (nops == 0) return VG_OK;

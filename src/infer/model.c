@@ -209,6 +209,10 @@ static vg_status session_options(vg_model *m, OrtSessionOptions **out) {
   CALL(api->CreateSessionOptions(out), "CreateSessionOptions");
   OrtStatus *st = api->SetSessionLogId(*out, m->spec.name);
   if (!st) st = api->AddSessionConfigEntry(*out, "session.record_ep_graph_assignment_info", "1");
+  /* The intra-op threads of a session sleep when it has no work instead of spinning: a graph
+   * runs several sessions (models, streams) next to decoders and encoders, and the spinning
+   * threads of idle sessions compete for the cores with the one that runs. */
+  if (!st) st = api->AddSessionConfigEntry(*out, "session.intra_op.allow_spinning", "0");
   if (st) {
     api->ReleaseSessionOptions(*out);
     return vg_ort_fail(st, VG_ERR_BACKEND, "session options");

@@ -75,9 +75,6 @@ static vg_status ovl_one(vg_call *c, vg_node_io *io) {
   const ovl_state *s = c->state;
   const vg_frame *f = vg_packet_frame(io->in[0]);
   if (!f) return vg_node_error(c->node, VG_ERR_INVALID_ARG, "packet has no picture");
-  if (f->format != VG_PIX_NV12)
-    return vg_node_error(c->node, VG_ERR_UNSUPPORTED, "overlay draws on NV12 frames, got %s",
-                         vg_pixfmt_name(f->format));
   const vg_objects *objs = vg_packet_objects(io->in[0]);
   vg_frame copy;
   VG_TRY(nodes_frame_copy(c->node, f, c->stream, &copy));

@@ -15,7 +15,8 @@ typedef struct ctc_state {
   vg_ctc_dict *dict;
   char input[VG_TENSOR_NAME_MAX];
   float min_score;
-  int min_length;
+  int min_length, max_length;
+  vg_text_norm norm;
   bool has_pattern, drop_unread;
   regex_t pattern;
   char pattern_text[256];
@@ -23,7 +24,8 @@ typedef struct ctc_state {
 } ctc_state;
 
 static const char *const k_params[] = {"input",      "dict",    "use_space",   "min_score",
-                                       "min_length", "pattern", "drop_unread", NULL};
+                                       "min_length", "pattern", "drop_unread", "normalize",
+                                       "max_length", NULL};
 
 static void ctc_destroy(void *state) {
   ctc_state *s = state;
@@ -44,6 +46,13 @@ static vg_status ctc_init(vg_node *self, const vg_cnode *params, void **state) {
   VG_TRY(vg_cfg_bool(params, "use_space", false, true, &space));
   VG_TRY(vg_cfg_double_range(params, "min_score", false, 0.5, 0, 1, &ms));
   VG_TRY(vg_cfg_int_range(params, "min_length", false, 1, 0, 64, &ml));
+  int64_t maxl; /* with normalize: plate, lengths count characters other than separators */
+  VG_TRY(vg_cfg_int_range(params, "max_length", false, VG_TEXT_MAX, 1, VG_TEXT_MAX, &maxl));
+  const char *norm_name;
+  vg_text_norm norm;
+  VG_TRY(vg_cfg_string(params, "normalize", false, "none", &norm_name));
+  if (vg_text_norm_from_name(norm_name, &norm) != VG_OK)
+    return vg_cnode_error(vg_cnode_get(params, "normalize"), VG_ERR_PARSE, "%s", vg_last_error());
   VG_TRY(vg_cfg_string(params, "pattern", false, NULL, &pat));
   bool drop_unread;
   VG_TRY(vg_cfg_bool(params, "drop_unread", false, true, &drop_unread));
@@ -76,6 +85,8 @@ static vg_status ctc_init(vg_node *self, const vg_cnode *params, void **state) {
   snprintf(s->input, sizeof s->input, "%s", in);
   s->min_score = (float)ms;
   s->min_length = (int)ml;
+  s->max_length = (int)maxl;
+  s->norm = norm;
   *state = s;
   return VG_OK;
 }
@@ -88,8 +99,9 @@ static int utf8_len(const char *s) {
   return n;
 }
 
-static bool accept(ctc_state *s, const vg_object *o) {
-  if (o->text_score < s->min_score || utf8_len(o->text) < s->min_length) return false;
+static bool accept(const ctc_state *s, const vg_object *o) {
+  int len = s->norm ? (int)vg_text_plate_length(o->text) : utf8_len(o->text);
+  if (o->text_score < s->min_score || len < s->min_length || len > s->max_length) return false;
   return !s->has_pattern || regexec(&s->pattern, o->text, 0, NULL, 0) == 0;
 }
 
@@ -114,6 +126,7 @@ static vg_status ctc_one(vg_call *c, vg_node_io *io) {
     if (st == VG_OK) {
       size_t w = 0;
       for (size_t i = 0; i < objs->count; i++) {
+        vg_text_normalize(objs->items[i].text, s->norm);
         bool ok = accept(s, &objs->items[i]);
         atomic_fetch_add(ok ? &s->read : &s->rejected, 1);
         if (!ok) {

@@ -261,7 +261,9 @@ static void test_overlay_twins(void **st) {
     int nf = t_randi(1, 3), nops = t_randi(1, 300);
     vg_frame hf[3], df[3];
     for (int i = 0; i < nf; i++) {
-      hf[i] = t_frame(VG_PIX_NV12, t_randi(1, 700), t_randi(1, 400), t_randi(0, 30));
+      /* every format the sources produce: NV12 (decoders), RGB24 (images), BGR24, GRAY8 */
+      vg_pixfmt fmt = (vg_pixfmt)t_randi(0, VG_PIX_COUNT_ - 1);
+      hf[i] = t_frame(fmt, t_randi(1, 700), t_randi(1, 400), t_randi(0, 30));
       hf[i].colorspace = (vg_colorspace)t_randi(0, 1);
       hf[i].full_range = t_randi(0, 1);
       df[i] = dev_frame(&hf[i]);
@@ -293,7 +295,8 @@ static void test_overlay_twins(void **st) {
     VG_ASSERT_OK(vg_overlay(df, nf, ops, nops, g_s));
     for (int i = 0; i < nf; i++) {
       char what[64];
-      snprintf(what, sizeof what, "overlay iter %d frame %d (%d ops)", iter, i, nops);
+      snprintf(what, sizeof what, "overlay iter %d frame %d (%s, %d ops)", iter, i,
+               vg_pixfmt_name(hf[i].format), nops);
       compare_frames(&hf[i], &df[i], what);
     }
     for (int i = 0; i < nf; i++)

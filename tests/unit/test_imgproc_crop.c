@@ -227,14 +227,46 @@ static void test_roi_errors(void **st) {
   assert_int_equal(vg_crop(&f, 1, r, 2, &cp, &tp, VG_LAYOUT_NCHW, &out, NULL, NULL, NULL),
                    VG_ERR_INVALID_ARG);
   VG_ASSERT_MSG_HAS("max_w");
-  assert_int_equal(vg_crop_widths(&f, 1, r, 0, 48, 320, NULL, NULL), VG_ERR_INVALID_ARG);
+  assert_int_equal(vg_crop_widths(&f, 1, r, -1, 48, 320, NULL, NULL), VG_ERR_INVALID_ARG);
+  assert_int_equal(vg_crop_widths(&f, 1, NULL, 1, 48, 320, NULL, NULL), VG_ERR_INVALID_ARG);
+  VG_ASSERT_MSG_HAS("NULL");
+  assert_int_equal(vg_crop(&f, 1, NULL, 2, &cp, &tp, VG_LAYOUT_NCHW, &out, NULL, NULL, NULL),
+                   VG_ERR_INVALID_ARG);
   vg_tensor_release(&three);
   vg_tensor_release(&out);
   vg_frame_release(&f);
 }
 
+/* A frame without objects is an empty batch, not an error: widths give 0, a crop into an N = 0
+ * tensor succeeds without touching anything, and the tensor must still say N = 0. */
+static void test_empty_batch(void **st) {
+  vg_frame f = t_frame(VG_PIX_NV12, 64, 48, 3);
+  vg_tensor_params tp = vg_tensor_params_default();
+  int bmax = 77;
+  VG_ASSERT_OK(vg_crop_widths(&f, 1, NULL, 0, 48, 320, NULL, &bmax));
+  assert_int_equal(bmax, 0);
+  VG_ASSERT_OK(vg_crop_widths(NULL, 0, NULL, 0, 48, 320, NULL, NULL));
+  vg_tensor empty = t_tensor(VG_DTYPE_F32, VG_LAYOUT_NCHW, 0, 48, 320);
+  for (int var = 0; var < 2; var++) {
+    vg_crop_params cp = {var == 1, 320};
+    VG_ASSERT_OK(vg_crop(&f, 1, NULL, 0, &cp, &tp, VG_LAYOUT_NCHW, &empty, NULL, NULL, NULL));
+  }
+  vg_crop_params cp = {true, 320};
+  vg_tensor two = t_tensor(VG_DTYPE_F32, VG_LAYOUT_NCHW, 2, 48, 320);
+  assert_int_equal(vg_crop(&f, 1, NULL, 0, &cp, &tp, VG_LAYOUT_NCHW, &two, NULL, NULL, NULL),
+                   VG_ERR_INVALID_ARG);
+  VG_ASSERT_MSG_HAS("N=0");
+  /* the frame is still checked */
+  assert_int_equal(vg_crop(NULL, 1, NULL, 0, &cp, &tp, VG_LAYOUT_NCHW, &empty, NULL, NULL, NULL),
+                   VG_ERR_INVALID_ARG);
+  vg_tensor_release(&two);
+  vg_tensor_release(&empty);
+  vg_frame_release(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_empty_batch),
       cmocka_unit_test(test_crops_random),
       cmocka_unit_test(test_ppocr_layout),
       cmocka_unit_test(test_roi_errors),

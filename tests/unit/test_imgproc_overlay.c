@@ -1,5 +1,6 @@
 /* imgproc overlay (CPU twin) against an independent painter: random boxes, fills, polygons and
- * texts (partly outside the frame, odd sizes, padded pitches) drawn in order on NV12 frames;
+ * texts (partly outside the frame, odd sizes, padded pitches) drawn in order on NV12, RGB24,
+ * BGR24 and GRAY8 frames;
  * every byte of the buffers must match (pixels within 1e-3 of a polygon's edge distance are
  * left out, since float and double may disagree there). Also label placement and bad ops. */
 #include "test_imgproc_common.h"
@@ -54,10 +55,36 @@ static void ref_mask(const vg_draw_op *op, int W, int H, uint8_t *mask, bool bg)
   }
 }
 
+static const vg_pixfmt k_formats[4] = {VG_PIX_NV12, VG_PIX_RGB24, VG_PIX_BGR24, VG_PIX_GRAY8};
+
+/* The bytes a pixel of frame f takes for colour rgb: Y, U, V on NV12; the channels in memory
+ * order on RGB24/BGR24; on GRAY8 the full-range luma of the frame's colorspace. */
+static void ref_colour(const vg_frame *f, const uint8_t rgb[3], uint8_t out[3]) {
+  if (f->format == VG_PIX_NV12) {
+    vg_rgb_to_yuv(f->colorspace, f->full_range, rgb, out);
+  } else if (f->format == VG_PIX_RGB24) {
+    out[0] = rgb[0], out[1] = rgb[1], out[2] = rgb[2];
+  } else if (f->format == VG_PIX_BGR24) {
+    out[0] = rgb[2], out[1] = rgb[1], out[2] = rgb[0];
+  } else {
+    vg_rgb_to_yuv(f->colorspace, true, rgb, out); /* checked by test_overlay_packed_known */
+    out[1] = out[2] = out[0];
+  }
+}
+
 /* Paints one mask on the reference frame; unsure pixels poison `unsure` for the comparison. */
 static void ref_paint(vg_frame *f, const uint8_t *mask, const uint8_t yuv[3], uint8_t *unsure,
                       uint8_t *unsure_c) {
   int W = f->width, H = f->height;
+  if (f->format != VG_PIX_NV12) {
+    int bpp = f->format == VG_PIX_GRAY8 ? 1 : 3;
+    for (int y = 0; y < H; y++)
+      for (int x = 0; x < W; x++) {
+        if (mask[y * W + x] == 1) memcpy((uint8_t *)t_px(f, 0, x * bpp, y), yuv, (size_t)bpp);
+        if (mask[y * W + x] == 2) unsure[y * W + x] = 1;
+      }
+    return;
+  }
   for (int by = 0; by < (H + 1) / 2; by++) {
     for (int bx = 0; bx < (W + 1) / 2; bx++) {
       int any = 0, maybe = 0;
@@ -128,10 +155,13 @@ static void test_overlay_random(void **st) {
     int nf = t_randi(1, 3), nops = t_randi(1, 30);
     vg_frame fr[3], ref[3];
     for (int i = 0; i < nf; i++) {
-      fr[i] = t_frame(VG_PIX_NV12, t_randi(1, 90), t_randi(1, 70), t_randi(0, 9));
+      vg_pixfmt fmt = k_formats[t_randi(0, 3)];
+      fr[i] = t_frame(fmt, t_randi(1, 90), t_randi(1, 70), t_randi(0, 9));
       fr[i].colorspace = (vg_colorspace)t_randi(0, 1);
       fr[i].full_range = t_randi(0, 1);
-      ref[i] = t_frame(VG_PIX_NV12, fr[i].width, fr[i].height, fr[i].pitch[0] - fr[i].width);
+      ref[i] = fr[i];
+      ref[i].buffer = NULL;
+      VG_ASSERT_OK(vg_buffer_alloc(vg_cpu(), vg_buffer_size(fr[i].buffer), NULL, &ref[i].buffer));
       memcpy(vg_buffer_data(ref[i].buffer), vg_buffer_data(fr[i].buffer),
              vg_buffer_size(fr[i].buffer));
     }
@@ -148,19 +178,28 @@ static void test_overlay_random(void **st) {
         if (ops[k].frame != i) continue;
         uint8_t yuv[3];
         if (ops[k].kind == VG_DRAW_TEXT && ops[k].background) {
-          vg_rgb_to_yuv(fr[i].colorspace, fr[i].full_range, ops[k].bg_rgb, yuv);
+          ref_colour(&fr[i], ops[k].bg_rgb, yuv);
           ref_mask(&ops[k], W, H, mask, true);
           ref_paint(&ref[i], mask, yuv, uns, unsc);
         }
-        vg_rgb_to_yuv(fr[i].colorspace, fr[i].full_range, ops[k].rgb, yuv);
+        ref_colour(&fr[i], ops[k].rgb, yuv);
         ref_mask(&ops[k], W, H, mask, false);
         ref_paint(&ref[i], mask, yuv, uns, unsc);
       }
       /* whole planes including the pitch padding */
+      int bpp = fr[i].format == VG_PIX_RGB24 || fr[i].format == VG_PIX_BGR24 ? 3 : 1;
       for (int y = 0; y < H; y++)
         for (int x = 0; x < fr[i].pitch[0]; x++)
-          if ((x >= W || !uns[y * W + x]) &&
+          if ((x >= W * bpp || !uns[y * W + x / bpp]) &&
               t_px(&fr[i], 0, x, y)[0] != t_px(&ref[i], 0, x, y)[0]) {
+            print_ops(ops, nops);
+            fail_msg("iter %d frame %d (format %d) byte (%d,%d) = %d, want %d", iter, i,
+                     (int)fr[i].format, x, y, t_px(&fr[i], 0, x, y)[0], t_px(&ref[i], 0, x, y)[0]);
+          }
+      for (int y = 0; fr[i].format == VG_PIX_NV12 && y < ch; y++)
+        for (int x = 0; x < fr[i].pitch[1]; x++)
+          if ((x >= 2 * cw || !unsc[y * cw + x / 2]) &&
+              t_px(&fr[i], 1, x, y)[0] != t_px(&ref[i], 1, x, y)[0]) {
             print_ops(ops, nops);
             fail_msg("iter %d frame %d UV byte (%d,%d) = %d, want %d", iter, i, x, y,
                      t_px(&fr[i], 1, x, y)[0], t_px(&ref[i], 1, x, y)[0]);
@@ -180,7 +219,7 @@ static void test_parallel_split_equals_in_order(void **st) {
     int nf = t_randi(1, 3), nops = t_randi(1, 30);
     vg_frame a[3], b[3];
     for (int i = 0; i < nf; i++) {
-      a[i] = t_frame(VG_PIX_NV12, t_randi(1, 90), t_randi(1, 70), t_randi(0, 9));
+      a[i] = t_frame(k_formats[t_randi(0, 3)], t_randi(1, 90), t_randi(1, 70), t_randi(0, 9));
       b[i] = a[i];
       b[i].buffer = NULL;
       VG_ASSERT_OK(vg_buffer_alloc(vg_cpu(), vg_buffer_size(a[i].buffer), NULL, &b[i].buffer));
@@ -251,17 +290,46 @@ static void test_overlay_bad_ops(void **st) {
   op.kind = (vg_draw_kind)9;
   assert_int_equal(vg_overlay(&f, 1, &op, 1, NULL), VG_ERR_INVALID_ARG);
   VG_ASSERT_MSG_HAS("unknown kind");
-  vg_frame rgb = t_frame(VG_PIX_RGB24, 16, 16, 0);
+  vg_frame bad = t_frame(VG_PIX_RGB24, 16, 16, 0);
+  bad.format = VG_PIX_COUNT_;
   op = vg_draw_box(0, (vg_box){1, 1, 5, 5}, 1, 1, 2, 3);
-  assert_int_equal(vg_overlay(&rgb, 1, &op, 1, NULL), VG_ERR_UNSUPPORTED);
-  VG_ASSERT_MSG_HAS("rgb24");
+  assert_int_not_equal(vg_overlay(&bad, 1, &op, 1, NULL), VG_OK);
   VG_ASSERT_OK(vg_overlay(&f, 1, NULL, 0, NULL)); /* nothing to draw */
-  vg_frame_release(&rgb);
+  vg_frame_release(&bad);
   vg_frame_release(&f);
+}
+
+/* Known answers on packed frames: a filled box on RGB24, BGR24 and GRAY8 changes exactly its
+ * pixels, in the format's byte order; one call may mix formats. */
+static void test_overlay_packed_known(void **st) {
+  vg_frame f[3] = {t_frame(VG_PIX_RGB24, 21, 9, 2), t_frame(VG_PIX_BGR24, 21, 9, 0),
+                   t_frame(VG_PIX_GRAY8, 21, 9, 5)};
+  vg_draw_op ops[3];
+  for (int i = 0; i < 3; i++) {
+    memset(vg_buffer_data(f[i].buffer), 7, vg_buffer_size(f[i].buffer));
+    ops[i] = vg_draw_fill(i, (vg_box){2, 3, 6, 5}, 200, 100, 50);
+  }
+  f[2].colorspace = VG_CS_BT601;
+  VG_ASSERT_OK(vg_overlay(f, 3, ops, 3, NULL));
+  const uint8_t want[3][3] = {{200, 100, 50}, {50, 100, 200}, {125, 125, 125}};
+  /* gray: 0.299 * 200 + 0.587 * 100 + 0.114 * 50 = 124.2 -> the library's Q16 rounding, +-1 */
+  for (int i = 0; i < 3; i++) {
+    int bpp = i == 2 ? 1 : 3;
+    for (int y = 0; y < 9; y++)
+      for (int x = 0; x < 21; x++)
+        for (int c = 0; c < bpp; c++) {
+          int in = x >= 2 && x < 6 && y >= 3 && y < 5, v = t_px(&f[i], 0, x * bpp + c, y)[0];
+          if (!in) assert_int_equal(v, 7);
+          if (in && i < 2) assert_int_equal(v, want[i][c]);
+          if (in && i == 2) assert_true(v >= 123 && v <= 125);
+        }
+    vg_frame_release(&f[i]);
+  }
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_overlay_packed_known),
       cmocka_unit_test(test_overlay_random),
       cmocka_unit_test(test_parallel_split_equals_in_order),
       cmocka_unit_test(test_overlay_known),
