@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "vidgraph/vg_graph.h"
+#include "../tests/vg_test_nodes.h"
 
 static int bench(const char *name, int nodes, bool diamond, int frames, int workers) {
   char yaml[8192];
@@ -26,7 +27,7 @@ static int bench(const char *name, int nodes, bool diamond, int frames, int work
       len += (size_t)snprintf(yaml + len, sizeof yaml - len, "  - n%d -> n%d\n", i - 1, i);
   }
   vg_graph *g;
-  if (vg_graph_load_string(yaml, "bench", NULL, 0, NULL, &g) != VG_OK) {
+  if (vg_graph_load_string(yaml, "bench", NULL, 0, vg_test_registry(), &g) != VG_OK) {
     fprintf(stderr, "bench_graph: %s\n", vg_last_error());
     return 1;
   }

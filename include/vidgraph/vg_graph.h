@@ -1,5 +1,5 @@
 /* vg_graph.h - the graph runtime of vidgraph: packets (what flows on edges), node types (the
- * vtable every built-in node implements), the node registry, graph specs (YAML/JSON, with
+ * vtable every node implements), the node registry, graph specs (YAML/JSON, with
  * validation and --set overrides), runs (per-run context, scheduler, executors, metrics,
  * events) and run summaries.
  *
@@ -104,6 +104,8 @@ vg_status vg_packet_set_xforms(vg_packet *p, const vg_xform *x, int n);
 const char *vg_port_types_str(unsigned types, char *buf, size_t cap);
 
 #define VG_MAX_PORTS 8
+/* The largest max_batch a spec may give a batching node (frames per call). */
+#define VG_MAX_BATCH 1024
 
 typedef struct vg_port {
   const char *name; /* NULL ends the list */
@@ -141,8 +143,124 @@ typedef struct vg_call {
   vg_node_io *io;   /* n entries */
 } vg_call;
 
-/* The vtable of a node type. Registering a type = one file in src/nodes/ defining a
- * `const vg_node_type vg_node_<name>` plus one line in src/nodes/registry.c. */
+/* ----- counters: atomic per node; the run summary shows them (the named ones inside the node's
+ * detail object, beside what describe() returns), and so will the metrics. */
+typedef enum vg_stat {
+  VG_STAT_COPIES = 0, /* host<->device copies made for this node: the scheduler's and its own */
+  VG_STAT_COPY_BYTES, /* their bytes */
+  VG_STAT_NODE0,      /* the type's own counters: VG_STAT_NODE0 + k is named stats[k] */
+} vg_stat;
+#define VG_NODE_MAX_STATS 8
+
+/* ----- parameter tables (in the spirit of FFmpeg's AVOption + priv_size)
+ *
+ * A node type lists its parameters; the runtime reads them from the spec's `params:` map into
+ * the node's state struct (allocated zeroed, state_size bytes) before init runs: it rejects
+ * unknown keys (listing the known ones), checks types and ranges, applies defaults and writes
+ * each value at its offset. `vidgraph nodes --params` and docs/NODES.md are printed from the
+ * same tables. What a table cannot express (nested maps, lists of maps, a layer's own group of
+ * keys) goes through a hook: CUSTOM reads one key, GROUP reads the whole map and names the keys
+ * it owns. */
+typedef enum vg_param_type {
+  VG_PARAM_BOOL = 1, /* bool */
+  VG_PARAM_INT,      /* int, imin..imax */
+  VG_PARAM_INT64,    /* int64_t, imin..imax (both 0 = any) */
+  VG_PARAM_FLOAT,    /* float, fmin..fmax */
+  VG_PARAM_DOUBLE,   /* double, fmin..fmax */
+  VG_PARAM_STRING,   /* const char * into the spec (the graph outlives its runs); NULL = none */
+  VG_PARAM_ENUM,     /* int: index of the value in choices */
+  VG_PARAM_FLOATS,   /* float[count]: a list of exactly count numbers in fmin..fmax */
+  VG_PARAM_CUSTOM,   /* hook reads key p->name (absent: its default) */
+  VG_PARAM_GROUP,    /* hook reads the keys listed in p->keys */
+} vg_param_type;
+
+typedef struct vg_param vg_param;
+/* params is the node's whole map (NULL when the spec has none); field = state + p->offset. A
+ * hook that fills several fields gets the whole struct with VG_PARAM_STATE(field, p). */
+typedef vg_status (*vg_param_hook)(vg_node *self, const vg_cnode *params, const vg_param *p,
+                                   void *field);
+
+struct vg_param {
+  const char *name; /* NULL ends the table; a GROUP's name is only a label */
+  vg_param_type type;
+  size_t offset; /* of the field in the state struct */
+  bool required;
+  int64_t idef;               /* BOOL, INT, INT64 default */
+  double fdef;                /* FLOAT, DOUBLE default */
+  const char *sdef;           /* STRING, ENUM (a choice) default; FLOATS: "0.5, 0.5, 0.5" */
+  int64_t imin, imax;         /* INT, INT64 range */
+  double fmin, fmax;          /* FLOAT, DOUBLE, FLOATS range */
+  int count;                  /* FLOATS: number of values */
+  const char *const *choices; /* ENUM: NULL-terminated */
+  vg_param_hook hook;         /* CUSTOM, GROUP */
+  const char *const *keys;    /* GROUP: NULL-terminated keys the hook reads, */
+  const char *const *(*keys_of)(void); /* or the function that lists them (another layer's) */
+  const char *doc;                     /* one line for the docs */
+};
+
+/* Table entries: S is the state struct, F its field; the last arguments are the doc line and
+ * optional designators, e.g. VG_P_INT(st, w, "width", 0, 8, 4096, "model width", .required = true).
+ */
+#define VG_P_BOOL(S, F, NAME, DEF, ...)                                                            \
+  { .name = NAME, .type = VG_PARAM_BOOL, .offset = offsetof(S, F), .idef = DEF, .doc = __VA_ARGS__ }
+#define VG_P_INT(S, F, NAME, DEF, LO, HI, ...)                                                     \
+  {                                                                                                \
+    .name = NAME, .type = VG_PARAM_INT, .offset = offsetof(S, F), .idef = DEF, .imin = LO,         \
+    .imax = HI, .doc = __VA_ARGS__                                                                 \
+  }
+#define VG_P_INT64(S, F, NAME, DEF, LO, HI, ...)                                                   \
+  {                                                                                                \
+    .name = NAME, .type = VG_PARAM_INT64, .offset = offsetof(S, F), .idef = DEF, .imin = LO,       \
+    .imax = HI, .doc = __VA_ARGS__                                                                 \
+  }
+#define VG_P_FLOAT(S, F, NAME, DEF, LO, HI, ...)                                                   \
+  {                                                                                                \
+    .name = NAME, .type = VG_PARAM_FLOAT, .offset = offsetof(S, F), .fdef = DEF, .fmin = LO,       \
+    .fmax = HI, .doc = __VA_ARGS__                                                                 \
+  }
+#define VG_P_DOUBLE(S, F, NAME, DEF, LO, HI, ...)                                                  \
+  {                                                                                                \
+    .name = NAME, .type = VG_PARAM_DOUBLE, .offset = offsetof(S, F), .fdef = DEF, .fmin = LO,      \
+    .fmax = HI, .doc = __VA_ARGS__                                                                 \
+  }
+#define VG_P_STRING(S, F, NAME, DEF, ...)                                                          \
+  {                                                                                                \
+    .name = NAME, .type = VG_PARAM_STRING, .offset = offsetof(S, F), .sdef = DEF,                  \
+    .doc = __VA_ARGS__                                                                             \
+  }
+#define VG_P_ENUM(S, F, NAME, DEF, CHOICES, ...)                                                   \
+  {                                                                                                \
+    .name = NAME, .type = VG_PARAM_ENUM, .offset = offsetof(S, F), .sdef = DEF,                    \
+    .choices = CHOICES, .doc = __VA_ARGS__                                                         \
+  }
+#define VG_P_FLOATS(S, F, NAME, COUNT, DEF, LO, HI, ...)                                           \
+  {                                                                                                \
+    .name = NAME, .type = VG_PARAM_FLOATS, .offset = offsetof(S, F), .count = COUNT, .sdef = DEF,  \
+    .fmin = LO, .fmax = HI, .doc = __VA_ARGS__                                                     \
+  }
+#define VG_P_CUSTOM(S, F, NAME, HOOK, ...)                                                         \
+  {                                                                                                \
+    .name = NAME, .type = VG_PARAM_CUSTOM, .offset = offsetof(S, F), .hook = HOOK,                 \
+    .doc = __VA_ARGS__                                                                             \
+  }
+#define VG_P_GROUP(S, F, LABEL, KEYS, HOOK, ...)                                                   \
+  {                                                                                                \
+    .name = LABEL, .type = VG_PARAM_GROUP, .offset = offsetof(S, F), .keys = KEYS, .hook = HOOK,   \
+    .doc = __VA_ARGS__                                                                             \
+  }
+
+#define VG_PARAM_STATE(field, p) ((void *)((char *)(field) - (p)->offset))
+
+/* "bool", "int", "float", "string", "enum", "list of 3 numbers", "map"... */
+const char *vg_param_type_name(const vg_param *p, char *buf, size_t cap);
+/* The default of p as text ("" when none), e.g. "0.45", "letterbox", "[0, 230, 0]". */
+const char *vg_param_default_str(const vg_param *p, char *buf, size_t cap);
+/* The range or choices of p as text ("" when none), e.g. "0..1", "letterbox|stretch". */
+const char *vg_param_range_str(const vg_param *p, char *buf, size_t cap);
+
+/* The vtable of a node type. A built-in type = one file in src/nodes/ defining a
+ * `const vg_node_type vg_node_<name>` plus one X(name) line in src/nodes/registry.c; any other
+ * is added to a registry with vg_registry_add. */
 typedef struct vg_node_type {
   const char *name; /* as written in specs: "json_sink" */
   const char *doc;  /* one line for `vidgraph nodes` */
@@ -152,16 +270,26 @@ typedef struct vg_node_type {
   vg_device_kind preferred;
   unsigned flags;    /* VG_NODE_* */
   int max_in_flight; /* concurrent calls; 0 = 1 for ordered types, unlimited otherwise */
-  /* Reads params (a map, or NULL when the spec has none) and sets *state. Errors should name
-   * the parameter (the vg_cfg_* getters do); the runtime prefixes the node id. Optional. */
+  /* Parameters and state. With a table or a state_size, the runtime allocates state_size
+   * zeroed bytes, rejects unknown keys, fills the table's fields, then calls init with *state
+   * already pointing at that struct (init must not replace it); destroy (if any) releases what
+   * the node acquired and the runtime frees the struct. destroy runs whenever state exists, also
+   * after a failed init, so it must accept a partly filled struct. Without either (legacy),
+   * init reads params itself and sets *state, and destroy frees it. */
+  const vg_param *params; /* ends with {.name = NULL}; NULL = no parameters */
+  size_t state_size;
+  /* params is the spec's map (NULL when the spec has none). Errors need not name the node: the
+   * runtime prefixes "node 'id' (type): " once, after the file position. Optional. */
   vg_status (*init)(vg_node *self, const vg_cnode *params, void **state);
   /* Required. Sources set c->io[0].out[...] or return VG_ERR_EOF when done. Must not block
    * without a bound: long waits poll vg_node_canceled(). */
   vg_status (*process)(vg_call *c);
   /* Called once after the last frame of a successful run (e.g. to finish a file). Optional. */
   vg_status (*flush)(vg_node *self, void *state);
-  /* Frees state. Optional. */
+  /* Releases what state holds (see above). Optional. */
   void (*destroy)(void *state);
+  /* Names of the type's own counters (VG_STAT_NODE0 + k), NULL-terminated; e.g. "detections". */
+  const char *stats[VG_NODE_MAX_STATS];
   /* What the node wants the run summary to show (a model's provider and fallback reasons, a
    * source's decoder and position, a sink's file): a JSON object text, malloc'd, or NULL.
    * May be called from any thread while the node runs: protect what it reads. Optional. */
@@ -194,24 +322,29 @@ bool vg_node_deliver(vg_node *n, vg_packet *p);
 /* The run's vg_run_options.model_cache and .host (NULL when not set). */
 struct vg_model_cache *vg_node_model_cache(const vg_node *n);
 void *vg_node_host(const vg_node *n);
-/* Sets an error about this node: "node 'id' (type): message". Returns s. */
+/* Adds v to counter `stat` (vg_stat, or VG_STAT_NODE0 + k for the type's stats[k]); atomic,
+ * from any thread. */
+void vg_node_stat_add(vg_node *n, int stat, uint64_t v);
+uint64_t vg_node_stat_get(const vg_node *n, int stat);
+/* Sets an error of this node (the runtime adds "node 'id' (type): " when it reports it; the
+ * message itself does not repeat it). Returns s. */
 vg_status vg_node_error(const vg_node *n, vg_status s, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
 /* Fails when params (may be NULL) has a key not in known (NULL-terminated), naming the key,
- * its position and the known keys: typo protection for init functions. */
+ * its position and the known keys ("unknown parameter 'k' (known: a, b)"), the same message as
+ * the parameter tables give: for nested maps and legacy init functions. */
 vg_status vg_params_check(const vg_node *n, const vg_cnode *params, const char *const *known);
 
 /* ===================================================================== registry */
 
 typedef struct vg_registry vg_registry;
 
-/* The built-in node types (src/nodes/registry.c), NULL-terminated; *count gets their number. */
-const vg_node_type *const *vg_builtin_node_types(size_t *count);
-/* A registry, optionally starting with the built-in types. */
-vg_status vg_registry_create(bool with_builtins, vg_registry **out);
+/* An empty registry. The built-in types are added by the nodes layer
+ * (vg_nodes_register_builtin in vg_nodes.h); the graph layer knows no node type by name. */
+vg_status vg_registry_create(vg_registry **out);
 void vg_registry_free(vg_registry *r);
 /* Adds a type (kept by pointer: it must outlive the registry). Checks the vtable: a name,
  * process, unique port names, sources without inputs, devices. Fails on a duplicate name. */
@@ -244,8 +377,8 @@ typedef enum vg_on_error { VG_ON_ERROR_FAIL = 0, VG_ON_ERROR_DROP = 1 } vg_on_er
 vg_status vg_spec_apply_overrides(const vg_config *doc, const char *const *sets, int nsets,
                                   vg_config **out);
 
-/* Parses and validates a spec. reg NULL = the built-in types. The graph owns doc on success
- * (and frees it on failure). */
+/* Parses and validates a spec against the types of reg (required). The graph owns doc on
+ * success (and frees it on failure). */
 vg_status vg_graph_from_config(vg_config *doc, const vg_registry *reg, vg_graph **out);
 vg_status vg_graph_load_file(const char *path, const char *const *sets, int nsets,
                              const vg_registry *reg, vg_graph **out);
@@ -362,6 +495,8 @@ typedef struct vg_node_metrics {
   uint64_t dropped;  /* frames dropped by on_error: drop */
   uint64_t filtered; /* frames the node sent nothing for on a connected port */
   uint64_t skipped;  /* frames an interval passed through */
+  uint64_t copies;   /* host<->device copies for this node (scheduler's and its own) */
+  uint64_t copy_bytes;
   double mean_batch;
   vg_latency_summary latency;    /* per call */
   vg_latency_summary queue_wait; /* ready -> running, per frame */

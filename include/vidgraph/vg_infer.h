@@ -124,6 +124,8 @@ vg_status vg_model_spec_from_config(const vg_cnode *map, const char *base_dir, v
 /* True when key is one vg_model_spec_from_config reads at the top level ("model", "providers"...).
  */
 bool vg_model_spec_is_key(const char *key);
+/* Those keys, NULL-terminated ("model", "path", "fallback", "fallbacks", "name", ...). */
+const char *const *vg_model_spec_keys(void);
 
 /* ===================================================================== models */
 

@@ -5,6 +5,7 @@
  * drops, and the state (a failed run is recorded as failed). */
 #include "cli.h"
 #include "vidgraph/vg_graph.h"
+#include "vidgraph/vg_nodes.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -296,7 +297,11 @@ static vg_status load_graph(const run_args *a, vg_graph **g) {
   char *sets[2 * MAX_ARGS + 4];
   int nsets = 0;
   vg_status st = build_sets(a, sets, &nsets);
-  if (st == VG_OK) st = vg_graph_load_file(a->graph, (const char *const *)sets, nsets, NULL, g);
+  vg_registry *reg = NULL;
+  if (st == VG_OK) st = vg_registry_create(&reg);
+  if (st == VG_OK) st = vg_nodes_register_builtin(reg);
+  if (st == VG_OK) st = vg_graph_load_file(a->graph, (const char *const *)sets, nsets, reg, g);
+  vg_registry_free(reg); /* the graph keeps the (static) types, not the registry */
   for (int i = 0; i < nsets; i++)
     free(sets[i]);
   return st;

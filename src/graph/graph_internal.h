@@ -139,6 +139,7 @@ struct vg_node {
   int inflight; /* trips of this source in flight */
   /* metrics (run lock or atomics) */
   vg_latency *lat, *wait;
+  atomic_ullong stats[VG_STAT_NODE0 + VG_NODE_MAX_STATS]; /* vg_node_stat_add */
   uint64_t frames, calls, errors, dropped, filtered, skipped, batch_items;
   char last_error[256];
 };
@@ -185,6 +186,17 @@ struct vg_run {
 void *vg__worker_main(void *arg);
 /* sched_flow.c: frees every trip still in flight (lock held, or no worker running) */
 void vg__run_teardown_frames(vg_run *r);
+
+/* params.c */
+vg_status vg__params_check_table(const vg_node_type *t);
+/* Allocates and fills the state of a node (or runs a legacy init); on failure everything is
+ * released (destroy included) and *state is NULL. */
+vg_status vg__node_state_create(vg_node *self, const vg_node_type *t, const vg_cnode *params,
+                                void **state);
+void vg__node_state_destroy(const vg_node_type *t, void *state);
+/* Rewrites the current error as "file:line:col: path: node 'id' (type): message" (the node's
+ * own position when the message has none). Returns s. */
+vg_status vg__node_error_prefix(const vg_graph *g, int node, vg_status s);
 
 /* run.c */
 vg_status vg__node_pool_for(vg_run *r, vg_device dev, vg_pool **out);

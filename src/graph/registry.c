@@ -1,6 +1,6 @@
 /* registry.c - node type registries: a checked list of vtables looked up by name, and helpers
  * about node types (port counts and lookups, port type names). */
-#include "vidgraph/vg_graph.h"
+#include "graph_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,26 +105,15 @@ static vg_status check_type(const vg_node_type *t) {
     return vg_set_error(VG_ERR_INVALID_ARG, "node type '%s': a source cannot batch", t->name);
   if (t->max_in_flight < 0)
     return vg_set_error(VG_ERR_INVALID_ARG, "node type '%s': negative max_in_flight", t->name);
-  return VG_OK;
+  return vg__params_check_table(t);
 }
 
 /* ----------------------------------------------------------------------------- registry */
 
-vg_status vg_registry_create(bool with_builtins, vg_registry **out) {
+vg_status vg_registry_create(vg_registry **out) {
   vg_registry *r = calloc(1, sizeof *r);
   *out = NULL;
   if (!r) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory creating a node registry");
-  if (with_builtins) {
-    size_t n = 0;
-    const vg_node_type *const *builtin = vg_builtin_node_types(&n);
-    for (size_t i = 0; i < n; i++) {
-      vg_status s = vg_registry_add(r, builtin[i]);
-      if (s != VG_OK) {
-        vg_registry_free(r);
-        return vg_wrap_error(s, "built-in node types");
-      }
-    }
-  }
   *out = r;
   return VG_OK;
 }

@@ -68,35 +68,24 @@ bool vg_node_deliver(vg_node *n, vg_packet *p) {
   return true;
 }
 
+void vg_node_stat_add(vg_node *n, int stat, uint64_t v) {
+  if (n && stat >= 0 && stat < VG_STAT_NODE0 + VG_NODE_MAX_STATS)
+    atomic_fetch_add(&n->stats[stat], v);
+}
+
+uint64_t vg_node_stat_get(const vg_node *n, int stat) {
+  if (!n || stat < 0 || stat >= VG_STAT_NODE0 + VG_NODE_MAX_STATS) return 0;
+  return atomic_load(&((vg_node *)n)->stats[stat]);
+}
+
 vg_status vg_node_error(const vg_node *n, vg_status s, const char *fmt, ...) {
   char msg[900];
   va_list ap;
+  (void)n;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  return vg_set_error(s, "node '%s' (%s): %s", n->g->id, n->g->type->name, msg);
-}
-
-vg_status vg_params_check(const vg_node *n, const vg_cnode *params, const char *const *known) {
-  for (size_t i = 0; params && i < vg_cnode_len(params); i++) {
-    const char *key = vg_cnode_key_at(params, i);
-    bool ok = false;
-    for (const char *const *k = known; *k && !ok; k++)
-      ok = strcmp(*k, key) == 0;
-    if (ok) continue;
-    char list[400];
-    size_t len = 0;
-    list[0] = '\0';
-    for (const char *const *k = known; *k && len < sizeof list; k++) {
-      int w = snprintf(list + len, sizeof list - len, "%s%s", len ? ", " : "", *k);
-      if (w > 0) len += (size_t)w;
-    }
-    return vg_cnode_error(vg_cnode_at(params, i), VG_ERR_PARSE,
-                          "node '%s' (%s): unknown parameter "
-                          "'%s' (known: %s)",
-                          n->g->id, n->g->type->name, key, len ? list : "none");
-  }
-  return VG_OK;
+  return vg_set_error(s, "%s", msg);
 }
 
 /* ----------------------------------------------------------------------------- events */
@@ -168,8 +157,9 @@ vg_status vg__node_pool_for(vg_run *r, vg_device dev, vg_pool **out) {
 static void destroy_nodes(vg_run *r) {
   for (int k = r->nnodes - 1; k >= 0; k--) {
     vg_node *n = &r->nodes[r->g->topo[k]];
-    if (n->inited && n->g->type->destroy) n->g->type->destroy(n->state);
+    if (n->inited) vg__node_state_destroy(n->g->type, n->state);
     n->inited = false;
+    n->state = NULL;
   }
   for (int i = 0; i < r->nnodes; i++) {
     vg_node *n = &r->nodes[i];
@@ -205,21 +195,10 @@ static vg_status init_nodes(vg_run *r) {
   for (int i = 0; i < r->nnodes; i++)
     VG_TRY(init_node(r, i));
   for (int k = 0; k < r->nnodes; k++) {
-    vg_node *n = &r->nodes[r->g->topo[k]];
-    const gnode *g = n->g;
-    if (!g->type->init) {
-      n->inited = true;
-      continue;
-    }
-    vg_status s = g->type->init(n, g->params, &n->state);
-    if (s != VG_OK) {
-      char where[300];
-      vg_cnode_where(g->where, where, sizeof where);
-      /* messages from vg_cfg_* already start with the position; others get the node's */
-      if (strstr(vg_last_error(), vg_config_name(r->g->doc)) == vg_last_error())
-        return vg_wrap_error(s, "node '%s' (%s)", g->id, g->type->name);
-      return vg_wrap_error(s, "%s: node '%s' (%s)", where, g->id, g->type->name);
-    }
+    int i = r->g->topo[k];
+    vg_node *n = &r->nodes[i];
+    vg_status s = vg__node_state_create(n, n->g->type, n->g->params, &n->state);
+    if (s != VG_OK) return vg__node_error_prefix(r->g, i, s);
     n->inited = true;
   }
   return VG_OK;

@@ -27,6 +27,14 @@ vg_status vg__exec_reserve(wctx *c, int n) {
 }
 
 /* Copies what input port p needs (picture, tensors) to the node's device; counts the copies. */
+/* One copy the scheduler made for node n: counted for the run and for the node. */
+static void count_copy(vg_run *r, const gnode *n, uint64_t bytes) {
+  vg_node *nd = &r->nodes[n - r->g->nodes];
+  atomic_fetch_add(&r->copy_bytes, bytes);
+  vg_node_stat_add(nd, VG_STAT_COPIES, 1);
+  vg_node_stat_add(nd, VG_STAT_COPY_BYTES, bytes);
+}
+
 static vg_status move_input(wctx *c, const gnode *n, int p, vg_packet *in, vg_packet **moved) {
   vg_run *r = c->r;
   unsigned need = n->in_types[p];
@@ -51,7 +59,7 @@ static vg_status move_input(wctx *c, const gnode *n, int p, vg_packet *in, vg_pa
     s = vg_frame_to_device(fr, n->device, pool, cs, &nf);
     if (s == VG_OK) {
       vg_packet_set_frame(out, &nf);
-      atomic_fetch_add(&r->copy_bytes, vg_buffer_size(nf.buffer));
+      count_copy(r, n, vg_buffer_size(nf.buffer));
       vg_frame_release(&nf);
       if (n->device.kind == VG_DEVICE_CPU) {
         atomic_fetch_add(&r->copies_to_host, 1);
@@ -70,7 +78,7 @@ static vg_status move_input(wctx *c, const gnode *n, int p, vg_packet *in, vg_pa
     s = vg_tensor_to_device(t, n->device, pool, cs, &nt);
     if (s == VG_OK) {
       s = vg_packet_set_tensor(out, name, &nt);
-      atomic_fetch_add(&r->copy_bytes, vg_tensor_nbytes(&nt));
+      count_copy(r, n, vg_tensor_nbytes(&nt));
       atomic_fetch_add(n->device.kind == VG_DEVICE_CPU ? &r->copies_to_host : &r->copies_to_device,
                        1);
       vg_tensor_release(&nt);

@@ -270,7 +270,7 @@ static void pass_through(wctx *c, trip *t, int i, bool mark_skipped) {
   if (in && mark_skipped && n->nout > 0) {
     if (vg_packet_derive(in, &fwd) != VG_OK) {
       char msg[400];
-      snprintf(msg, sizeof msg, "node '%s': %s", n->id, vg_last_error());
+      snprintf(msg, sizeof msg, "node '%s' (%s): %s", n->id, n->type->name, vg_last_error());
       vg__fail_run_locked(r, VG_ERR_NO_MEMORY, msg);
       t->inst[i].state = I_READY; /* fall back to dispatch; the run is failing anyway */
       kill_inst(c, t, i, "out of memory");
@@ -373,7 +373,7 @@ void vg__trip_admit(wctx *c, int src, vg_packet **outs) {
     for (int p = 0; p < n->nout; p++)
       vg_packet_unref(outs[p]);
     if (!first) return; /* nothing this time */
-    snprintf(msg, sizeof msg, "node '%s': %s", n->id,
+    snprintf(msg, sizeof msg, "node '%s' (%s): %s", n->id, n->type->name,
              slot < 0 ? "too many streams (or out of memory)" : "out of memory for a frame");
     vg__fail_run_locked(r, VG_ERR_NO_MEMORY, msg);
     return;

@@ -98,7 +98,7 @@ static vg_status parse_settings(vg_graph *g, const vg_cnode *root) {
   st->cuda_streams = (int)v;
   VG_TRY(vg_cfg_int_range(s, "queue_size", false, 8, 1, 1024, &v));
   st->queue_size = (int)v;
-  VG_TRY(vg_cfg_int_range(s, "max_batch", false, 1, 1, 1024, &v));
+  VG_TRY(vg_cfg_int_range(s, "max_batch", false, 1, 1, VG_MAX_BATCH, &v));
   st->max_batch = (int)v;
   VG_TRY(vg_cfg_int_range(s, "max_wait_ms", false, 5, 0, 60000, &v));
   st->max_wait_ms = (int)v;
@@ -146,9 +146,8 @@ static vg_status place(gnode *n, const vg_cnode *text_node, const vg_cnode *dflt
       snprintf(n->fallback, sizeof n->fallback, "device auto -> cpu: %s", no_cuda_reason());
     } else if (t->preferred == VG_DEVICE_CUDA) {
       return vg_cnode_error(where, VG_ERR_DEVICE,
-                            "node '%s' (%s) runs only on CUDA, which is "
-                            "unavailable: %s",
-                            n->id, t->name, no_cuda_reason());
+                            "node '%s' (%s) runs only on CUDA, which is unavailable: %s", n->id,
+                            t->name, no_cuda_reason());
     } else {
       n->device = vg_cpu();
     }
@@ -157,9 +156,7 @@ static vg_status place(gnode *n, const vg_cnode *text_node, const vg_cnode *dflt
   vg_device dev;
   if (vg_device_parse(text, &dev) != VG_OK)
     return vg_cnode_error(where, VG_ERR_PARSE,
-                          "node '%s': device '%s' is not auto, cpu, cuda or "
-                          "cuda:N",
-                          n->id, text);
+                          "node '%s': device '%s' is not auto, cpu, cuda or cuda:N", n->id, text);
   unsigned need = dev.kind == VG_DEVICE_CUDA ? VG_DEVICES_CUDA : VG_DEVICES_CPU;
   if (!(t->devices & need)) {
     if (from_default) { /* the graph default does not bind types that cannot follow it */
@@ -167,20 +164,18 @@ static vg_status place(gnode *n, const vg_cnode *text_node, const vg_cnode *dflt
       return VG_OK;
     }
     return vg_cnode_error(where, VG_ERR_UNSUPPORTED,
-                          "node '%s' (%s) cannot run on %s (it runs "
-                          "on %s)",
-                          n->id, t->name, text, t->devices & VG_DEVICES_CPU ? "cpu" : "cuda");
+                          "node '%s' (%s) cannot run on %s (it runs on %s)", n->id, t->name, text,
+                          t->devices & VG_DEVICES_CPU ? "cpu" : "cuda");
   }
   if (dev.kind == VG_DEVICE_CUDA && dev.ordinal >= ncuda) {
     if (ncuda == 0)
-      return vg_cnode_error(where, VG_ERR_DEVICE,
-                            "node '%s' is placed on %s but CUDA is "
-                            "unavailable: %s (use device: auto to fall back to the CPU)",
-                            n->id, text, no_cuda_reason());
+      return vg_cnode_error(
+          where, VG_ERR_DEVICE,
+          "node '%s' is placed on %s but CUDA is unavailable: %s (use device: auto to fall back to the CPU)",
+          n->id, text, no_cuda_reason());
     return vg_cnode_error(where, VG_ERR_DEVICE,
-                          "node '%s' is placed on %s but there are only %d "
-                          "CUDA devices",
-                          n->id, text, ncuda);
+                          "node '%s' is placed on %s but there are only %d CUDA devices", n->id,
+                          text, ncuda);
   }
   n->device = dev;
   return VG_OK;
@@ -201,9 +196,8 @@ static vg_status parse_node(vg_graph *g, const vg_registry *reg, int i, const vg
   const vg_cnode *idn = vg_cnode_get(m, "id");
   if (!valid_id(id))
     return vg_cnode_error(idn, VG_ERR_PARSE,
-                          "node id '%s' must be 1..%d letters, digits, '_' or "
-                          "'-'",
-                          id, VG_ID_MAX - 1);
+                          "node id '%s' must be 1..%d letters, digits, '_' or '-'", id,
+                          VG_ID_MAX - 1);
   snprintf(n->id, sizeof n->id, "%s", id);
   n->where = m;
   for (int j = 0; j < i; j++)
@@ -225,9 +219,7 @@ static vg_status parse_node(vg_graph *g, const vg_registry *reg, int i, const vg
       if (w > 0) len += (size_t)w;
     }
     return vg_cnode_error(vg_cnode_get(m, "type"), VG_ERR_NOT_FOUND,
-                          "node '%s': unknown node "
-                          "type '%s' (known: %s)",
-                          id, type, list);
+                          "node '%s': unknown node type '%s' (known: %s)", id, type, list);
   }
   const vg_node_type *t = n->type;
   n->params = vg_cnode_get(m, "params");
@@ -247,24 +239,21 @@ static vg_status parse_node(vg_graph *g, const vg_registry *reg, int i, const vg
   if ((s = vg_cfg_string(m, "on_error", false, "fail", &on_error)) != VG_OK) return node_wrap(s, n);
   if (strcmp(on_error, "fail") && strcmp(on_error, "drop"))
     return vg_cnode_error(vg_cnode_get(m, "on_error"), VG_ERR_PARSE,
-                          "node '%s': on_error must be "
-                          "fail or drop, got '%s'",
-                          id, on_error);
+                          "node '%s': on_error must be fail or drop, got '%s'", id, on_error);
   n->on_error = on_error[0] == 'd' ? VG_ON_ERROR_DROP : VG_ON_ERROR_FAIL;
   if ((s = vg_cfg_int_range(m, "interval", false, 1, 1, 1000000, &v)) != VG_OK)
     return node_wrap(s, n);
   n->interval = (int)v;
   if (n->interval > 1 && n->source)
     return vg_cnode_error(vg_cnode_get(m, "interval"), VG_ERR_PARSE,
-                          "node '%s': a source cannot "
-                          "have an interval",
-                          id);
+                          "node '%s': a source cannot have an interval", id);
   if (!n->batching && vg_cnode_get(m, "max_batch"))
-    return vg_cnode_error(vg_cnode_get(m, "max_batch"), VG_ERR_PARSE,
-                          "node '%s': type '%s' does "
-                          "not batch; max_batch applies only to batching types",
-                          id, t->name);
-  if ((s = vg_cfg_int_range(m, "max_batch", false, g->settings.max_batch, 1, 1024, &v)) != VG_OK)
+    return vg_cnode_error(
+        vg_cnode_get(m, "max_batch"), VG_ERR_PARSE,
+        "node '%s': type '%s' does not batch; max_batch applies only to batching types", id,
+        t->name);
+  if ((s = vg_cfg_int_range(m, "max_batch", false, g->settings.max_batch, 1, VG_MAX_BATCH, &v)) !=
+      VG_OK)
     return node_wrap(s, n);
   n->max_batch = n->batching ? (int)v : 1;
   if ((s = vg_cfg_int_range(m, "max_wait_ms", false, g->settings.max_wait_ms, 0, 60000, &v)) !=
@@ -274,10 +263,10 @@ static vg_status parse_node(vg_graph *g, const vg_registry *reg, int i, const vg
   bool ordered;
   if ((s = vg_cfg_bool(m, "ordered", false, false, &ordered)) != VG_OK) return node_wrap(s, n);
   if (!ordered && (t->flags & VG_NODE_ORDERED) && vg_cnode_get(m, "ordered"))
-    return vg_cnode_error(vg_cnode_get(m, "ordered"), VG_ERR_PARSE,
-                          "node '%s': type '%s' must see "
-                          "frames in order; ordered: false is not allowed",
-                          id, t->name);
+    return vg_cnode_error(
+        vg_cnode_get(m, "ordered"), VG_ERR_PARSE,
+        "node '%s': type '%s' must see frames in order; ordered: false is not allowed", id,
+        t->name);
   n->ordered = ordered || (t->flags & VG_NODE_ORDERED) || n->source;
   if ((s = vg_cfg_int_range(m, "max_in_flight", false, 0, 0, 1024, &v)) != VG_OK)
     return node_wrap(s, n);
@@ -322,9 +311,8 @@ static vg_status parse_endpoint(vg_graph *g, const vg_cnode *where, const char *
   if (!dot) {
     if (count != 1)
       return vg_cnode_error(where, VG_ERR_PARSE,
-                            "node '%s' has %d %s ports (%s): name one, as "
-                            "'%s.<port>'",
-                            buf, count, out ? "output" : "input", count ? list : "none", buf);
+                            "node '%s' has %d %s ports (%s): name one, as '%s.<port>'", buf, count,
+                            out ? "output" : "input", count ? list : "none", buf);
     *port = 0;
     return VG_OK;
   }
@@ -395,9 +383,8 @@ static vg_status index_edges(vg_graph *g) {
         connected |= g->edges[n->in_edges[k]].to_port == p;
       if (!connected && !n->type->inputs[p].optional)
         return vg_cnode_error(n->where, VG_ERR_PARSE,
-                              "node '%s' (%s): required input '%s' is not "
-                              "connected",
-                              n->id, n->type->name, n->type->inputs[p].name);
+                              "node '%s' (%s): required input '%s' is not connected", n->id,
+                              n->type->name, n->type->inputs[p].name);
     }
   }
   return VG_OK;
@@ -489,9 +476,7 @@ static vg_status check_types(vg_graph *g) {
       if (need & CONTENT & ~have) {
         char hb[64], nb[64];
         return vg_cnode_error(
-            e->where, VG_ERR_PARSE,
-            "port type mismatch: '%s.%s' gives %s but "
-            "'%s.%s' needs %s",
+            e->where, VG_ERR_PARSE, "port type mismatch: '%s.%s' gives %s but '%s.%s' needs %s",
             g->nodes[e->from].id, g->nodes[e->from].type->outputs[e->from_port].name,
             vg_port_types_str(have & CONTENT, hb, sizeof hb), n->id,
             n->type->inputs[e->to_port].name, vg_port_types_str(need & CONTENT, nb, sizeof nb));
@@ -531,9 +516,7 @@ static vg_status build_plan(vg_graph *g, int src, gplan *pl) {
       if (*slot >= 0)
         return vg_cnode_error(
             g->edges[e].where, VG_ERR_PARSE,
-            "node '%s' input '%s' would get "
-            "each frame of source '%s' twice (from '%s' and '%s'); an input fed by "
-            "several edges only merges different sources",
+            "node '%s' input '%s' would get each frame of source '%s' twice (from '%s' and '%s'); an input fed by several edges only merges different sources",
             n->id, n->type->inputs[g->edges[e].to_port].name, g->nodes[src].id,
             g->nodes[g->edges[*slot].from].id, g->nodes[g->edges[e].from].id);
       *slot = e;
@@ -545,10 +528,10 @@ static vg_status build_plan(vg_graph *g, int src, gplan *pl) {
     const gnode *n = &g->nodes[i];
     for (int p = 0; p < n->nin; p++) {
       if (pl->port_edge[i * VG_MAX_PORTS + p] >= 0 || n->type->inputs[p].optional) continue;
-      return vg_cnode_error(n->where, VG_ERR_PARSE,
-                            "node '%s' gets frames of source '%s' but its "
-                            "input '%s' does not: a node cannot join frames of different sources",
-                            n->id, g->nodes[src].id, n->type->inputs[p].name);
+      return vg_cnode_error(
+          n->where, VG_ERR_PARSE,
+          "node '%s' gets frames of source '%s' but its input '%s' does not: a node cannot join frames of different sources",
+          n->id, g->nodes[src].id, n->type->inputs[p].name);
     }
   }
   return VG_OK;
@@ -629,24 +612,19 @@ static vg_status parse_graph(vg_graph *g, const vg_registry *reg) {
 vg_status vg_graph_from_config(vg_config *doc, const vg_registry *reg, vg_graph **out) {
   *out = NULL;
   if (!doc) return vg_set_error(VG_ERR_INVALID_ARG, "vg_graph_from_config: no document");
-  vg_registry *own = NULL;
   if (!reg) {
-    vg_status s = vg_registry_create(true, &own);
-    if (s != VG_OK) {
-      vg_config_free(doc);
-      return s;
-    }
-    reg = own;
+    vg_config_free(doc);
+    return vg_set_error(VG_ERR_INVALID_ARG,
+                        "vg_graph_from_config: no node registry (vg_registry_create, then "
+                        "vg_nodes_register_builtin for the built-in types)");
   }
   vg_graph *g = calloc(1, sizeof *g);
   if (!g) {
-    vg_registry_free(own);
     vg_config_free(doc);
     return vg_set_error(VG_ERR_NO_MEMORY, "out of memory loading a graph");
   }
   g->doc = doc;
-  vg_status s = parse_graph(g, reg);
-  vg_registry_free(own); /* types are static: the graph keeps pointers to them, not to reg */
+  vg_status s = parse_graph(g, reg); /* the graph keeps pointers to the (static) types */
   if (s != VG_OK) {
     vg_graph_free(g);
     return s;

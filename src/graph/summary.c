@@ -19,11 +19,32 @@ static void node_metrics(vg_run *r, int i, vg_node_metrics *m) {
   m->dropped = n->dropped;
   m->filtered = n->filtered;
   m->skipped = n->skipped;
+  m->copies = vg_node_stat_get(n, VG_STAT_COPIES);
+  m->copy_bytes = vg_node_stat_get(n, VG_STAT_COPY_BYTES);
   m->mean_batch = n->calls && !g->source ? (double)n->batch_items / (double)n->calls : 1.0;
   vg_latency_summarize(n->lat, &m->latency);
   vg_latency_summarize(n->wait, &m->queue_wait);
   snprintf(m->last_error, sizeof m->last_error, "%s", n->last_error);
   snprintf(m->fallback, sizeof m->fallback, "%s", g->fallback);
+}
+
+/* The type's own counters go into the node's detail object, beside what describe() said. */
+static void add_named_stats(const vg_node *n, char **detail) {
+  const vg_node_type *t = n->g->type;
+  if (!t->stats[0]) return;
+  json_t *o = *detail ? json_loads(*detail, 0, NULL) : json_object();
+  if (!o || !json_is_object(o)) {
+    json_decref(o);
+    return;
+  }
+  for (int k = 0; k < VG_NODE_MAX_STATS && t->stats[k]; k++)
+    json_object_set_new(o, t->stats[k],
+                        json_integer((json_int_t)vg_node_stat_get(n, VG_STAT_NODE0 + k)));
+  char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref(o);
+  if (!text) return;
+  free(*detail);
+  *detail = text;
 }
 
 vg_status vg_run_get_summary(vg_run *r, vg_run_summary *out) {
@@ -56,6 +77,7 @@ vg_status vg_run_get_summary(vg_run *r, vg_run_summary *out) {
   for (int i = 0; i < r->nnodes; i++) {
     const vg_node *n = &r->nodes[i];
     if (n->inited && n->g->type->describe) out->nodes[i].detail = n->g->type->describe(n->state);
+    if (n->inited) add_named_stats(n, &out->nodes[i].detail);
   }
   return VG_OK;
 }
@@ -85,6 +107,8 @@ static json_t *node_json(const vg_node_metrics *m) {
   if (!o) return NULL;
   json_object_set_new(o, "latency", latency_json(&m->latency));
   json_object_set_new(o, "queue_wait", latency_json(&m->queue_wait));
+  json_object_set_new(o, "copies", json_integer((json_int_t)m->copies));
+  json_object_set_new(o, "copy_bytes", json_integer((json_int_t)m->copy_bytes));
   if (m->last_error[0]) json_object_set_new(o, "last_error", json_string(m->last_error));
   if (m->fallback[0]) json_object_set_new(o, "fallback", json_string(m->fallback));
   if (m->detail) {

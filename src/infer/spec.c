@@ -183,6 +183,10 @@ bool vg_model_spec_is_key(const char *key) {
   return false;
 }
 
+const char *const *vg_model_spec_keys(void) {
+  return g_top_keys;
+}
+
 vg_status vg_model_spec_from_config(const vg_cnode *map, const char *base_dir,
                                     vg_model_spec *spec) {
   if (!map || !spec) return vg_set_error(VG_ERR_INVALID_ARG, "vg_model_spec_from_config: NULL");

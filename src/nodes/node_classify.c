@@ -17,21 +17,17 @@
 typedef struct cls_state {
   int ntensors;
   char tensors[CLS_MAX_TENSORS][VG_TENSOR_NAME_MAX];
+  int act_index, target;
   vg_activation act;
   int top_k;
-  bool use_heads, frame_target, keep_tensors;
+  bool use_heads, keep_tensors;
   vg_cls_heads heads;
   vg_labels *labels;
 } cls_state;
 
-static const char *const k_params[] = {"tensor", "tensors", "activation",   "top_k", "labels",
-                                       "heads",  "target",  "keep_tensors", NULL};
-
 static void cls_destroy(void *state) {
   cls_state *s = state;
-  if (!s) return;
   vg_labels_free(s->labels);
-  free(s);
 }
 
 static vg_status tensor_name(const vg_cnode *n, char *out) {
@@ -44,7 +40,9 @@ static vg_status tensor_name(const vg_cnode *n, char *out) {
   return VG_OK;
 }
 
-static vg_status read_tensors(const vg_cnode *params, cls_state *s) {
+static vg_status read_tensors(vg_node *self, const vg_cnode *params, const vg_param *p,
+                              void *field) {
+  cls_state *s = VG_PARAM_STATE(field, p);
   const vg_cnode *l = vg_cnode_get(params, "tensors"), *one = vg_cnode_get(params, "tensor");
   if (l && one) return vg_cnode_error(l, VG_ERR_PARSE, "give either tensor or tensors, not both");
   if (!l) {
@@ -64,22 +62,8 @@ static vg_status read_tensors(const vg_cnode *params, cls_state *s) {
   return VG_OK;
 }
 
-static vg_status read_mode(const vg_cnode *params, cls_state *s) {
-  const char *act, *target;
-  int64_t k;
-  VG_TRY(vg_cfg_string(params, "activation", false, "softmax", &act));
-  if (vg_activation_parse(act, &s->act) != VG_OK || s->act == VG_ACT_TANH)
-    return vg_cnode_error(vg_cnode_get(params, "activation"), VG_ERR_PARSE,
-                          "activation must be softmax, sigmoid or none, got '%s'", act);
-  VG_TRY(vg_cfg_int_range(params, "top_k", false, 1, 1, VG_CLS_MAX_TOPK, &k));
-  s->top_k = (int)k;
-  VG_TRY(vg_cfg_string(params, "target", false, "objects", &target));
-  if (strcmp(target, "frame") == 0)
-    s->frame_target = true;
-  else if (strcmp(target, "objects") != 0)
-    return vg_cnode_error(vg_cnode_get(params, "target"), VG_ERR_PARSE,
-                          "target must be objects or frame, got '%s'", target);
-  VG_TRY(vg_cfg_bool(params, "keep_tensors", false, false, &s->keep_tensors));
+static vg_status read_heads(vg_node *self, const vg_cnode *params, const vg_param *p, void *field) {
+  cls_state *s = VG_PARAM_STATE(field, p);
   const vg_cnode *h = vg_cnode_get(params, "heads");
   if (h && !vg_cnode_is_null(h)) {
     VG_TRY(vg_cls_heads_from_config(h, &s->heads));
@@ -96,19 +80,31 @@ static vg_status read_mode(const vg_cnode *params, cls_state *s) {
   return VG_OK;
 }
 
+static vg_status read_labels(vg_node *self, const vg_cnode *params, const vg_param *p,
+                             void *field) {
+  return det_labels_from_params(params, p->name, field);
+}
+
+static const char *const k_tensor_keys[] = {"tensor", "tensors", NULL};
+static const char *const k_acts[] = {"softmax", "sigmoid", "none", NULL};
+static const char *const k_targets[] = {"objects", "frame", NULL};
+
+static const vg_param k_params[] = {
+    VG_P_GROUP(cls_state, ntensors, "tensors", k_tensor_keys, read_tensors,
+               "tensor: one output name (default output0), or tensors: a list of up to 8"),
+    VG_P_ENUM(cls_state, act_index, "activation", "softmax", k_acts, "applied to each row"),
+    VG_P_INT(cls_state, top_k, "top_k", 1, 1, VG_CLS_MAX_TOPK, "scores kept as attrs"),
+    VG_P_CUSTOM(cls_state, labels, "labels", read_labels, "class names: a file or a list"),
+    VG_P_CUSTOM(cls_state, ntensors, "heads", read_heads,
+                "list of heads (multi-head models; vg_cls_heads_from_config)"),
+    VG_P_ENUM(cls_state, target, "target", "objects", k_targets,
+              "objects: row i -> object i; frame: one whole-frame object"),
+    VG_P_BOOL(cls_state, keep_tensors, "keep_tensors", false, "keep the consumed tensors"),
+    {0}};
+
 static vg_status cls_init(vg_node *self, const vg_cnode *params, void **state) {
-  VG_TRY(vg_params_check(self, params, k_params));
-  cls_state *s = calloc(1, sizeof *s);
-  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
-  vg_status st = read_tensors(params, s);
-  if (st == VG_OK) st = read_mode(params, s);
-  if (st == VG_OK) st = det_labels_from_params(params, "labels", &s->labels);
-  if (st != VG_OK) {
-    cls_destroy(s);
-    return st;
-  }
-  *state = s;
-  return VG_OK;
+  cls_state *s = *state;
+  return vg_activation_parse(k_acts[s->act_index], &s->act);
 }
 
 /* Rows of a [N, C] (or [C]: 1) output. */
@@ -138,14 +134,14 @@ static vg_status get_tensors(const cls_state *s, const vg_packet *p, int64_t wan
       return vg_set_error(VG_ERR_INVALID_ARG,
                           "tensor '%s' is %s: expected [%lld, C] (one row per %s)", s->tensors[i],
                           vg_tensor_str(t[i], sh, sizeof sh), (long long)want,
-                          s->frame_target ? "frame" : "object of the packet");
+                          (s->target == 1) ? "frame" : "object of the packet");
   }
   return VG_OK;
 }
 
 static vg_status classify_packet(const cls_state *s, const vg_packet *in, vg_objects *list) {
   const vg_tensor *t[CLS_MAX_TENSORS];
-  if (!s->frame_target) {
+  if (!(s->target == 1)) {
     if (list->count == 0) return VG_OK; /* nothing to classify (the model may not have run) */
     VG_TRY(get_tensors(s, in, (int64_t)list->count, t));
     for (size_t i = 0; i < list->count; i++)
@@ -189,6 +185,8 @@ const vg_node_type vg_node_classify = {
     .outputs = {{"out", VG_PORT_OBJECTS | VG_PORT_FORWARD}},
     .devices = VG_DEVICES_CPU,
     .preferred = VG_DEVICE_CPU,
+    .params = k_params,
+    .state_size = sizeof(cls_state),
     .init = cls_init,
     .process = cls_process,
     .destroy = cls_destroy,

@@ -68,12 +68,12 @@ typedef struct count_state {
   double fps;
   bool annotate;
   pthread_mutex_t mu; /* everything below (describe reads it while frames run) */
+  bool mu_inited;
   int nstreams;
   stream_state *streams[COUNT_MAX_STREAMS];
   uint64_t frames, events_dropped;
 } count_state;
 
-static const char *const k_params[] = {"lines", "zones", "classes", "fps", "annotate", NULL};
 static const char *const k_line[] = {"name", "line", "anchor", "max_age", NULL};
 static const char *const k_zone[] = {"name", "polygon", "anchor", "max_age_sec", NULL};
 
@@ -88,11 +88,9 @@ static void stream_free(count_state *s, stream_state *st) {
 
 static void count_destroy(void *state) {
   count_state *s = state;
-  if (!s) return;
   for (int i = 0; i < s->nstreams; i++)
     stream_free(s, s->streams[i]);
-  pthread_mutex_destroy(&s->mu);
-  free(s);
+  if (s->mu_inited) pthread_mutex_destroy(&s->mu);
 }
 
 /* name: a short text; default "<kind><index>". */
@@ -124,7 +122,9 @@ static vg_status map_list(const vg_cnode *params, const char *key, size_t cap,
   return VG_OK;
 }
 
-static vg_status read_geometry(vg_node *self, const vg_cnode *params, count_state *s) {
+static vg_status read_geometry(vg_node *self, const vg_cnode *params, const vg_param *p,
+                               void *field) {
+  count_state *s = VG_PARAM_STATE(field, p);
   const vg_cnode *lines, *zones;
   VG_TRY(map_list(params, "lines", COUNT_MAX_LINES, &lines));
   VG_TRY(map_list(params, "zones", COUNT_MAX_ZONES, &zones));
@@ -143,26 +143,33 @@ static vg_status read_geometry(vg_node *self, const vg_cnode *params, count_stat
     VG_TRY(vg_zone_params_from_config(m, &z->p));
   }
   if (s->nlines + s->nzones == 0)
-    return vg_node_error(self, VG_ERR_PARSE, "params: give at least one of lines or zones");
+    return vg_set_error(VG_ERR_PARSE, "params: give at least one of lines or zones");
   return VG_OK;
 }
 
+static vg_status read_classes(vg_node *self, const vg_cnode *params, const vg_param *p,
+                              void *field) {
+  count_state *s = VG_PARAM_STATE(field, p);
+  return det_int_list(params, "classes", 0, 1000000, s->classes, VG_COUNT_MAX_CLASSES,
+                      &s->nclasses);
+}
+
+static const char *const k_geometry_keys[] = {"lines", "zones", NULL};
+
+static const vg_param k_params[] = {
+    VG_P_GROUP(count_state, nlines, "geometry", k_geometry_keys, read_geometry,
+               "lines: [{name, line: [x1, y1, x2, y2], anchor: center|bottom, max_age}], "
+               "zones: [{name, polygon: [[x, y], ...], anchor, max_age_sec}]; at least one"),
+    VG_P_CUSTOM(count_state, nlines, "classes", read_classes, "class ids counted (default: all)"),
+    VG_P_DOUBLE(count_state, fps, "fps", 25, 0.001, 10000, "zone clock without timestamps"),
+    VG_P_BOOL(count_state, annotate, "annotate", true,
+              "add lines and zones with live counts to out"),
+    {0}};
+
 static vg_status count_init(vg_node *self, const vg_cnode *params, void **state) {
-  VG_TRY(vg_params_check(self, params, k_params));
-  count_state *s = calloc(1, sizeof *s);
-  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
+  count_state *s = *state;
   pthread_mutex_init(&s->mu, NULL);
-  vg_status st = read_geometry(self, params, s);
-  if (st == VG_OK)
-    st =
-        det_int_list(params, "classes", 0, 1000000, s->classes, VG_COUNT_MAX_CLASSES, &s->nclasses);
-  if (st == VG_OK) st = vg_cfg_double_range(params, "fps", false, 25, 0.001, 10000, &s->fps);
-  if (st == VG_OK) st = vg_cfg_bool(params, "annotate", false, true, &s->annotate);
-  if (st != VG_OK) {
-    count_destroy(s);
-    return st;
-  }
-  *state = s;
+  s->mu_inited = true;
   return VG_OK;
 }
 
@@ -422,6 +429,8 @@ const vg_node_type vg_node_count = {
     .devices = VG_DEVICES_CPU,
     .preferred = VG_DEVICE_CPU,
     .flags = VG_NODE_ORDERED | VG_NODE_SEES_SKIPPED,
+    .params = k_params,
+    .state_size = sizeof(count_state),
     .init = count_init,
     .process = count_process,
     .destroy = count_destroy,

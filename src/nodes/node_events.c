@@ -11,52 +11,36 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct ev_state {
-  FILE *f;
-  char path[1024];
+  const char *path;
   bool require_text;
   int min_votes;
-  pthread_mutex_t mu;
-  uint64_t tracks, objects_lines, skipped_tracks;
+  FILE *f; /* lines of several streams may be written at once: one fprintf per line */
 } ev_state;
 
-static const char *const k_params[] = {"path", "require_text", "min_votes", NULL};
+enum { STAT_TRACKS = VG_STAT_NODE0, STAT_OBJECTS_LINES, STAT_TRACKS_WITHOUT_TEXT };
+
+static const vg_param k_params[] = {
+    VG_P_STRING(ev_state, path, "path", "events.jsonl", "file to write, '-' = standard output"),
+    VG_P_BOOL(ev_state, require_text, "require_text", false, "only tracks with a read text"),
+    VG_P_INT(ev_state, min_votes, "min_votes", 1, 1, 1000000,
+             "readings of the text a track needs (with require_text)"),
+    {0}};
 
 static void ev_destroy(void *state) {
   ev_state *s = state;
-  if (!s) return;
   if (s->f && s->f != stdout) fclose(s->f);
-  pthread_mutex_destroy(&s->mu);
-  free(s);
 }
 
 static vg_status ev_init(vg_node *self, const vg_cnode *params, void **state) {
-  VG_TRY(vg_params_check(self, params, k_params));
-  const char *path;
-  int64_t mv;
-  ev_state *s = calloc(1, sizeof *s);
-  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
-  pthread_mutex_init(&s->mu, NULL);
-  vg_status st = vg_cfg_string(params, "path", false, "events.jsonl", &path);
-  if (st == VG_OK) st = vg_cfg_bool(params, "require_text", false, false, &s->require_text);
-  if (st == VG_OK) st = vg_cfg_int_range(params, "min_votes", false, 1, 1, 1000000, &mv);
-  if (st == VG_OK) {
-    s->min_votes = (int)mv;
-    snprintf(s->path, sizeof s->path, "%s", path);
-    s->f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-    if (!s->f)
-      st = vg_node_error(self, VG_ERR_IO, "cannot write events to '%s': %s", path, strerror(errno));
-  }
-  if (st != VG_OK) {
-    ev_destroy(s);
-    return st;
-  }
-  *state = s;
+  ev_state *s = *state;
+  s->f = strcmp(s->path, "-") == 0 ? stdout : fopen(s->path, "w");
+  if (!s->f)
+    return vg_set_error(VG_ERR_IO, "cannot write events to '%s': %s", s->path, strerror(errno));
   return VG_OK;
 }
 
@@ -73,12 +57,12 @@ static void write_line(ev_state *s, json_t *o) {
   json_decref(o);
 }
 
-static void write_tracks(ev_state *s, const vg_objects *objs) {
+static void write_tracks(vg_node *node, ev_state *s, const vg_objects *objs) {
   for (size_t i = 0; i < objs->count; i++) {
     const vg_object *o = &objs->items[i];
     int votes = o->nattrs >= 4 ? (int)o->attrs[3] : 0;
     if (s->require_text && (!o->text[0] || votes < s->min_votes)) {
-      s->skipped_tracks++;
+      vg_node_stat_add(node, STAT_TRACKS_WITHOUT_TEXT, 1);
       continue;
     }
     json_t *j =
@@ -92,11 +76,11 @@ static void write_tracks(ev_state *s, const vg_objects *objs) {
     if (o->label[0]) json_object_set_new(j, "label", json_string(o->label));
     json_object_set_new(j, "box", box_json(&o->box));
     write_line(s, j);
-    s->tracks++;
+    vg_node_stat_add(node, STAT_TRACKS, 1);
   }
 }
 
-static void write_objects(ev_state *s, const vg_packet *p) {
+static void write_objects(vg_node *node, ev_state *s, const vg_packet *p) {
   const vg_objects *objs = vg_packet_objects(p);
   if (objs->count == 0) return;
   json_t *arr = json_array();
@@ -112,31 +96,25 @@ static void write_objects(ev_state *s, const vg_packet *p) {
   json_t *line = json_pack("{s:s,s:i,s:I,s:o}", "type", "objects", "stream_id", vg_packet_stream(p),
                            "frame", (json_int_t)vg_packet_frame_no(p), "objects", arr);
   if (line) write_line(s, line);
-  s->objects_lines++;
+  vg_node_stat_add(node, STAT_OBJECTS_LINES, 1);
 }
 
 static vg_status ev_process(vg_call *c) {
   ev_state *s = c->state;
-  pthread_mutex_lock(&s->mu);
   for (int i = 0; i < c->n; i++) {
     vg_packet *in = c->io[i].in[0], *tr = c->io[i].in[1];
-    if (in && !(vg_packet_flags(in) & VG_PACKET_EOS)) write_objects(s, in);
-    if (tr) write_tracks(s, vg_packet_objects(tr));
+    if (in && !(vg_packet_flags(in) & VG_PACKET_EOS)) write_objects(c->node, s, in);
+    if (tr) write_tracks(c->node, s, vg_packet_objects(tr));
   }
   fflush(s->f);
   bool bad = ferror(s->f);
-  pthread_mutex_unlock(&s->mu);
   if (bad) return vg_node_error(c->node, VG_ERR_IO, "writing '%s' failed", s->path);
   return VG_OK;
 }
 
 static char *ev_describe(void *state) {
   ev_state *s = state;
-  pthread_mutex_lock(&s->mu);
-  json_t *o = json_pack("{s:s,s:I,s:I,s:I}", "path", s->path, "tracks", (json_int_t)s->tracks,
-                        "objects_lines", (json_int_t)s->objects_lines, "tracks_without_text",
-                        (json_int_t)s->skipped_tracks);
-  pthread_mutex_unlock(&s->mu);
+  json_t *o = json_pack("{s:s}", "path", s->path);
   char *t = json_dumps(o, JSON_COMPACT);
   json_decref(o);
   return t;
@@ -149,8 +127,11 @@ const vg_node_type vg_node_events = {
     .devices = VG_DEVICES_CPU,
     .preferred = VG_DEVICE_CPU,
     .flags = VG_NODE_ORDERED | VG_NODE_SEES_EOS | VG_NODE_SEES_SKIPPED,
+    .params = k_params,
+    .state_size = sizeof(ev_state),
     .init = ev_init,
     .process = ev_process,
     .destroy = ev_destroy,
     .describe = ev_describe,
+    .stats = {"tracks", "objects_lines", "tracks_without_text"},
 };

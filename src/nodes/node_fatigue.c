@@ -7,6 +7,7 @@
  * new object around the landmarks (mapped to frame pixels with the packet's first transform):
  * text = level, attrs = [ear, perclos, closed_sec], label "face" on a new object. */
 #include "node_det_util.h"
+#include "node_util.h"
 #include "vidgraph/vg_track.h"
 
 #include <math.h>
@@ -26,70 +27,59 @@ typedef struct fat_state {
   double fps;
   bool keep_tensors;
   pthread_mutex_t mu;
+  bool mu_inited;
   int nstreams;
   int stream_ids[FAT_MAX_STREAMS];
   vg_fatigue *f[FAT_MAX_STREAMS];
 } fat_state;
 
-static const char *const k_params[] = {"tensor",
-                                       "dims",
-                                       "left_eye",
-                                       "right_eye",
-                                       "fps",
-                                       "keep_tensors",
-                                       "ear_closed",
-                                       "window_sec",
-                                       "drowsy_perclos",
-                                       "asleep_perclos",
-                                       "asleep_closed_sec",
-                                       "max_samples",
-                                       NULL};
+static const char *const k_fatigue_keys[] = {
+    "ear_closed",  "window_sec", "drowsy_perclos", "asleep_perclos", "asleep_closed_sec",
+    "max_samples", NULL};
 
-static void fat_destroy(void *state) {
-  fat_state *s = state;
-  if (!s) return;
-  for (int i = 0; i < s->nstreams; i++)
-    vg_fatigue_destroy(s->f[i]);
-  pthread_mutex_destroy(&s->mu);
-  free(s);
+static vg_status fatigue_group(vg_node *self, const vg_cnode *params, const vg_param *p,
+                               void *field) {
+  return vg_fatigue_params_from_config(params, field);
 }
 
-static vg_status eye_param(const vg_cnode *params, const char *key, const int def[6], int out[6]) {
-  int n;
-  memcpy(out, def, 6 * sizeof *out);
-  if (!vg_cnode_get(params, key)) return VG_OK;
-  VG_TRY(det_int_list(params, key, 0, FAT_MAX_POINTS - 1, out, 6, &n));
+/* left_eye / right_eye: 6 landmark indices (p1..p6); defaults are dlib's 68-point eyes. */
+static vg_status eye_param(vg_node *self, const vg_cnode *params, const vg_param *p, void *field) {
+  int *out = field, n;
+  for (int i = 0; i < 6; i++)
+    out[i] = (int)p->idef + i;
+  if (!vg_cnode_get(params, p->name)) return VG_OK;
+  VG_TRY(det_int_list(params, p->name, 0, FAT_MAX_POINTS - 1, out, 6, &n));
   if (n != 6)
-    return vg_cnode_error(vg_cnode_get(params, key), VG_ERR_PARSE,
-                          "%s: expected 6 landmark indices (p1..p6), got %d", key, n);
+    return vg_cnode_error(vg_cnode_get(params, p->name), VG_ERR_PARSE,
+                          "%s: expected 6 landmark indices (p1..p6), got %d", p->name, n);
   return VG_OK;
 }
 
+static const vg_param k_params[] = {
+    VG_P_CUSTOM(fat_state, tensor, "tensor", nodes_tensor_name, "landmark tensor",
+                .sdef = "landmarks"),
+    VG_P_INT(fat_state, dims, "dims", 2, 2, 3, "values per landmark (x, y[, z])"),
+    VG_P_CUSTOM(fat_state, left, "left_eye", eye_param, "6 landmark indices; default 36..41",
+                .idef = 36),
+    VG_P_CUSTOM(fat_state, right, "right_eye", eye_param, "6 landmark indices; default 42..47",
+                .idef = 42),
+    VG_P_DOUBLE(fat_state, fps, "fps", 25, 0.001, 10000, "frame rate when pictures have no pts"),
+    VG_P_BOOL(fat_state, keep_tensors, "keep_tensors", false, "keep the landmark tensor"),
+    VG_P_GROUP(fat_state, p, "fatigue", k_fatigue_keys, fatigue_group,
+               "EAR threshold, PERCLOS window and levels (vg_fatigue_params)"),
+    {0}};
+
+static void fat_destroy(void *state) {
+  fat_state *s = state;
+  for (int i = 0; i < s->nstreams; i++)
+    vg_fatigue_destroy(s->f[i]);
+  if (s->mu_inited) pthread_mutex_destroy(&s->mu);
+}
+
 static vg_status fat_init(vg_node *self, const vg_cnode *params, void **state) {
-  VG_TRY(vg_params_check(self, params, k_params));
-  static const int k_left[6] = {36, 37, 38, 39, 40, 41}, k_right[6] = {42, 43, 44, 45, 46, 47};
-  fat_state *s = calloc(1, sizeof *s);
-  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
+  fat_state *s = *state;
   pthread_mutex_init(&s->mu, NULL);
-  const char *t = NULL;
-  int64_t dims;
-  vg_status st = vg_fatigue_params_from_config(params, &s->p);
-  if (st == VG_OK) st = vg_cfg_string(params, "tensor", false, "landmarks", &t);
-  if (st == VG_OK && (!t[0] || strlen(t) >= VG_TENSOR_NAME_MAX))
-    st = vg_cnode_error(vg_cnode_get(params, "tensor"), VG_ERR_PARSE,
-                        "tensor: a name of 1..%d characters", VG_TENSOR_NAME_MAX - 1);
-  if (st == VG_OK) snprintf(s->tensor, sizeof s->tensor, "%s", t);
-  if (st == VG_OK) st = vg_cfg_int_range(params, "dims", false, 2, 2, 3, &dims);
-  if (st == VG_OK) s->dims = (int)dims;
-  if (st == VG_OK) st = eye_param(params, "left_eye", k_left, s->left);
-  if (st == VG_OK) st = eye_param(params, "right_eye", k_right, s->right);
-  if (st == VG_OK) st = vg_cfg_double_range(params, "fps", false, 25, 0.001, 10000, &s->fps);
-  if (st == VG_OK) st = vg_cfg_bool(params, "keep_tensors", false, false, &s->keep_tensors);
-  if (st != VG_OK) {
-    fat_destroy(s);
-    return st;
-  }
-  *state = s;
+  s->mu_inited = true;
   return VG_OK;
 }
 
@@ -218,6 +208,8 @@ const vg_node_type vg_node_fatigue = {
     .devices = VG_DEVICES_CPU,
     .preferred = VG_DEVICE_CPU,
     .flags = VG_NODE_ORDERED,
+    .params = k_params,
+    .state_size = sizeof(fat_state),
     .init = fat_init,
     .process = fat_process,
     .destroy = fat_destroy,

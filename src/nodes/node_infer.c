@@ -7,12 +7,15 @@
 #include "vidgraph/vg_infer.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_IO 8
 
 typedef struct infer_state {
+  vg_model_spec spec;
+  atomic_ullong copies_seen, bytes_seen; /* the model's staging copies already counted */
   vg_model *model;
   vg_model_cache *cache;        /* the run's shared cache the model came from, or NULL (owned) */
   char disabled[VG_REASON_MAX]; /* optional model that could not load: the reason */
@@ -78,67 +81,83 @@ static vg_status map_outputs(const vg_cnode *params, infer_state *s) {
 
 static void infer_destroy(void *state) {
   infer_state *s = state;
-  if (!s) return;
   if (s->cache && s->model)
     vg_model_cache_release(s->cache, s->model);
   else
     vg_model_free(s->model);
-  free(s);
 }
 
-static vg_status check_keys(vg_node *self, const vg_cnode *params) {
-  for (size_t i = 0; i < vg_cnode_len(params); i++) {
-    const char *k = vg_cnode_key_at(params, i);
-    if (vg_model_spec_is_key(k) || !strcmp(k, "input") || !strcmp(k, "inputs") ||
-        !strcmp(k, "output") || !strcmp(k, "outputs"))
-      continue;
-    return vg_cnode_error(vg_cnode_at(params, i), VG_ERR_PARSE,
-                          "node '%s': unknown parameter '%s' (model keys: model, fallback, "
-                          "providers, io_binding, max_batch, tensorrt, cuda, cpu, required; node "
-                          "keys: input, inputs, output, outputs)",
-                          vg_node_id(self), k);
-  }
-  return VG_OK;
-}
-
-static vg_status infer_init(vg_node *self, const vg_cnode *params, void **state) {
+/* The model keys (infer's vg_model_spec_from_config); on a GPU node tensors are already on the
+ * device, so they are bound in place by default. */
+static vg_status read_spec(vg_node *self, const vg_cnode *params, const vg_param *p, void *field) {
+  vg_model_spec *spec = field;
   if (!params) return vg_set_error(VG_ERR_NOT_FOUND, "missing params (at least 'model')");
-  VG_TRY(check_keys(self, params));
   char base[1024];
   nodes_base_dir(params, base, sizeof base);
-  vg_model_spec spec;
-  vg_model_spec_init(&spec);
+  vg_model_spec_init(spec);
   vg_device dev = vg_node_device(self);
-  /* On a GPU node the tensors are already on the device: bind them in place by default. */
-  spec.io_binding = dev.kind == VG_DEVICE_CUDA;
-  if (dev.kind == VG_DEVICE_CUDA) spec.cuda.device_id = dev.ordinal;
-  VG_TRY(vg_model_spec_from_config(params, base, &spec));
-  if (!spec.name[0]) snprintf(spec.name, sizeof spec.name, "%s", vg_node_id(self));
-  infer_state *s = calloc(1, sizeof *s);
-  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
-  snprintf(s->model_name, sizeof s->model_name, "%s", spec.name);
+  spec->io_binding = dev.kind == VG_DEVICE_CUDA;
+  if (dev.kind == VG_DEVICE_CUDA) spec->cuda.device_id = dev.ordinal;
+  VG_TRY(vg_model_spec_from_config(params, base, spec));
+  if (!spec->name[0]) snprintf(spec->name, sizeof spec->name, "%s", vg_node_id(self));
+  return VG_OK;
+}
+
+/* input/inputs/output/outputs are matched to the model once it is loaded (init); their shapes
+ * are checked here, before anything loads. */
+static vg_status check_io(vg_node *self, const vg_cnode *params, const vg_param *p, void *field) {
+  const vg_cnode *n;
+  if ((n = vg_cnode_get(params, "inputs")) && vg_cnode_get_kind(n) != VG_CNODE_MAP)
+    return vg_cnode_error(n, VG_ERR_PARSE, "inputs maps model input names to packet tensors");
+  if ((n = vg_cnode_get(params, "outputs")) && vg_cnode_get_kind(n) != VG_CNODE_SEQ)
+    return vg_cnode_error(n, VG_ERR_PARSE, "outputs is a list of tensor names");
+  return VG_OK;
+}
+
+static const char *const k_io_keys[] = {"input", "inputs", "output", "outputs", NULL};
+
+static const vg_param k_params[] = {
+    VG_P_GROUP(infer_state, spec, "model", NULL, read_spec,
+               "the model (vg_model_spec_from_config): model or path, fallback(s), name, "
+               "required, providers, io_binding, max_batch, tensorrt: {...}, cuda: {...}, "
+               "cpu: {...}",
+               .keys_of = vg_model_spec_keys),
+    VG_P_GROUP(infer_state, nin, "io", k_io_keys, check_io,
+               "input: tensor for the first model input (default 'input'), inputs: {model input: "
+               "tensor}, output: name of output 0, outputs: [names] (default output<i>)"),
+    {0}};
+
+static vg_status infer_init(vg_node *self, const vg_cnode *params, void **state) {
+  infer_state *s = *state;
+  snprintf(s->model_name, sizeof s->model_name, "%s", s->spec.name);
   /* a shared cache (a server's) gives every run the same loaded model */
   s->cache = vg_node_model_cache(self);
-  vg_status st =
-      s->cache ? vg_model_cache_get(s->cache, &spec, &s->model) : vg_model_load(&spec, &s->model);
+  vg_status st = s->cache ? vg_model_cache_get(s->cache, &s->spec, &s->model)
+                          : vg_model_load(&s->spec, &s->model);
   if (st != VG_OK) {
-    if (spec.required) {
-      free(s);
-      return st;
-    }
+    if (s->spec.required) return st;
     snprintf(s->disabled, sizeof s->disabled, "%s", vg_last_error());
     VG_LOGW("nodes", "node '%s': optional model disabled: %s", vg_node_id(self), s->disabled);
-    *state = s;
     return VG_OK;
   }
-  st = map_inputs(params, s);
-  if (st == VG_OK) st = map_outputs(params, s);
-  if (st != VG_OK) {
-    infer_destroy(s);
-    return st;
+  VG_TRY(map_inputs(params, s));
+  return map_outputs(params, s);
+}
+
+/* Raises *seen to now (concurrent calls may race) and returns by how much. */
+static uint64_t advance(atomic_ullong *seen, uint64_t now) {
+  uint64_t old = atomic_load(seen);
+  while (now > old && !atomic_compare_exchange_weak(seen, &old, now)) {
   }
-  *state = s;
-  return VG_OK;
+  return now > old ? now - old : 0;
+}
+
+/* The model's staging copies (vg_model_stats) become the node's copy counter. */
+static void count_model_copies(vg_node *node, infer_state *s) {
+  vg_model_stats st;
+  vg_model_get_stats(s->model, &st);
+  vg_node_stat_add(node, VG_STAT_COPIES, advance(&s->copies_seen, st.copies));
+  vg_node_stat_add(node, VG_STAT_COPY_BYTES, advance(&s->bytes_seen, st.copy_bytes));
 }
 
 /* Stacks the tensors of n frames along axis 0 into one tensor on dev. */
@@ -175,7 +194,7 @@ static vg_status stack(vg_call *c, const vg_tensor *const *parts, int n, vg_tens
 
 /* Gathers input k of every frame that has items; stacks when several. */
 static vg_status gather(vg_call *c, const infer_state *s, int k, const bool *run, vg_tensor *out) {
-  const vg_tensor *parts[64] = {0};
+  const vg_tensor *parts[VG_MAX_BATCH] = {0};
   int m = 0;
   for (int i = 0; i < c->n; i++) {
     if (!run[i]) continue;
@@ -220,10 +239,10 @@ static vg_status scatter(vg_call *c, const infer_state *s, const bool *run, cons
 
 static vg_status infer_process(vg_call *c) {
   infer_state *s = c->state;
-  if (c->n > 64)
-    return vg_node_error(c->node, VG_ERR_INVALID_ARG, "batch of %d frames (max 64)", c->n);
-  bool run[64];
-  int64_t items[64], total = 0;
+  if (c->n > VG_MAX_BATCH)
+    return vg_set_error(VG_ERR_INVALID_ARG, "batch of %d frames (max %d)", c->n, VG_MAX_BATCH);
+  bool run[VG_MAX_BATCH];
+  int64_t items[VG_MAX_BATCH], total = 0;
   int nrun = 0;
   for (int i = 0; i < c->n; i++) {
     run[i] = false;
@@ -260,8 +279,10 @@ static vg_status infer_process(vg_call *c) {
     }
     return VG_OK;
   }
-  if (nrun > 0 && st == VG_OK)
+  if (nrun > 0 && st == VG_OK) {
     st = vg_model_run(s->model, s->in_name, ins, s->nin, outs, s->nout, c->stream);
+    if (!s->cache) count_model_copies(c->node, s); /* a shared model's stats mix runs */
+  }
   if (st == VG_OK) st = scatter(c, s, run, items, total, outs);
   for (int k = 0; k < MAX_IO; k++) {
     vg_tensor_release(&ins[k]);
@@ -302,6 +323,8 @@ const vg_node_type vg_node_infer = {
     .devices = VG_DEVICES_CPU | VG_DEVICES_CUDA,
     .preferred = VG_DEVICE_CUDA,
     .flags = VG_NODE_BATCHING,
+    .params = k_params,
+    .state_size = sizeof(infer_state),
     .init = infer_init,
     .process = infer_process,
     .destroy = infer_destroy,

@@ -7,80 +7,63 @@
  *
  * The input port takes the packet as it is (no scheduler copy): most frames are not written, so
  * a device frame is only read back by vg_jpeg_write for the snapshots actually taken (counted as
- * device_reads in the summary). */
+ * copies in the summary). */
 #include "node_det_util.h"
 #include "vidgraph/vg_video.h"
 
 #include <errno.h>
 #include <jansson.h>
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 typedef struct jpeg_state {
-  char dir[1024], prefix[64];
-  int64_t every, max_files;
+  const char *dir, *prefix;
+  int64_t every;
+  int64_t max_files;
   bool on_objects;
   int quality;
-  pthread_mutex_t mu;
-  int64_t written, skipped_limit, device_reads;
+  atomic_llong slots; /* files reserved so far (max_files caps them) */
 } jpeg_state;
 
-static const char *const k_params[] = {"path",   "every",     "on_objects", "quality",
-                                       "prefix", "max_files", NULL};
+enum { STAT_WRITTEN = VG_STAT_NODE0, STAT_NOT_WRITTEN };
 
-static void jpeg_destroy(void *state) {
-  jpeg_state *s = state;
-  if (!s) return;
-  pthread_mutex_destroy(&s->mu);
-  free(s);
-}
+static const vg_param k_params[] = {
+    VG_P_STRING(jpeg_state, dir, "path", NULL, "folder of the snapshots (created when absent)",
+                .required = true),
+    VG_P_INT64(jpeg_state, every, "every", 0, 0, INT64_MAX / 2,
+               "snapshot every N-th frame of a stream; 0 = never"),
+    VG_P_BOOL(jpeg_state, on_objects, "on_objects", false, "snapshot frames that carry objects"),
+    VG_P_INT(jpeg_state, quality, "quality", 90, 1, 100, "JPEG quality"),
+    VG_P_STRING(jpeg_state, prefix, "prefix", "snap",
+                "file names: <prefix>_s<stream>_f<frame>.jpg"),
+    VG_P_INT64(jpeg_state, max_files, "max_files", 10000, 1, 100000000, "files per run at most"),
+    {0}};
 
 /* The folder exists (created when absent, one level) and is a folder. */
-static vg_status make_dir(vg_node *self, const char *dir) {
+static vg_status make_dir(const char *dir) {
   struct stat sb;
   if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-    return vg_node_error(self, VG_ERR_IO, "cannot create the snapshot folder '%s': %s", dir,
-                         strerror(errno));
+    return vg_set_error(VG_ERR_IO, "cannot create the snapshot folder '%s': %s", dir,
+                        strerror(errno));
   if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-    return vg_node_error(self, VG_ERR_IO, "snapshot folder '%s' is not a folder", dir);
+    return vg_set_error(VG_ERR_IO, "snapshot folder '%s' is not a folder", dir);
   return VG_OK;
 }
 
 static vg_status jpeg_init(vg_node *self, const vg_cnode *params, void **state) {
-  VG_TRY(vg_params_check(self, params, k_params));
-  const char *dir, *prefix;
-  int64_t q;
-  jpeg_state *s = calloc(1, sizeof *s);
-  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
-  pthread_mutex_init(&s->mu, NULL);
-  vg_status st = vg_cfg_string(params, "path", true, NULL, &dir);
-  if (st == VG_OK) st = vg_cfg_int_range(params, "every", false, 0, 0, INT64_MAX / 2, &s->every);
-  if (st == VG_OK) st = vg_cfg_bool(params, "on_objects", false, false, &s->on_objects);
-  if (st == VG_OK) st = vg_cfg_int_range(params, "quality", false, 90, 1, 100, &q);
-  if (st == VG_OK) st = vg_cfg_string(params, "prefix", false, "snap", &prefix);
-  if (st == VG_OK)
-    st = vg_cfg_int_range(params, "max_files", false, 10000, 1, 100000000, &s->max_files);
-  if (st == VG_OK && s->every == 0 && !s->on_objects)
-    st = vg_node_error(self, VG_ERR_PARSE,
-                       "params: nothing to write: set every (N > 0) and/or on_objects: true");
-  if (st == VG_OK && (strlen(prefix) >= sizeof s->prefix || strchr(prefix, '/')))
-    st = vg_cnode_error(vg_cnode_get(params, "prefix"), VG_ERR_PARSE,
-                        "prefix: at most %zu characters, no '/'", sizeof s->prefix - 1);
-  if (st == VG_OK && strlen(dir) >= sizeof s->dir - 64)
-    st = vg_cnode_error(vg_cnode_get(params, "path"), VG_ERR_PARSE, "path: too long");
-  if (st == VG_OK) st = make_dir(self, dir);
-  if (st != VG_OK) {
-    jpeg_destroy(s);
-    return st;
-  }
-  snprintf(s->dir, sizeof s->dir, "%s", dir);
-  snprintf(s->prefix, sizeof s->prefix, "%s", prefix);
-  s->quality = (int)q;
-  *state = s;
-  return VG_OK;
+  jpeg_state *s = *state;
+  if (s->every == 0 && !s->on_objects)
+    return vg_set_error(VG_ERR_PARSE,
+                        "params: nothing to write: set every (N > 0) and/or on_objects: true");
+  if (strlen(s->prefix) >= 64 || strchr(s->prefix, '/'))
+    return vg_cnode_error(vg_cnode_get(params, "prefix"), VG_ERR_PARSE,
+                          "prefix: at most 63 characters, no '/'");
+  if (strlen(s->dir) >= 1024 - 64)
+    return vg_cnode_error(vg_cnode_get(params, "path"), VG_ERR_PARSE, "path: too long");
+  return make_dir(s->dir);
 }
 
 static bool wanted(const jpeg_state *s, const vg_packet *p) {
@@ -90,17 +73,10 @@ static bool wanted(const jpeg_state *s, const vg_packet *p) {
 }
 
 /* Reserves a file slot (false when max_files is reached). */
-static bool take_slot(jpeg_state *s, bool device) {
-  pthread_mutex_lock(&s->mu);
-  bool ok = s->written < s->max_files;
-  if (ok) {
-    s->written++;
-    s->device_reads += device;
-  } else {
-    s->skipped_limit++;
-  }
-  pthread_mutex_unlock(&s->mu);
-  return ok;
+static bool take_slot(vg_node *node, jpeg_state *s) {
+  if (atomic_fetch_add(&s->slots, 1) < s->max_files) return true;
+  vg_node_stat_add(node, STAT_NOT_WRITTEN, 1);
+  return false;
 }
 
 static vg_status jpeg_process(vg_call *c) {
@@ -112,22 +88,23 @@ static vg_status jpeg_process(vg_call *c) {
     if (!f)
       return vg_set_error(VG_ERR_INVALID_ARG, "stream %d frame %lld has no picture to snapshot",
                           vg_packet_stream(p), (long long)vg_packet_frame_no(p));
-    if (!take_slot(s, vg_frame_device(f).kind != VG_DEVICE_CPU)) continue;
+    if (!take_slot(c->node, s)) continue;
     char path[1200];
     snprintf(path, sizeof path, "%s/%s_s%d_f%06lld.jpg", s->dir, s->prefix, vg_packet_stream(p),
              (long long)vg_packet_frame_no(p));
     VG_TRY(vg_jpeg_write(f, path, s->quality));
+    vg_node_stat_add(c->node, STAT_WRITTEN, 1);
+    if (vg_frame_device(f).kind != VG_DEVICE_CPU) { /* vg_jpeg_write read it back */
+      vg_node_stat_add(c->node, VG_STAT_COPIES, 1);
+      vg_node_stat_add(c->node, VG_STAT_COPY_BYTES, f->buffer ? vg_buffer_size(f->buffer) : 0);
+    }
   }
   return VG_OK;
 }
 
 static char *jpeg_describe(void *state) {
   jpeg_state *s = state;
-  pthread_mutex_lock(&s->mu);
-  json_t *o = json_pack("{s:s,s:I,s:I,s:I}", "path", s->dir, "written", (json_int_t)s->written,
-                        "not_written_max_files", (json_int_t)s->skipped_limit, "device_reads",
-                        (json_int_t)s->device_reads);
-  pthread_mutex_unlock(&s->mu);
+  json_t *o = json_pack("{s:s}", "path", s->dir);
   char *t = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   json_decref(o);
   return t;
@@ -142,8 +119,10 @@ const vg_node_type vg_node_jpeg_sink = {
     .preferred = VG_DEVICE_CPU,
     .flags = VG_NODE_SEES_SKIPPED,
     .max_in_flight = 2,
+    .params = k_params,
+    .state_size = sizeof(jpeg_state),
     .init = jpeg_init,
     .process = jpeg_process,
-    .destroy = jpeg_destroy,
     .describe = jpeg_describe,
+    .stats = {"written", "not_written_max_files"},
 };

@@ -9,37 +9,28 @@
 #include <string.h>
 
 typedef struct json_sink {
-  FILE *f;
-  bool own, flush;
-  char path[512];
-  uint64_t lines;
-} json_sink;
-
-static const char *const k_params[] = {"path", "append", "flush", NULL};
-
-static vg_status json_sink_init(vg_node *self, const vg_cnode *params, void **state) {
   const char *path;
   bool append, flush;
-  VG_TRY(vg_params_check(self, params, k_params));
-  VG_TRY(vg_cfg_string(params, "path", false, "-", &path));
-  VG_TRY(vg_cfg_bool(params, "append", false, false, &append));
-  VG_TRY(vg_cfg_bool(params, "flush", false, true, &flush));
-  json_sink *s = calloc(1, sizeof *s);
-  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
-  snprintf(s->path, sizeof s->path, "%s", path);
-  s->flush = flush;
-  if (strcmp(path, "-") == 0) {
+  FILE *f;
+  bool own;
+} json_sink;
+
+static const vg_param k_params[] = {
+    VG_P_STRING(json_sink, path, "path", "-", "file to write, '-' = standard output"),
+    VG_P_BOOL(json_sink, append, "append", false, "append to the file instead of replacing it"),
+    VG_P_BOOL(json_sink, flush, "flush", true, "flush after every line"),
+    {0}};
+
+static vg_status json_sink_init(vg_node *self, const vg_cnode *params, void **state) {
+  json_sink *s = *state;
+  if (strcmp(s->path, "-") == 0) {
     s->f = stdout;
-  } else {
-    s->f = fopen(path, append ? "a" : "w");
-    s->own = true;
-    if (!s->f) {
-      int e = errno;
-      free(s);
-      return vg_set_error(VG_ERR_IO, "cannot open '%s' for writing: %s", path, strerror(e));
-    }
+    return VG_OK;
   }
-  *state = s;
+  s->f = fopen(s->path, s->append ? "a" : "w");
+  s->own = s->f != NULL;
+  if (!s->f)
+    return vg_set_error(VG_ERR_IO, "cannot open '%s' for writing: %s", s->path, strerror(errno));
   return VG_OK;
 }
 
@@ -100,7 +91,6 @@ static vg_status json_sink_process(vg_call *c) {
     free(line);
     if (w < 0 || (s->flush && fflush(s->f) != 0))
       return vg_set_error(VG_ERR_IO, "cannot write to '%s': %s", s->path, strerror(errno));
-    s->lines++;
   }
   return VG_OK;
 }
@@ -114,12 +104,10 @@ static vg_status json_sink_flush(vg_node *self, void *state) {
 
 static void json_sink_destroy(void *state) {
   json_sink *s = state;
-  if (!s) return;
   if (s->own)
     fclose(s->f);
-  else
+  else if (s->f)
     fflush(s->f);
-  free(s);
 }
 
 const vg_node_type vg_node_json_sink = {
@@ -130,6 +118,8 @@ const vg_node_type vg_node_json_sink = {
     .preferred = VG_DEVICE_CPU,
     .flags = VG_NODE_ORDERED | VG_NODE_SEES_SKIPPED | VG_NODE_SEES_EOS,
     .max_in_flight = 1,
+    .params = k_params,
+    .state_size = sizeof(json_sink),
     .init = json_sink_init,
     .process = json_sink_process,
     .flush = json_sink_flush,

@@ -4,30 +4,19 @@
 #include "vidgraph/vg_graph.h"
 #include "vidgraph/vg_post.h"
 
-#include <stdlib.h>
+#include <stddef.h>
 
 typedef struct nms_state {
   float iou;
   bool agnostic;
-  size_t max_det;
+  int max_det;
 } nms_state;
 
-static const char *const k_params[] = {"iou_threshold", "class_agnostic", "max_det", NULL};
-
-static vg_status nms_init(vg_node *self, const vg_cnode *params, void **state) {
-  VG_TRY(vg_params_check(self, params, k_params));
-  double iou;
-  int64_t max_det;
-  bool agnostic;
-  VG_TRY(vg_cfg_double_range(params, "iou_threshold", false, 0.45, 0, 1, &iou));
-  VG_TRY(vg_cfg_bool(params, "class_agnostic", false, false, &agnostic));
-  VG_TRY(vg_cfg_int_range(params, "max_det", false, 300, 1, 1000000, &max_det));
-  nms_state *s = malloc(sizeof *s);
-  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
-  *s = (nms_state){(float)iou, agnostic, (size_t)max_det};
-  *state = s;
-  return VG_OK;
-}
+static const vg_param k_params[] = {
+    VG_P_FLOAT(nms_state, iou, "iou_threshold", 0.45, 0, 1, "boxes overlapping more are removed"),
+    VG_P_BOOL(nms_state, agnostic, "class_agnostic", false, "suppress across classes"),
+    VG_P_INT(nms_state, max_det, "max_det", 300, 1, 1000000, "objects kept at most"),
+    {0}};
 
 static vg_status nms_process(vg_call *c) {
   const nms_state *s = c->state;
@@ -36,7 +25,7 @@ static vg_status nms_process(vg_call *c) {
     vg_objects *list;
     VG_TRY(vg_packet_derive(c->io[i].in[0], &out));
     vg_status st = vg_packet_objects_edit(out, &list);
-    if (st == VG_OK) st = vg_nms_objects(list, s->iou, s->agnostic, s->max_det);
+    if (st == VG_OK) st = vg_nms_objects(list, s->iou, s->agnostic, (size_t)s->max_det);
     if (st != VG_OK) {
       vg_packet_unref(out);
       return st;
@@ -53,7 +42,7 @@ const vg_node_type vg_node_nms = {
     .outputs = {{"out", VG_PORT_OBJECTS | VG_PORT_FORWARD}},
     .devices = VG_DEVICES_CPU,
     .preferred = VG_DEVICE_CPU,
-    .init = nms_init,
+    .params = k_params,
+    .state_size = sizeof(nms_state),
     .process = nms_process,
-    .destroy = free,
 };

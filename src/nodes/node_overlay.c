@@ -11,49 +11,33 @@
 
 typedef struct ovl_state {
   int thickness, scale;
+  float rgb[4][3]; /* color, text_color, text_background, untracked_color as read */
   uint8_t color[3], text_color[3], text_bg[3], untracked[3];
   bool show_label, show_track, show_text, show_score, show_untracked;
 } ovl_state;
 
-static const char *const k_params[] = {
-    "thickness",  "text_scale", "color",     "text_color", "text_background", "untracked_color",
-    "show_label", "show_track", "show_text", "show_score", "show_untracked",  NULL};
-
-static vg_status rgb_param(const vg_cnode *params, const char *key, uint8_t rgb[3]) {
-  float v[3] = {rgb[0], rgb[1], rgb[2]};
-  VG_TRY(nodes_floats(params, key, v, 3));
-  for (int i = 0; i < 3; i++) {
-    if (v[i] < 0 || v[i] > 255)
-      return vg_cnode_error(vg_cnode_get(params, key), VG_ERR_PARSE, "colour values are 0..255");
-    rgb[i] = (uint8_t)v[i];
-  }
-  return VG_OK;
-}
+static const vg_param k_params[] = {
+    VG_P_INT(ovl_state, thickness, "thickness", 2, 1, VG_DRAW_MAX_THICKNESS, "line width"),
+    VG_P_INT(ovl_state, scale, "text_scale", 2, 1, VG_DRAW_MAX_SCALE, "label font scale"),
+    VG_P_FLOATS(ovl_state, rgb[0], "color", 3, "0, 230, 0", 0, 255, "RGB of tracked objects"),
+    VG_P_FLOATS(ovl_state, rgb[1], "text_color", 3, "0, 0, 0", 0, 255, "RGB of label text"),
+    VG_P_FLOATS(ovl_state, rgb[2], "text_background", 3, "0, 230, 0", 0, 255,
+                "RGB behind label text"),
+    VG_P_FLOATS(ovl_state, rgb[3], "untracked_color", 3, "255, 200, 0", 0, 255,
+                "RGB of objects without a track"),
+    VG_P_BOOL(ovl_state, show_label, "show_label", true, "class label (when no text)"),
+    VG_P_BOOL(ovl_state, show_track, "show_track", true, "#track id"),
+    VG_P_BOOL(ovl_state, show_text, "show_text", true, "read text"),
+    VG_P_BOOL(ovl_state, show_score, "show_score", false, "detection score"),
+    VG_P_BOOL(ovl_state, show_untracked, "show_untracked", true, "draw objects without a track"),
+    {0}};
 
 static vg_status ovl_init(vg_node *self, const vg_cnode *params, void **state) {
-  VG_TRY(vg_params_check(self, params, k_params));
-  ovl_state s = {.color = {0, 230, 0},
-                 .text_color = {0, 0, 0},
-                 .text_bg = {0, 230, 0},
-                 .untracked = {255, 200, 0}};
-  int64_t th, sc;
-  VG_TRY(vg_cfg_int_range(params, "thickness", false, 2, 1, VG_DRAW_MAX_THICKNESS, &th));
-  VG_TRY(vg_cfg_int_range(params, "text_scale", false, 2, 1, VG_DRAW_MAX_SCALE, &sc));
-  s.thickness = (int)th;
-  s.scale = (int)sc;
-  VG_TRY(rgb_param(params, "color", s.color));
-  VG_TRY(rgb_param(params, "text_color", s.text_color));
-  VG_TRY(rgb_param(params, "text_background", s.text_bg));
-  VG_TRY(rgb_param(params, "untracked_color", s.untracked));
-  VG_TRY(vg_cfg_bool(params, "show_label", false, true, &s.show_label));
-  VG_TRY(vg_cfg_bool(params, "show_track", false, true, &s.show_track));
-  VG_TRY(vg_cfg_bool(params, "show_text", false, true, &s.show_text));
-  VG_TRY(vg_cfg_bool(params, "show_score", false, false, &s.show_score));
-  VG_TRY(vg_cfg_bool(params, "show_untracked", false, true, &s.show_untracked));
-  ovl_state *ps = malloc(sizeof *ps);
-  if (!ps) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
-  *ps = s;
-  *state = ps;
+  ovl_state *s = *state;
+  uint8_t *dst[4] = {s->color, s->text_color, s->text_bg, s->untracked};
+  for (int k = 0; k < 4; k++)
+    for (int i = 0; i < 3; i++)
+      dst[k][i] = (uint8_t)s->rgb[k][i];
   return VG_OK;
 }
 
@@ -115,7 +99,8 @@ const vg_node_type vg_node_overlay = {
     .outputs = {{"out", VG_PORT_FRAME | VG_PORT_FORWARD}},
     .devices = VG_DEVICES_CPU | VG_DEVICES_CUDA,
     .preferred = VG_DEVICE_CUDA,
+    .params = k_params,
+    .state_size = sizeof(ovl_state),
     .init = ovl_init,
     .process = ovl_process,
-    .destroy = free,
 };

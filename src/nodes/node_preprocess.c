@@ -9,39 +9,32 @@
 
 typedef struct pre_state {
   int w, h;
-  vg_fit fit;
+  int fit; /* index in k_fit */
+  vg_fit fit_value;
   nodes_tensor_out out; /* sample parameters, layout, dtype, tensor name */
 } pre_state;
 
-static const char *const k_params[] = {"width", "height", "fit",   "interp",    "bgr",
-                                       "mean",  "std",    "scale", "pad_value", "layout",
-                                       "dtype", "output", NULL};
+static const char *const k_fit[] = {"letterbox", "letterbox_tl", "stretch", NULL};
+static const vg_fit k_fit_value[] = {VG_FIT_LETTERBOX, VG_FIT_LETTERBOX_TL, VG_FIT_STRETCH};
+
+static vg_status pre_out(vg_node *self, const vg_cnode *params, const vg_param *p, void *field) {
+  return nodes_tensor_out_params(params, "input", field);
+}
+
+static const vg_param k_params[] = {
+    VG_P_INT(pre_state, w, "width", 0, 8, VG_IMGPROC_MAX_SIDE, "model input width",
+             .required = true),
+    VG_P_INT(pre_state, h, "height", 0, 8, VG_IMGPROC_MAX_SIDE, "model input height",
+             .required = true),
+    VG_P_ENUM(pre_state, fit, "fit", "letterbox", k_fit,
+              "letterbox (centred), letterbox_tl (top-left) or stretch"),
+    VG_P_GROUP(pre_state, out, "tensor", nodes_tensor_out_keys, pre_out,
+               NODES_TENSOR_OUT_DOC "; output defaults to 'input'"),
+    {0}};
 
 static vg_status pre_init(vg_node *self, const vg_cnode *params, void **state) {
-  VG_TRY(vg_params_check(self, params, k_params));
-  pre_state s;
-  memset(&s, 0, sizeof s);
-  int64_t w, h;
-  VG_TRY(vg_cfg_int_range(params, "width", true, 0, 8, VG_IMGPROC_MAX_SIDE, &w));
-  VG_TRY(vg_cfg_int_range(params, "height", true, 0, 8, VG_IMGPROC_MAX_SIDE, &h));
-  s.w = (int)w;
-  s.h = (int)h;
-  const char *fit;
-  VG_TRY(vg_cfg_string(params, "fit", false, "letterbox", &fit));
-  if (strcmp(fit, "letterbox") == 0)
-    s.fit = VG_FIT_LETTERBOX;
-  else if (strcmp(fit, "letterbox_tl") == 0)
-    s.fit = VG_FIT_LETTERBOX_TL;
-  else if (strcmp(fit, "stretch") == 0)
-    s.fit = VG_FIT_STRETCH;
-  else
-    return vg_cnode_error(vg_cnode_get(params, "fit"), VG_ERR_PARSE,
-                          "fit must be letterbox, letterbox_tl or stretch, got '%s'", fit);
-  VG_TRY(nodes_tensor_out_params(params, "input", &s.out));
-  pre_state *ps = malloc(sizeof *ps);
-  if (!ps) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
-  *ps = s;
-  *state = ps;
+  pre_state *s = *state;
+  s->fit_value = k_fit_value[s->fit];
   return VG_OK;
 }
 
@@ -54,7 +47,7 @@ static vg_status pre_one(vg_call *c, vg_node_io *io) {
   vg_tensor t;
   VG_TRY(vg_tensor_alloc(s->out.dtype, 4, shape, vg_frame_device(f), vg_node_pool(c->node), &t));
   vg_xform xf;
-  vg_status st = vg_preprocess(f, 1, s->fit, &s->out.tp, s->out.layout, &t, &xf, c->stream);
+  vg_status st = vg_preprocess(f, 1, s->fit_value, &s->out.tp, s->out.layout, &t, &xf, c->stream);
   vg_packet *out = NULL;
   if (st == VG_OK) st = vg_packet_derive(io->in[0], &out);
   if (st == VG_OK) st = vg_packet_set_tensor(out, s->out.name, &t);
@@ -74,7 +67,8 @@ const vg_node_type vg_node_preprocess = {
     .outputs = {{"out", VG_PORT_TENSOR | VG_PORT_FORWARD}},
     .devices = VG_DEVICES_CPU | VG_DEVICES_CUDA,
     .preferred = VG_DEVICE_CUDA,
+    .params = k_params,
+    .state_size = sizeof(pre_state),
     .init = pre_init,
     .process = pre_process,
-    .destroy = free,
 };

@@ -17,38 +17,27 @@ typedef struct crop_state {
   nodes_tensor_out out;   /* sample parameters, layout, dtype, tensor name */
 } crop_state;
 
-static const char *const k_params[] = {"height",         "width",
-                                       "max_width",      "min_batch_width",
-                                       "width_multiple", "gpu_batch_multiple",
-                                       "interp",         "bgr",
-                                       "mean",           "std",
-                                       "scale",          "pad_value",
-                                       "layout",         "dtype",
-                                       "output",         NULL};
+static vg_status crop_out(vg_node *self, const vg_cnode *params, const vg_param *p, void *field) {
+  return nodes_tensor_out_params(params, "crops", field);
+}
+
+static const vg_param k_params[] = {
+    VG_P_INT(crop_state, h, "height", 0, 4, 4096, "crop height", .required = true),
+    VG_P_INT(crop_state, w, "width", 0, 0, 8192, "crop width; 0 = keep the aspect ratio"),
+    VG_P_INT(crop_state, max_w, "max_width", 320, 4, 8192, "widest variable-width crop"),
+    VG_P_INT(crop_state, min_batch_w, "min_batch_width", 0, 0, 8192,
+             "narrowest batch (variable width; at most max_width)"),
+    VG_P_INT(crop_state, width_multiple, "width_multiple", 1, 1, 1024,
+             "batch width rounded up to a multiple of this"),
+    VG_P_INT(crop_state, gpu_batch_multiple, "gpu_batch_multiple", 1, 1, 256,
+             "on the GPU, number of crops rounded up to a multiple of this (repeating crop 0)"),
+    VG_P_GROUP(crop_state, out, "tensor", nodes_tensor_out_keys, crop_out,
+               NODES_TENSOR_OUT_DOC "; output defaults to 'crops'"),
+    {0}};
 
 static vg_status crop_init(vg_node *self, const vg_cnode *params, void **state) {
-  VG_TRY(vg_params_check(self, params, k_params));
-  crop_state s;
-  memset(&s, 0, sizeof s);
-  int64_t h, w, mw, mbw;
-  VG_TRY(vg_cfg_int_range(params, "height", true, 0, 4, 4096, &h));
-  VG_TRY(vg_cfg_int_range(params, "width", false, 0, 0, 8192, &w));
-  VG_TRY(vg_cfg_int_range(params, "max_width", false, 320, 4, 8192, &mw));
-  VG_TRY(vg_cfg_int_range(params, "min_batch_width", false, 0, 0, 8192, &mbw));
-  s.h = (int)h;
-  s.w = (int)w;
-  s.max_w = (int)mw;
-  s.min_batch_w = (int)(mbw < mw ? mbw : mw);
-  int64_t wm;
-  VG_TRY(vg_cfg_int_range(params, "width_multiple", false, 1, 1, 1024, &wm));
-  s.width_multiple = (int)wm;
-  VG_TRY(vg_cfg_int_range(params, "gpu_batch_multiple", false, 1, 1, 256, &wm));
-  s.gpu_batch_multiple = (int)wm;
-  VG_TRY(nodes_tensor_out_params(params, "crops", &s.out));
-  crop_state *cs = malloc(sizeof *cs);
-  if (!cs) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
-  *cs = s;
-  *state = cs;
+  crop_state *s = *state;
+  if (s->min_batch_w > s->max_w) s->min_batch_w = s->max_w;
   return VG_OK;
 }
 
@@ -117,7 +106,8 @@ const vg_node_type vg_node_roi_crop = {
     .outputs = {{"out", VG_PORT_TENSOR | VG_PORT_FORWARD}},
     .devices = VG_DEVICES_CPU | VG_DEVICES_CUDA,
     .preferred = VG_DEVICE_CUDA,
+    .params = k_params,
+    .state_size = sizeof(crop_state),
     .init = crop_init,
     .process = crop_process,
-    .destroy = free,
 };

@@ -16,122 +16,103 @@
 
 #define MAX_URLS 64
 
+typedef struct src_urls {
+  int n;
+  const char *v[MAX_URLS];
+} src_urls;
+
 typedef struct src_state {
+  src_urls urls;
+  int decoder; /* index in k_decoders */
+  bool loop, realtime;
+  double start_sec, image_fps;
+  int64_t max_frames; /* per stream, 0 = all: also the progress denominator (0 when looping) */
+  int stream_id, device, output_frames, threads, open_timeout_ms, read_timeout_ms,
+      reconnect_attempts;
   int n;
   vg_source *src[MAX_URLS];
   bool eof[MAX_URLS]; /* the source ended and its end-of-stream packet went out */
-  int stream_id[MAX_URLS];
+  int ids[MAX_URLS];
   int64_t next_frame[MAX_URLS]; /* frame number the end-of-stream packet carries */
-  char *url[MAX_URLS];
   int next;
   int64_t t0_ns;
-  int64_t max_frames; /* per stream, 0 = all: the progress denominator */
 } src_state;
 
-static const char *const k_params[] = {"url",
-                                       "decoder",
-                                       "loop",
-                                       "start_sec",
-                                       "max_frames",
-                                       "realtime",
-                                       "stream_id",
-                                       "device",
-                                       "output_frames",
-                                       "threads",
-                                       "open_timeout_ms",
-                                       "read_timeout_ms",
-                                       "reconnect_attempts",
-                                       "image_fps",
-                                       NULL};
-
-static void src_destroy(void *state) {
-  src_state *s = state;
-  if (!s) return;
-  for (int i = 0; i < s->n; i++) {
-    vg_source_close(s->src[i]);
-    free(s->url[i]);
-  }
-  free(s);
-}
-
-static vg_status read_opts(vg_node *self, const vg_cnode *p, vg_source_opts *o) {
-  const char *dec;
-  int64_t v;
-  vg_source_opts_default(o);
-  VG_TRY(vg_cfg_string(p, "decoder", false, "auto", &dec));
-  if (vg_decoder_parse(dec, &o->decoder) != VG_OK)
-    return vg_cnode_error(vg_cnode_get(p, "decoder"), VG_ERR_PARSE,
-                          "decoder must be auto, nvdec or cpu, got '%s'", dec);
-  VG_TRY(vg_cfg_bool(p, "loop", false, false, &o->loop));
-  VG_TRY(vg_cfg_bool(p, "realtime", false, false, &o->realtime));
-  VG_TRY(vg_cfg_double_range(p, "start_sec", false, 0, 0, 1e9, &o->start_sec));
-  VG_TRY(vg_cfg_int_range(p, "max_frames", false, 0, 0, INT64_MAX, &v));
-  o->max_frames = v;
-  int dev_default = vg_node_device(self).kind == VG_DEVICE_CUDA ? vg_node_device(self).ordinal : 0;
-  VG_TRY(vg_cfg_int_range(p, "device", false, dev_default, 0, 64, &v));
-  o->device = (int)v;
-  VG_TRY(vg_cfg_int_range(p, "output_frames", false, o->output_frames, 2, 64, &v));
-  o->output_frames = (int)v;
-  VG_TRY(vg_cfg_int_range(p, "threads", false, 0, 0, 64, &v));
-  o->threads = (int)v;
-  VG_TRY(vg_cfg_int_range(p, "open_timeout_ms", false, o->open_timeout_ms, 1, 600000, &v));
-  o->open_timeout_ms = (int)v;
-  VG_TRY(vg_cfg_int_range(p, "read_timeout_ms", false, o->read_timeout_ms, 1, 600000, &v));
-  o->read_timeout_ms = (int)v;
-  VG_TRY(vg_cfg_int_range(p, "reconnect_attempts", false, o->reconnect_attempts, -1, 1000000, &v));
-  o->reconnect_attempts = (int)v;
-  VG_TRY(vg_cfg_double_range(p, "image_fps", false, o->image_fps, 0.001, 1000, &o->image_fps));
-  return VG_OK;
-}
-
 /* `url` is a string or a list of strings. */
-static vg_status read_urls(const vg_cnode *p, const char **urls, int *n) {
-  const vg_cnode *u = vg_cnode_get(p, "url");
-  *n = 0;
+static vg_status read_urls(vg_node *self, const vg_cnode *params, const vg_param *p, void *field) {
+  const vg_cnode *u = vg_cnode_get(params, p->name);
+  src_urls *urls = field;
   if (!u)
     return vg_set_error(VG_ERR_NOT_FOUND,
                         "missing required parameter 'url' (a path, URL or list of them)");
   if (vg_cnode_get_kind(u) == VG_CNODE_SCALAR) {
-    VG_TRY(vg_cnode_as_string(u, &urls[0]));
-    *n = 1;
+    VG_TRY(vg_cnode_as_string(u, &urls->v[0]));
+    urls->n = 1;
   } else if (vg_cnode_get_kind(u) == VG_CNODE_SEQ) {
     if (vg_cnode_len(u) == 0 || vg_cnode_len(u) > MAX_URLS)
       return vg_cnode_error(u, VG_ERR_PARSE, "url lists 1..%d sources", MAX_URLS);
     for (size_t i = 0; i < vg_cnode_len(u); i++)
-      VG_TRY(vg_cnode_as_string(vg_cnode_at(u, i), &urls[i]));
-    *n = (int)vg_cnode_len(u);
+      VG_TRY(vg_cnode_as_string(vg_cnode_at(u, i), &urls->v[i]));
+    urls->n = (int)vg_cnode_len(u);
   } else {
     return vg_cnode_error(u, VG_ERR_PARSE, "url must be a string or a list of strings");
   }
-  for (int i = 0; i < *n; i++)
-    if (!urls[i][0]) return vg_cnode_error(u, VG_ERR_PARSE, "empty url");
+  for (int i = 0; i < urls->n; i++)
+    if (!urls->v[i][0]) return vg_cnode_error(u, VG_ERR_PARSE, "empty url");
   return VG_OK;
 }
 
+static const char *const k_decoders[] = {"auto", "nvdec", "cpu", NULL};
+
+static const vg_param k_params[] = {
+    VG_P_CUSTOM(src_state, urls, "url", read_urls,
+                "file, RTSP/HTTP URL, image or image folder; a list gives several streams"),
+    VG_P_ENUM(src_state, decoder, "decoder", "auto", k_decoders, "auto = NVDEC when it can"),
+    VG_P_BOOL(src_state, loop, "loop", false, "start again at the end"),
+    VG_P_DOUBLE(src_state, start_sec, "start_sec", 0, 0, 1e9, "seek to this time first"),
+    VG_P_INT64(src_state, max_frames, "max_frames", 0, 0, INT64_MAX, "frames per stream; 0 = all"),
+    VG_P_BOOL(src_state, realtime, "realtime", false, "pace files at their frame rate"),
+    VG_P_INT(src_state, stream_id, "stream_id", 0, 0, 1 << 20, "stream id of the first url"),
+    VG_P_INT(src_state, device, "device", -1, -1, 64, "CUDA device; -1 = the node's"),
+    VG_P_INT(src_state, output_frames, "output_frames", 6, 2, 64, "decoded frames in flight"),
+    VG_P_INT(src_state, threads, "threads", 0, 0, 64, "CPU decoder threads; 0 = automatic"),
+    VG_P_INT(src_state, open_timeout_ms, "open_timeout_ms", 10000, 1, 600000, "opening limit"),
+    VG_P_INT(src_state, read_timeout_ms, "read_timeout_ms", 5000, 1, 600000, "read limit"),
+    VG_P_INT(src_state, reconnect_attempts, "reconnect_attempts", 5, -1, 1000000,
+             "live sources: reconnections; -1 = forever"),
+    VG_P_DOUBLE(src_state, image_fps, "image_fps", 1.0, 0.001, 1000, "frame rate of images"),
+    {0}};
+
+static void src_destroy(void *state) {
+  src_state *s = state;
+  for (int i = 0; i < s->n; i++)
+    vg_source_close(s->src[i]);
+}
+
 static vg_status src_init(vg_node *self, const vg_cnode *params, void **state) {
-  VG_TRY(vg_params_check(self, params, k_params));
-  const char *urls[MAX_URLS];
-  int n;
-  VG_TRY(read_urls(params, urls, &n));
+  src_state *s = *state;
   vg_source_opts o;
-  VG_TRY(read_opts(self, params, &o));
-  int64_t sid;
-  VG_TRY(vg_cfg_int_range(params, "stream_id", false, 0, 0, 1 << 20, &sid));
-  src_state *s = calloc(1, sizeof *s);
-  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
-  s->max_frames = o.loop ? 0 : o.max_frames;
-  for (int i = 0; i < n; i++) {
-    o.stream_id = (int)sid + i;
-    vg_status st = vg_source_open(urls[i], &o, &s->src[i]);
-    if (st != VG_OK) {
-      src_destroy(s);
-      return st;
-    }
-    s->url[i] = strdup(urls[i]);
-    s->stream_id[i] = o.stream_id;
+  vg_source_opts_default(&o);
+  VG_TRY(vg_decoder_parse(k_decoders[s->decoder], &o.decoder));
+  o.loop = s->loop;
+  o.realtime = s->realtime;
+  o.start_sec = s->start_sec;
+  o.max_frames = s->max_frames;
+  vg_device dev = vg_node_device(self);
+  o.device = s->device >= 0 ? s->device : dev.kind == VG_DEVICE_CUDA ? dev.ordinal : 0;
+  o.output_frames = s->output_frames;
+  o.threads = s->threads;
+  o.open_timeout_ms = s->open_timeout_ms;
+  o.read_timeout_ms = s->read_timeout_ms;
+  o.reconnect_attempts = s->reconnect_attempts;
+  o.image_fps = s->image_fps;
+  if (s->loop) s->max_frames = 0;
+  for (int i = 0; i < s->urls.n; i++) {
+    o.stream_id = s->stream_id + i;
+    VG_TRY(vg_source_open(s->urls.v[i], &o, &s->src[i]));
+    s->ids[i] = o.stream_id;
     s->n = i + 1;
   }
-  *state = s;
   return VG_OK;
 }
 
@@ -169,10 +150,10 @@ static vg_status src_process(vg_call *c) {
       vg_status st = vg_source_read(s->src[i], &f, s->n == 1 ? 100 : 5);
       if (st == VG_ERR_EOF) {
         s->eof[i] = true;
-        return emit_eos(c, s->stream_id[i], s->next_frame[i]);
+        return emit_eos(c, s->ids[i], s->next_frame[i]);
       }
       if (st == VG_ERR_TIMEOUT) continue;
-      if (st != VG_OK) return vg_wrap_error(st, "source '%s'", s->url[i]);
+      if (st != VG_OK) return vg_wrap_error(st, "source '%s'", s->urls.v[i]);
       s->next = (i + 1) % s->n;
       s->next_frame[i] = f.frame_no + 1;
       st = emit(c, &f);
@@ -220,6 +201,8 @@ const vg_node_type vg_node_source = {
     .devices = VG_DEVICES_CPU | VG_DEVICES_CUDA,
     .preferred = VG_DEVICE_CUDA,
     .flags = VG_NODE_SOURCE,
+    .params = k_params,
+    .state_size = sizeof(src_state),
     .init = src_init,
     .process = src_process,
     .destroy = src_destroy,

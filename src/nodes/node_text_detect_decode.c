@@ -11,47 +11,32 @@
 
 typedef struct tdd_state {
   vg_dbnet_params p;
-  char input[VG_TENSOR_NAME_MAX];
+  const char *input;
   float min_width, min_height; /* frame pixels: smaller quads are dropped */
   int max_objects;
   float merge_gap; /* > 0: merge quads of one text line closer than merge_gap * line height */
 } tdd_state;
 
-static const char *const k_params[] = {
-    "input",     "thresh",     "box_thresh",  "unclip_ratio", "min_size", "max_candidates",
-    "min_width", "min_height", "max_objects", "merge_gap",    NULL};
+static const char *const k_dbnet_keys[] = {"thresh",   "box_thresh",     "unclip_ratio",
+                                           "min_size", "max_candidates", NULL};
 
-static vg_status tdd_init(vg_node *self, const vg_cnode *params, void **state) {
-  VG_TRY(vg_params_check(self, params, k_params));
-  tdd_state *s = calloc(1, sizeof *s);
-  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
-  vg_dbnet_params_default(&s->p);
-  const char *in;
-  double mw, mh;
-  int64_t mo;
-  vg_status st = VG_OK;
-  if (params) {
-    /* the DBNet keys are read by the post layer; ours are checked here */
-    st = vg_dbnet_params_from_config(params, &s->p);
-  }
-  if (st == VG_OK) st = vg_cfg_string(params, "input", false, "output", &in);
-  if (st == VG_OK) st = vg_cfg_double_range(params, "min_width", false, 0, 0, 1e6, &mw);
-  if (st == VG_OK) st = vg_cfg_double_range(params, "min_height", false, 0, 0, 1e6, &mh);
-  if (st == VG_OK) st = vg_cfg_int_range(params, "max_objects", false, 256, 1, 100000, &mo);
-  double mg = 0;
-  if (st == VG_OK) st = vg_cfg_double_range(params, "merge_gap", false, 0, 0, 20, &mg);
-  s->merge_gap = (float)mg;
-  if (st != VG_OK) {
-    free(s);
-    return st;
-  }
-  snprintf(s->input, sizeof s->input, "%s", in);
-  s->min_width = (float)mw;
-  s->min_height = (float)mh;
-  s->max_objects = (int)mo;
-  *state = s;
-  return VG_OK;
+static vg_status dbnet_group(vg_node *self, const vg_cnode *params, const vg_param *p,
+                             void *field) {
+  if (!params) return vg_dbnet_params_default(field), VG_OK;
+  return vg_dbnet_params_from_config(params, field);
 }
+
+static const vg_param k_params[] = {
+    VG_P_STRING(tdd_state, input, "input", "output", "tensor of the DBNet probability map"),
+    VG_P_GROUP(tdd_state, p, "dbnet", k_dbnet_keys, dbnet_group,
+               "PP-OCR post-processing (vg_dbnet_params: thresh 0.3, box_thresh 0.6, "
+               "unclip_ratio 1.5, min_size 3, max_candidates 1000)"),
+    VG_P_FLOAT(tdd_state, min_width, "min_width", 0, 0, 1e6, "narrower quads are dropped (px)"),
+    VG_P_FLOAT(tdd_state, min_height, "min_height", 0, 0, 1e6, "lower quads are dropped (px)"),
+    VG_P_INT(tdd_state, max_objects, "max_objects", 256, 1, 100000, "texts kept per frame"),
+    VG_P_FLOAT(tdd_state, merge_gap, "merge_gap", 0, 0, 20,
+               "merge words of a line closer than this many line heights; 0 = off"),
+    {0}};
 
 static float side(const vg_quad *q, int a, int b) {
   float dx = q->x[b] - q->x[a], dy = q->y[b] - q->y[a];
@@ -153,7 +138,7 @@ const vg_node_type vg_node_text_detect_decode = {
     .outputs = {{"out", VG_PORT_OBJECTS | VG_PORT_FORWARD}},
     .devices = VG_DEVICES_CPU,
     .preferred = VG_DEVICE_CPU,
-    .init = tdd_init,
+    .params = k_params,
+    .state_size = sizeof(tdd_state),
     .process = tdd_process,
-    .destroy = free,
 };

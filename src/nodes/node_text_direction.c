@@ -11,25 +11,15 @@
 #include <string.h>
 
 typedef struct dir_state {
-  char input[VG_TENSOR_NAME_MAX];
+  const char *input;
   float threshold;
 } dir_state;
 
-static const char *const k_params[] = {"input", "threshold", NULL};
-
-static vg_status dir_init(vg_node *self, const vg_cnode *params, void **state) {
-  VG_TRY(vg_params_check(self, params, k_params));
-  const char *in;
-  double th;
-  VG_TRY(vg_cfg_string(params, "input", false, "output", &in));
-  VG_TRY(vg_cfg_double_range(params, "threshold", false, 0.9, 0, 1, &th));
-  dir_state *s = calloc(1, sizeof *s);
-  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
-  snprintf(s->input, sizeof s->input, "%s", in);
-  s->threshold = (float)th;
-  *state = s;
-  return VG_OK;
-}
+static const vg_param k_params[] = {
+    VG_P_STRING(dir_state, input, "input", "output", "tensor of the classifier, [N, 2]"),
+    VG_P_FLOAT(dir_state, threshold, "threshold", 0.9, 0, 1,
+               "minimum score of 'upside down' to turn a quad"),
+    {0}};
 
 /* Quad of the same region seen upside down: points start at the opposite corner. */
 static void turn_quad(vg_quad *q) {
@@ -79,7 +69,7 @@ const vg_node_type vg_node_text_direction = {
     .outputs = {{"out", VG_PORT_OBJECTS | VG_PORT_FORWARD}},
     .devices = VG_DEVICES_CPU,
     .preferred = VG_DEVICE_CPU,
-    .init = dir_init,
+    .params = k_params,
+    .state_size = sizeof(dir_state),
     .process = dir_process,
-    .destroy = free,
 };

@@ -7,87 +7,72 @@
 
 #include <jansson.h>
 #include <regex.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct ctc_state {
-  vg_ctc_dict *dict;
-  char input[VG_TENSOR_NAME_MAX];
+  const char *input, *dict_path, *pattern_text;
+  bool use_space, drop_unread;
   float min_score;
   int min_length, max_length;
   vg_text_norm norm;
-  bool has_pattern, drop_unread;
+  vg_ctc_dict *dict;
+  bool has_pattern;
   regex_t pattern;
-  char pattern_text[256];
-  atomic_ullong read, rejected;
 } ctc_state;
 
-static const char *const k_params[] = {"input",      "dict",    "use_space",   "min_score",
-                                       "min_length", "pattern", "drop_unread", "normalize",
-                                       "max_length", NULL};
+enum { STAT_READ = VG_STAT_NODE0, STAT_REJECTED };
+
+/* normalize: none|plate (vg_text_norm_from_name). */
+static vg_status read_norm(vg_node *self, const vg_cnode *params, const vg_param *p, void *field) {
+  const char *name = "none";
+  VG_TRY(vg_cfg_string(params, p->name, false, "none", &name));
+  if (vg_text_norm_from_name(name, field) != VG_OK)
+    return vg_cnode_error(vg_cnode_get(params, p->name), VG_ERR_PARSE, "%s", vg_last_error());
+  return VG_OK;
+}
+
+static const vg_param k_params[] = {
+    VG_P_STRING(ctc_state, input, "input", "output", "tensor of the recogniser, [N, T, C]"),
+    VG_P_STRING(ctc_state, dict_path, "dict", NULL,
+                "dictionary file, one character a line (relative: to the spec's folder)",
+                .required = true),
+    VG_P_BOOL(ctc_state, use_space, "use_space", true, "the last class is a space (PP-OCR)"),
+    VG_P_FLOAT(ctc_state, min_score, "min_score", 0.5, 0, 1, "readings below are dropped"),
+    VG_P_INT(ctc_state, min_length, "min_length", 1, 0, 64, "shorter readings are dropped"),
+    VG_P_INT(ctc_state, max_length, "max_length", VG_TEXT_MAX, 1, VG_TEXT_MAX,
+             "longer readings are dropped (with normalize: plate, separators do not count)"),
+    VG_P_CUSTOM(ctc_state, norm, "normalize", read_norm,
+                "none, or plate (vg_text_norm_from_name) before the checks"),
+    VG_P_STRING(ctc_state, pattern_text, "pattern", NULL,
+                "POSIX extended regex a reading must match"),
+    VG_P_BOOL(ctc_state, drop_unread, "drop_unread", true, "drop objects without a reading"),
+    {0}};
 
 static void ctc_destroy(void *state) {
   ctc_state *s = state;
-  if (!s) return;
   vg_ctc_dict_free(s->dict);
   if (s->has_pattern) regfree(&s->pattern);
-  free(s);
 }
 
 static vg_status ctc_init(vg_node *self, const vg_cnode *params, void **state) {
-  VG_TRY(vg_params_check(self, params, k_params));
-  const char *in, *dict, *pat;
-  bool space;
-  double ms;
-  int64_t ml;
-  VG_TRY(vg_cfg_string(params, "input", false, "output", &in));
-  VG_TRY(vg_cfg_string(params, "dict", true, NULL, &dict));
-  VG_TRY(vg_cfg_bool(params, "use_space", false, true, &space));
-  VG_TRY(vg_cfg_double_range(params, "min_score", false, 0.5, 0, 1, &ms));
-  VG_TRY(vg_cfg_int_range(params, "min_length", false, 1, 0, 64, &ml));
-  int64_t maxl; /* with normalize: plate, lengths count characters other than separators */
-  VG_TRY(vg_cfg_int_range(params, "max_length", false, VG_TEXT_MAX, 1, VG_TEXT_MAX, &maxl));
-  const char *norm_name;
-  vg_text_norm norm;
-  VG_TRY(vg_cfg_string(params, "normalize", false, "none", &norm_name));
-  if (vg_text_norm_from_name(norm_name, &norm) != VG_OK)
-    return vg_cnode_error(vg_cnode_get(params, "normalize"), VG_ERR_PARSE, "%s", vg_last_error());
-  VG_TRY(vg_cfg_string(params, "pattern", false, NULL, &pat));
-  bool drop_unread;
-  VG_TRY(vg_cfg_bool(params, "drop_unread", false, true, &drop_unread));
-  ctc_state *s = calloc(1, sizeof *s);
-  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
-  s->drop_unread = drop_unread;
+  ctc_state *s = *state;
   char base[1024], path[2048];
   nodes_base_dir(params, base, sizeof base);
-  snprintf(path, sizeof path, "%s", dict);
+  snprintf(path, sizeof path, "%s", s->dict_path);
   FILE *probe = fopen(path, "r");
-  if (!probe && dict[0] != '/') snprintf(path, sizeof path, "%s/%s", base, dict);
+  if (!probe && s->dict_path[0] != '/') snprintf(path, sizeof path, "%s/%s", base, s->dict_path);
   if (probe) fclose(probe);
-  vg_status st = vg_ctc_dict_load(path, space, &s->dict);
-  if (st == VG_OK && pat) {
-    int rc = regcomp(&s->pattern, pat, REG_EXTENDED | REG_NOSUB);
-    if (rc != 0) {
-      char err[128];
-      regerror(rc, &s->pattern, err, sizeof err);
-      st = vg_cnode_error(vg_cnode_get(params, "pattern"), VG_ERR_PARSE, "bad pattern '%s': %s",
-                          pat, err);
-    } else {
-      s->has_pattern = true;
-      snprintf(s->pattern_text, sizeof s->pattern_text, "%s", pat);
-    }
+  VG_TRY(vg_ctc_dict_load(path, s->use_space, &s->dict));
+  if (!s->pattern_text) return VG_OK;
+  int rc = regcomp(&s->pattern, s->pattern_text, REG_EXTENDED | REG_NOSUB);
+  if (rc != 0) {
+    char err[128];
+    regerror(rc, &s->pattern, err, sizeof err);
+    return vg_cnode_error(vg_cnode_get(params, "pattern"), VG_ERR_PARSE, "bad pattern '%s': %s",
+                          s->pattern_text, err);
   }
-  if (st != VG_OK) {
-    ctc_destroy(s);
-    return st;
-  }
-  snprintf(s->input, sizeof s->input, "%s", in);
-  s->min_score = (float)ms;
-  s->min_length = (int)ml;
-  s->max_length = (int)maxl;
-  s->norm = norm;
-  *state = s;
+  s->has_pattern = true;
   return VG_OK;
 }
 
@@ -128,7 +113,7 @@ static vg_status ctc_one(vg_call *c, vg_node_io *io) {
       for (size_t i = 0; i < objs->count; i++) {
         vg_text_normalize(objs->items[i].text, s->norm);
         bool ok = accept(s, &objs->items[i]);
-        atomic_fetch_add(ok ? &s->read : &s->rejected, 1);
+        vg_node_stat_add(c->node, ok ? STAT_READ : STAT_REJECTED, 1);
         if (!ok) {
           objs->items[i].text[0] = '\0';
           objs->items[i].text_score = 0;
@@ -149,10 +134,8 @@ static vg_status ctc_process(vg_call *c) {
 
 static char *ctc_describe(void *state) {
   ctc_state *s = state;
-  json_t *o =
-      json_pack("{s:I,s:I,s:I,s:s}", "classes", (json_int_t)vg_ctc_dict_num_classes(s->dict),
-                "read", (json_int_t)atomic_load(&s->read), "rejected",
-                (json_int_t)atomic_load(&s->rejected), "pattern", s->pattern_text);
+  json_t *o = json_pack("{s:I,s:s}", "classes", (json_int_t)vg_ctc_dict_num_classes(s->dict),
+                        "pattern", s->pattern_text ? s->pattern_text : "");
   char *t = json_dumps(o, JSON_COMPACT);
   json_decref(o);
   return t;
@@ -165,8 +148,11 @@ const vg_node_type vg_node_text_recognize_decode = {
     .outputs = {{"out", VG_PORT_OBJECTS | VG_PORT_FORWARD}},
     .devices = VG_DEVICES_CPU,
     .preferred = VG_DEVICE_CPU,
+    .params = k_params,
+    .state_size = sizeof(ctc_state),
     .init = ctc_init,
     .process = ctc_process,
     .destroy = ctc_destroy,
     .describe = ctc_describe,
+    .stats = {"read", "rejected"},
 };

@@ -11,19 +11,18 @@
 
 #define FUSE_PORTS 8
 
-static const char *const k_params[] = {"method",         "match",   "threshold",
-                                       "class_agnostic", "max_det", NULL};
+static const char *const k_fuse_keys[] = {"method",         "match",   "threshold",
+                                          "class_agnostic", "max_det", NULL};
 
-static vg_status fuse_init(vg_node *self, const vg_cnode *params, void **state) {
-  VG_TRY(vg_params_check(self, params, k_params));
-  vg_fuse_params p;
-  VG_TRY(vg_fuse_params_from_config(params, &p));
-  vg_fuse_params *s = malloc(sizeof *s);
-  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
-  *s = p;
-  *state = s;
-  return VG_OK;
+static vg_status fuse_group(vg_node *self, const vg_cnode *params, const vg_param *p, void *field) {
+  return vg_fuse_params_from_config(params, field);
 }
+
+static const vg_param k_params[] = {
+    VG_P_GROUP(vg_fuse_params, method, "fuse", k_fuse_keys, fuse_group,
+               "method nms|wbm, match iou|ios, threshold, class_agnostic, max_det "
+               "(vg_fuse_params)"),
+    {0}};
 
 static vg_status fuse_one(const vg_fuse_params *p, vg_node_io *io) {
   vg_objects views[FUSE_PORTS];
@@ -64,7 +63,7 @@ const vg_node_type vg_node_tile_fuse = {
     .outputs = {{"out", VG_PORT_OBJECTS | VG_PORT_FORWARD}},
     .devices = VG_DEVICES_CPU,
     .preferred = VG_DEVICE_CPU,
-    .init = fuse_init,
+    .params = k_params,
+    .state_size = sizeof(vg_fuse_params),
     .process = fuse_process,
-    .destroy = free,
 };

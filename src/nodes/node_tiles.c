@@ -12,22 +12,21 @@
 #include <string.h>
 
 typedef struct tiles_state {
+  int tile[2]; /* tile_size */
+  int overlap;
+  bool global_view;
   vg_tile_params tiles;
   int w, h;             /* model input */
   nodes_tensor_out out; /* sample parameters, layout, dtype, tensor name */
 } tiles_state;
 
-static const char *const k_params[] = {"tile_size", "overlap", "global_view", "width",  "height",
-                                       "interp",    "bgr",     "mean",        "std",    "scale",
-                                       "pad_value", "layout",  "dtype",       "output", NULL};
-
 /* tile_size: one number (square tiles) or [w, h]. */
-static vg_status read_tile_size(const vg_cnode *params, int *w, int *h) {
-  const vg_cnode *n = vg_cnode_get(params, "tile_size");
-  if (!n) {
-    *w = *h = 640;
-    return VG_OK;
-  }
+static vg_status read_tile_size(vg_node *self, const vg_cnode *params, const vg_param *p,
+                                void *field) {
+  const vg_cnode *n = vg_cnode_get(params, p->name);
+  int *wh = field;
+  wh[0] = wh[1] = 640;
+  if (!n) return VG_OK;
   int64_t v[2];
   if (vg_cnode_get_kind(n) == VG_CNODE_SEQ) {
     if (vg_cnode_len(n) != 2)
@@ -37,38 +36,55 @@ static vg_status read_tile_size(const vg_cnode *params, int *w, int *h) {
         return vg_cnode_error(vg_cnode_at(n, (size_t)i), VG_ERR_PARSE,
                               "tile_size: expected an integer");
   } else {
-    VG_TRY(vg_cfg_int(params, "tile_size", true, 0, &v[0]));
+    VG_TRY(vg_cnode_as_int(n, &v[0]));
     v[1] = v[0];
   }
   for (int i = 0; i < 2; i++)
     if (v[i] < 16 || v[i] > VG_IMGPROC_MAX_SIDE)
       return vg_cnode_error(n, VG_ERR_PARSE, "tile_size %lld is outside 16..%d", (long long)v[i],
                             VG_IMGPROC_MAX_SIDE);
-  *w = (int)v[0];
-  *h = (int)v[1];
+  wh[0] = (int)v[0];
+  wh[1] = (int)v[1];
   return VG_OK;
 }
 
+static vg_status tiles_out(vg_node *self, const vg_cnode *params, const vg_param *p, void *field) {
+  return nodes_tensor_out_params(params, "input", field);
+}
+
+static const vg_param k_params[] = {
+    VG_P_CUSTOM(tiles_state, tile, "tile_size", read_tile_size,
+                "tile side, or [width, height], 16..16384; default 640"),
+    VG_P_INT(tiles_state, overlap, "overlap", -1, -1, VG_IMGPROC_MAX_SIDE,
+             "pixels shared by neighbouring tiles, below the tile side; -1 = side / 8"),
+    VG_P_BOOL(tiles_state, global_view, "global_view", true, "add the whole frame as last item"),
+    VG_P_INT(tiles_state, w, "width", 0, 0, VG_IMGPROC_MAX_SIDE,
+             "model input width (8..); 0 = the tile width"),
+    VG_P_INT(tiles_state, h, "height", 0, 0, VG_IMGPROC_MAX_SIDE,
+             "model input height (8..); 0 = the tile height"),
+    VG_P_GROUP(tiles_state, out, "tensor", nodes_tensor_out_keys, tiles_out,
+               NODES_TENSOR_OUT_DOC "; output defaults to 'input'"),
+    {0}};
+
+static vg_status side_param(const vg_cnode *params, const char *key, int *v, int lo, int hi) {
+  if (*v >= lo && *v <= hi) return VG_OK;
+  return vg_cnode_error(vg_cnode_get(params, key), VG_ERR_PARSE, "%s = %d is outside %d..%d", key,
+                        *v, lo, hi);
+}
+
 static vg_status tiles_init(vg_node *self, const vg_cnode *params, void **state) {
-  VG_TRY(vg_params_check(self, params, k_params));
-  tiles_state s;
-  memset(&s, 0, sizeof s);
-  VG_TRY(read_tile_size(params, &s.tiles.tile_w, &s.tiles.tile_h));
-  int side = s.tiles.tile_w < s.tiles.tile_h ? s.tiles.tile_w : s.tiles.tile_h;
-  int64_t v;
-  VG_TRY(vg_cfg_int_range(params, "overlap", false, side / 8, 0, side - 1, &v));
-  s.tiles.overlap = (int)v;
-  VG_TRY(vg_cfg_bool(params, "global_view", false, true, &s.tiles.global_view));
-  VG_TRY(vg_cfg_int_range(params, "width", false, s.tiles.tile_w, 8, VG_IMGPROC_MAX_SIDE, &v));
-  s.w = (int)v;
-  VG_TRY(vg_cfg_int_range(params, "height", false, s.tiles.tile_h, 8, VG_IMGPROC_MAX_SIDE, &v));
-  s.h = (int)v;
-  VG_TRY(nodes_tensor_out_params(params, "input", &s.out));
-  tiles_state *ps = malloc(sizeof *ps);
-  if (!ps) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
-  *ps = s;
-  *state = ps;
-  return VG_OK;
+  tiles_state *s = *state;
+  s->tiles.tile_w = s->tile[0];
+  s->tiles.tile_h = s->tile[1];
+  int side = s->tile[0] < s->tile[1] ? s->tile[0] : s->tile[1];
+  if (s->overlap < 0 && !vg_cnode_get(params, "overlap")) s->overlap = side / 8;
+  VG_TRY(side_param(params, "overlap", &s->overlap, 0, side - 1));
+  s->tiles.overlap = s->overlap;
+  s->tiles.global_view = s->global_view;
+  if (s->w == 0 && !vg_cnode_get(params, "width")) s->w = s->tile[0];
+  if (s->h == 0 && !vg_cnode_get(params, "height")) s->h = s->tile[1];
+  VG_TRY(side_param(params, "width", &s->w, 8, VG_IMGPROC_MAX_SIDE));
+  return side_param(params, "height", &s->h, 8, VG_IMGPROC_MAX_SIDE);
 }
 
 /* Hands frame i's items [first, first + count) of the batch to its output packet. */
@@ -159,7 +175,8 @@ const vg_node_type vg_node_tiles = {
     .devices = VG_DEVICES_CPU | VG_DEVICES_CUDA,
     .preferred = VG_DEVICE_CUDA,
     .flags = VG_NODE_BATCHING,
+    .params = k_params,
+    .state_size = sizeof(tiles_state),
     .init = tiles_init,
     .process = tiles_process,
-    .destroy = free,
 };

@@ -19,38 +19,47 @@ typedef struct track_state {
   vg_tracker_params p;
   bool vote_text;
   pthread_mutex_t mu; /* the map of trackers (describe reads it) */
+  bool mu_inited;
   int nstreams;
   int stream_ids[MAX_STREAMS];
   vg_tracker *trackers[MAX_STREAMS];
   uint64_t ended;
 } track_state;
 
-static const char *const k_params[] = {"high_thresh", "low_thresh",    "new_track_thresh",
-                                       "match_iou",   "low_match_iou", "tentative_match_iou",
-                                       "min_hits",    "max_lost",      "per_class",
-                                       "max_tracks",  "vote_text",     NULL};
+static const char *const k_tracker_keys[] = {"high_thresh",
+                                             "low_thresh",
+                                             "new_track_thresh",
+                                             "match_iou",
+                                             "low_match_iou",
+                                             "tentative_match_iou",
+                                             "min_hits",
+                                             "max_lost",
+                                             "per_class",
+                                             "max_tracks",
+                                             NULL};
+
+static vg_status tracker_group(vg_node *self, const vg_cnode *params, const vg_param *p,
+                               void *field) {
+  return vg_tracker_params_from_config(params, field);
+}
+
+static const vg_param k_params[] = {
+    VG_P_GROUP(track_state, p, "tracker", k_tracker_keys, tracker_group,
+               "ByteTrack association (vg_tracker_params; see docs/ARCHITECTURE.md, track)"),
+    VG_P_BOOL(track_state, vote_text, "vote_text", true, "objects' texts vote for their track"),
+    {0}};
 
 static void track_destroy(void *state) {
   track_state *s = state;
-  if (!s) return;
   for (int i = 0; i < s->nstreams; i++)
     vg_tracker_destroy(s->trackers[i]);
-  pthread_mutex_destroy(&s->mu);
-  free(s);
+  if (s->mu_inited) pthread_mutex_destroy(&s->mu);
 }
 
 static vg_status track_init(vg_node *self, const vg_cnode *params, void **state) {
-  VG_TRY(vg_params_check(self, params, k_params));
-  track_state *s = calloc(1, sizeof *s);
-  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
+  track_state *s = *state;
   pthread_mutex_init(&s->mu, NULL);
-  vg_status st = vg_tracker_params_from_config(params, &s->p);
-  if (st == VG_OK) st = vg_cfg_bool(params, "vote_text", false, true, &s->vote_text);
-  if (st != VG_OK) {
-    track_destroy(s);
-    return st;
-  }
-  *state = s;
+  s->mu_inited = true;
   return VG_OK;
 }
 
@@ -196,6 +205,8 @@ const vg_node_type vg_node_track = {
     .devices = VG_DEVICES_CPU,
     .preferred = VG_DEVICE_CPU,
     .flags = VG_NODE_ORDERED | VG_NODE_SEES_SKIPPED | VG_NODE_SEES_EOS,
+    .params = k_params,
+    .state_size = sizeof(track_state),
     .init = track_init,
     .process = track_process,
     .destroy = track_destroy,

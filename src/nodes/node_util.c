@@ -102,6 +102,20 @@ vg_status nodes_tensor_out_params(const vg_cnode *params, const char *def_name,
   return VG_OK;
 }
 
+const char *const nodes_tensor_out_keys[] = {"interp",    "bgr",    "mean",  "std",    "scale",
+                                             "pad_value", "layout", "dtype", "output", NULL};
+
+vg_status nodes_tensor_name(vg_node *self, const vg_cnode *params, const vg_param *p, void *field) {
+  const vg_cnode *value = vg_cnode_get(params, p->name);
+  const char *v = p->sdef ? p->sdef : "";
+  if (value) VG_TRY(vg_cnode_as_string(value, &v));
+  if (!v[0] || strlen(v) >= VG_TENSOR_NAME_MAX)
+    return vg_cnode_error(value ? value : params, VG_ERR_PARSE,
+                          "%s: a tensor name of 1..%d characters", p->name, VG_TENSOR_NAME_MAX - 1);
+  snprintf(field, VG_TENSOR_NAME_MAX, "%s", v);
+  return VG_OK;
+}
+
 vg_status nodes_frame_copy(vg_node *self, const vg_frame *src, vg_stream s, vg_frame *out) {
   vg_device dev = vg_node_device(self);
   vg_frame n;

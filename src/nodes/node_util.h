@@ -26,6 +26,15 @@ typedef struct nodes_tensor_out {
 } nodes_tensor_out;
 vg_status nodes_tensor_out_params(const vg_cnode *params, const char *def_name,
                                   nodes_tensor_out *o);
+/* The keys nodes_tensor_out_params reads, and their doc line, for parameter tables. */
+extern const char *const nodes_tensor_out_keys[];
+#define NODES_TENSOR_OUT_DOC                                                                       \
+  "sampling: interp bilinear|nearest, bgr (false), mean/std [3] in 0..1 units or scale "           \
+  "unit|none (unit = v/255), pad_value (114), layout nchw|nhwc, dtype f32|f16, output (name)"
+
+/* A parameter hook: a tensor name of 1..VG_TENSOR_NAME_MAX-1 characters into a
+ * char[VG_TENSOR_NAME_MAX] field; absent: p->sdef. */
+vg_status nodes_tensor_name(vg_node *self, const vg_cnode *params, const vg_param *p, void *field);
 
 /* Reads a list of `n` numbers at key into out (absent: out unchanged). */
 vg_status nodes_floats(const vg_cnode *params, const char *key, float *out, int n);

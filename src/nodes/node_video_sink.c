@@ -17,12 +17,14 @@
 #define MAX_STREAMS 16
 
 typedef struct vs_state {
-  char path[1024];
-  vg_encoder_opts opts;
-  char codec[32];
+  const char *path, *codec;
+  int preset, crf, bitrate_kbps, queue_frames;
+  double fps;
   bool block, required;
+  vg_encoder_opts opts;
   char disabled[512];
   pthread_mutex_t mu;
+  bool mu_inited;
   int n;
   int stream_ids[MAX_STREAMS];
   vg_encoder *enc[MAX_STREAMS];
@@ -31,52 +33,41 @@ typedef struct vs_state {
   bool closed[MAX_STREAMS];
 } vs_state;
 
-static const char *const k_params[] = {"path", "codec", "crf",          "bitrate_kbps", "preset",
-                                       "fps",  "block", "queue_frames", "required",     NULL};
+static const char *const k_presets[] = {"ultrafast", "superfast", "veryfast", "faster",
+                                        "fast",      "medium",    "slow",     NULL};
+
+static const vg_param k_params[] = {
+    VG_P_STRING(vs_state, path, "path", "annotated.mp4",
+                "file of the first stream; others get _s<stream> before the extension"),
+    VG_P_STRING(vs_state, codec, "codec", "auto", "auto, an NVENC or a libx264 encoder name"),
+    VG_P_INT(vs_state, crf, "crf", 23, 0, 51, "quality (libx264)"),
+    VG_P_INT(vs_state, bitrate_kbps, "bitrate_kbps", 0, 0, 1000000, "0 = quality-based"),
+    VG_P_ENUM(vs_state, preset, "preset", "veryfast", k_presets, "encoder speed preset"),
+    VG_P_DOUBLE(vs_state, fps, "fps", 25, 0.1, 1000, "frame rate written in the file"),
+    VG_P_BOOL(vs_state, block, "block", false, "wait when the queue is full instead of dropping"),
+    VG_P_INT(vs_state, queue_frames, "queue_frames", 8, 1, 1024, "frames queued for the encoder"),
+    VG_P_BOOL(vs_state, required, "required", true,
+              "false: without FFmpeg the sink disables itself with the reason"),
+    {0}};
 
 static void vs_destroy(void *state) {
   vs_state *s = state;
-  if (!s) return;
   for (int i = 0; i < s->n; i++)
     if (!s->closed[i]) vg_encoder_close(s->enc[i]);
-  pthread_mutex_destroy(&s->mu);
-  free(s);
+  if (s->mu_inited) pthread_mutex_destroy(&s->mu);
 }
 
 static vg_status vs_init(vg_node *self, const vg_cnode *params, void **state) {
-  VG_TRY(vg_params_check(self, params, k_params));
-  vs_state *s = calloc(1, sizeof *s);
-  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
+  vs_state *s = *state;
   pthread_mutex_init(&s->mu, NULL);
+  s->mu_inited = true;
   vg_encoder_opts_default(&s->opts);
-  const char *path, *codec, *preset;
-  int64_t crf, br, q;
-  double fps;
-  vg_status st = vg_cfg_string(params, "path", false, "annotated.mp4", &path);
-  if (st == VG_OK) st = vg_cfg_string(params, "codec", false, "auto", &codec);
-  if (st == VG_OK) st = vg_cfg_string(params, "preset", false, "veryfast", &preset);
-  if (st == VG_OK) st = vg_cfg_int_range(params, "crf", false, 23, 0, 51, &crf);
-  if (st == VG_OK) st = vg_cfg_int_range(params, "bitrate_kbps", false, 0, 0, 1000000, &br);
-  if (st == VG_OK) st = vg_cfg_int_range(params, "queue_frames", false, 8, 1, 1024, &q);
-  if (st == VG_OK) st = vg_cfg_double_range(params, "fps", false, 25, 0.1, 1000, &fps);
-  if (st == VG_OK) st = vg_cfg_bool(params, "block", false, false, &s->block);
-  if (st == VG_OK) st = vg_cfg_bool(params, "required", false, true, &s->required);
-  if (st != VG_OK) {
-    vs_destroy(s);
-    return st;
-  }
-  snprintf(s->path, sizeof s->path, "%s", path);
-  snprintf(s->codec, sizeof s->codec, "%s", codec);
   s->opts.codec = s->codec;
-  static const char *const presets[] = {"ultrafast", "superfast", "veryfast", "faster",
-                                        "fast",      "medium",    "slow",     NULL};
-  s->opts.preset = "veryfast";
-  for (int i = 0; presets[i]; i++)
-    if (strcmp(preset, presets[i]) == 0) s->opts.preset = presets[i];
-  s->opts.crf = (int)crf;
-  s->opts.bitrate_kbps = (int)br;
-  s->opts.queue_frames = (int)q;
-  s->opts.fps_num = (int)(fps * 1000 + 0.5);
+  s->opts.preset = k_presets[s->preset];
+  s->opts.crf = s->crf;
+  s->opts.bitrate_kbps = s->bitrate_kbps;
+  s->opts.queue_frames = s->queue_frames;
+  s->opts.fps_num = (int)(s->fps * 1000 + 0.5);
   s->opts.fps_den = 1000;
   s->opts.block_when_full = s->block;
   if (vg_node_device(self).kind == VG_DEVICE_CUDA) s->opts.device = vg_node_device(self).ordinal;
@@ -84,14 +75,11 @@ static vg_status vs_init(vg_node *self, const vg_cnode *params, void **state) {
     snprintf(
         s->disabled, sizeof s->disabled,
         "this build of vidgraph has no FFmpeg (built with VG_WITH_FFMPEG=OFF): no video encoding");
-    if (s->required) {
-      vs_destroy(s);
-      return vg_node_error(self, VG_ERR_UNSUPPORTED, "%s; set required: false to run without it",
-                           "this build has no FFmpeg, so it cannot write video");
-    }
+    if (s->required)
+      return vg_set_error(VG_ERR_UNSUPPORTED, "%s; set required: false to run without it",
+                          "this build has no FFmpeg, so it cannot write video");
     VG_LOGW("nodes", "node '%s' disabled: %s", vg_node_id(self), s->disabled);
   }
-  *state = s;
   return VG_OK;
 }
 
@@ -191,6 +179,8 @@ const vg_node_type vg_node_video_sink = {
     .devices = VG_DEVICES_CPU | VG_DEVICES_CUDA,
     .preferred = VG_DEVICE_CUDA,
     .flags = VG_NODE_ORDERED,
+    .params = k_params,
+    .state_size = sizeof(vs_state),
     .init = vs_init,
     .process = vs_process,
     .flush = vs_flush,

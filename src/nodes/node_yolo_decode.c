@@ -24,6 +24,9 @@
 #define YOLO_MAX_WS 16          /* device workspaces: one per concurrent CUDA call */
 #define YOLO_CUDA_MAX_BATCH 255 /* vg_yolo_decode_cuda's bound; bigger batches go in chunks */
 
+/* The type's counters (stats[] below). */
+enum { STAT_FRAMES = VG_STAT_NODE0, STAT_DETECTIONS, STAT_ON_DEVICE };
+
 typedef struct yolo_state {
   vg_yolo_params p;
   vg_labels *labels;
@@ -34,17 +37,16 @@ typedef struct yolo_state {
   bool fuse;
   vg_fuse_params fp;
   bool keep_tensors;
-  pthread_mutex_t mu; /* guards the workspaces and the counters */
+  pthread_mutex_t mu; /* guards the workspaces */
+  bool mu_inited;
   vg_yolo_cuda *ws[YOLO_MAX_WS];
   bool ws_busy[YOLO_MAX_WS];
   int nws;
-  uint64_t frames, detections, device_frames, host_copies;
 } yolo_state;
 
-static const char *const k_params[] = {
-    "tensor",        "layout",         "num_classes", "num_mask_coeffs", "conf_threshold",
-    "iou_threshold", "class_agnostic", "top_k",       "max_det",         "classes",
-    "labels",        "split",          "fuse",        "keep_tensors",    NULL};
+static const char *const k_yolo_keys[] = {
+    "layout",         "num_classes", "num_mask_coeffs", "conf_threshold", "iou_threshold",
+    "class_agnostic", "top_k",       "max_det",         "classes",        NULL};
 static const char *const k_split[] = {"boxes", "scores", "classes", "num_dets", NULL};
 
 static vg_status name_param(const vg_cnode *map, const char *key, bool required, const char *def,
@@ -62,7 +64,8 @@ static vg_status name_param(const vg_cnode *map, const char *key, bool required,
   return VG_OK;
 }
 
-static vg_status read_split(vg_node *self, const vg_cnode *params, yolo_state *s) {
+static vg_status read_split(vg_node *self, const vg_cnode *params, const vg_param *p, void *field) {
+  yolo_state *s = VG_PARAM_STATE(field, p);
   const vg_cnode *m = vg_cnode_get(params, "split");
   if (!m || vg_cnode_is_null(m)) return VG_OK;
   if (vg_cnode_get_kind(m) != VG_CNODE_MAP)
@@ -77,7 +80,8 @@ static vg_status read_split(vg_node *self, const vg_cnode *params, yolo_state *s
   return name_param(m, "num_dets", false, NULL, s->num_dets);
 }
 
-static vg_status read_fuse(const vg_cnode *params, yolo_state *s) {
+static vg_status read_fuse(vg_node *self, const vg_cnode *params, const vg_param *p, void *field) {
+  yolo_state *s = VG_PARAM_STATE(field, p);
   const vg_cnode *f = vg_cnode_get(params, "fuse");
   vg_fuse_params_default(&s->fp);
   s->fuse = true;
@@ -90,33 +94,43 @@ static vg_status read_fuse(const vg_cnode *params, yolo_state *s) {
   return VG_OK;
 }
 
+static vg_status yolo_group(vg_node *self, const vg_cnode *params, const vg_param *p, void *field) {
+  return vg_yolo_params_from_config(params, field);
+}
+
+static vg_status read_labels(vg_node *self, const vg_cnode *params, const vg_param *p,
+                             void *field) {
+  return det_labels_from_params(params, p->name, field);
+}
+
+static const vg_param k_params[] = {
+    VG_P_CUSTOM(yolo_state, tensor, "tensor", nodes_tensor_name, "the head tensor",
+                .sdef = "output0"),
+    VG_P_GROUP(yolo_state, p, "yolo", k_yolo_keys, yolo_group,
+               "layout auto|v5|v8|e2e, num_classes, conf_threshold, iou_threshold, top_k, "
+               "max_det, classes (vg_yolo_params)"),
+    VG_P_CUSTOM(yolo_state, split, "split", read_split,
+                "end-to-end split outputs: {boxes, scores, classes, num_dets} tensor names"),
+    VG_P_CUSTOM(yolo_state, split, "fuse", read_fuse,
+                "fuse the views of a batch: true (default), false or {method, match, threshold, "
+                "class_agnostic, max_det}"),
+    VG_P_BOOL(yolo_state, keep_tensors, "keep_tensors", false, "keep the consumed head tensors"),
+    VG_P_CUSTOM(yolo_state, labels, "labels", read_labels, "class names: a file or a list"),
+    {0}};
+
 static void yolo_destroy(void *state) {
   yolo_state *s = state;
-  if (!s) return;
   for (int i = 0; i < s->nws; i++)
     vg_yolo_cuda_destroy(s->ws[i]);
   vg_labels_free(s->labels);
-  pthread_mutex_destroy(&s->mu);
-  free(s);
+  if (s->mu_inited) pthread_mutex_destroy(&s->mu);
 }
 
 static vg_status yolo_init(vg_node *self, const vg_cnode *params, void **state) {
-  VG_TRY(vg_params_check(self, params, k_params));
-  yolo_state *s = calloc(1, sizeof *s);
-  if (!s) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
+  yolo_state *s = *state;
   pthread_mutex_init(&s->mu, NULL);
-  vg_status st = vg_yolo_params_from_config(params, &s->p);
-  if (st == VG_OK) st = name_param(params, "tensor", false, "output0", s->tensor);
-  if (st == VG_OK) st = read_split(self, params, s);
-  if (st == VG_OK) st = read_fuse(params, s);
-  if (st == VG_OK) st = vg_cfg_bool(params, "keep_tensors", false, false, &s->keep_tensors);
-  if (st == VG_OK) st = det_labels_from_params(params, "labels", &s->labels);
-  if (st != VG_OK) {
-    yolo_destroy(s);
-    return st;
-  }
+  s->mu_inited = true;
   s->p.labels = s->labels;
-  *state = s;
   return VG_OK;
 }
 
@@ -175,9 +189,8 @@ static vg_status host_view(vg_call *c, yolo_state *s, const vg_tensor *t, vg_ten
     vg_tensor_release(tmp);
     return st;
   }
-  pthread_mutex_lock(&s->mu);
-  s->host_copies++;
-  pthread_mutex_unlock(&s->mu);
+  vg_node_stat_add(c->node, VG_STAT_COPIES, 1);
+  vg_node_stat_add(c->node, VG_STAT_COPY_BYTES, vg_tensor_nbytes(tmp));
   *out = tmp;
   return VG_OK;
 }
@@ -217,11 +230,7 @@ static vg_status decode_device(vg_call *c, yolo_state *s, const vg_tensor *t, co
     vg_tensor_release(&part);
   }
   ws_give(s, slot);
-  if (st == VG_OK) {
-    pthread_mutex_lock(&s->mu);
-    s->device_frames++;
-    pthread_mutex_unlock(&s->mu);
-  }
+  if (st == VG_OK) vg_node_stat_add(c->node, STAT_ON_DEVICE, 1);
   return st;
 }
 
@@ -313,10 +322,8 @@ static vg_status yolo_one(vg_call *c, yolo_state *s, vg_node_io *io) {
     for (int k = 0; k < 4; k++)
       if (names[k] && names[k][0]) vg_packet_remove_tensor(out, names[k]);
   }
-  pthread_mutex_lock(&s->mu);
-  s->frames++;
-  s->detections += list->count - first;
-  pthread_mutex_unlock(&s->mu);
+  vg_node_stat_add(c->node, STAT_FRAMES, 1);
+  vg_node_stat_add(c->node, STAT_DETECTIONS, list->count - first);
   io->out[0] = out;
   return VG_OK;
 }
@@ -329,16 +336,8 @@ static vg_status yolo_process(vg_call *c) {
 
 static char *yolo_describe(void *state) {
   yolo_state *s = state;
-  char *j = malloc(256);
-  if (!j) return NULL;
-  pthread_mutex_lock(&s->mu);
-  snprintf(j, 256,
-           "{\"frames\":%llu,\"detections\":%llu,\"decoded_on_device\":%llu,"
-           "\"host_copies\":%llu,\"fuse\":%s}",
-           (unsigned long long)s->frames, (unsigned long long)s->detections,
-           (unsigned long long)s->device_frames, (unsigned long long)s->host_copies,
-           s->fuse ? "true" : "false");
-  pthread_mutex_unlock(&s->mu);
+  char *j = malloc(32);
+  if (j) snprintf(j, 32, "{\"fuse\":%s}", s->fuse ? "true" : "false");
   return j;
 }
 
@@ -350,8 +349,11 @@ const vg_node_type vg_node_yolo_decode = {
     .outputs = {{"out", VG_PORT_OBJECTS | VG_PORT_FORWARD}},
     .devices = VG_DEVICES_CPU | VG_DEVICES_CUDA,
     .preferred = VG_DEVICE_CUDA,
+    .params = k_params,
+    .state_size = sizeof(yolo_state),
     .init = yolo_init,
     .process = yolo_process,
     .destroy = yolo_destroy,
     .describe = yolo_describe,
+    .stats = {"frames", "detections", "decoded_on_device"},
 };

@@ -1,15 +1,13 @@
-/* registry.c - the table of built-in node types. Adding a type: write src/nodes/node_<name>.c
- * defining `const vg_node_type vg_node_<name>` and add one X(<name>) line below. */
-#include "vidgraph/vg_graph.h"
+/* registry.c - the table of built-in node types and vg_nodes_register_builtin. Adding a type:
+ * write src/nodes/node_<name>.c defining `const vg_node_type vg_node_<name>` and add one
+ * X(<name>) line below. */
+#include "vidgraph/vg_nodes.h"
 
 #define VG_BUILTIN_NODES(X)                                                                        \
   X(input)                                                                                         \
   X(output)                                                                                        \
   X(json_sink)                                                                                     \
   X(callback_sink)                                                                                 \
-  X(pass)                                                                                          \
-  X(test_source)                                                                                   \
-  X(test_sum)                                                                                      \
   X(source)                                                                                        \
   X(preprocess)                                                                                    \
   X(infer)                                                                                         \
@@ -37,7 +35,10 @@ VG_BUILTIN_NODES(DECLARE)
 
 static const vg_node_type *const g_builtin[] = {VG_BUILTIN_NODES(ENTRY) NULL};
 
-const vg_node_type *const *vg_builtin_node_types(size_t *count) {
-  if (count) *count = sizeof g_builtin / sizeof g_builtin[0] - 1;
-  return g_builtin;
+vg_status vg_nodes_register_builtin(vg_registry *reg) {
+  for (const vg_node_type *const *t = g_builtin; *t; t++) {
+    vg_status s = vg_registry_add(reg, *t);
+    if (s != VG_OK) return vg_wrap_error(s, "built-in node types");
+  }
+  return VG_OK;
 }

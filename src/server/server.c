@@ -3,6 +3,7 @@
  * then HTTP), and the graceful drain on stop (no new requests, runs canceled and summarised,
  * streams stopped, event streams ended). */
 #include "server_internal.h"
+#include "vidgraph/vg_nodes.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -174,7 +175,8 @@ vg_status vg_server_create(const vg_server_config *cfg, vg_server **out) {
   s->t_start_ns = vg_now_ns();
   s->next_run_id = 1;
   vg_status st = configure(s);
-  if (st == VG_OK) st = vg_registry_create(true, &s->registry);
+  if (st == VG_OK) st = vg_registry_create(&s->registry);
+  if (st == VG_OK) st = vg_nodes_register_builtin(s->registry);
   if (st == VG_OK) st = vg_registry_add(s->registry, &srv_node_streams);
   if (st == VG_OK) st = vg_model_cache_create(0, &s->cache);
   if (st == VG_OK) st = srv_models_create(&s->models);

@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "vidgraph/vg_graph.h"
+#include "vg_test_nodes.h"
 
 /* Needs the picture on its own device; adds one object carrying the device it ran on. */
 static vg_status frame_user_process(vg_call *c) {
@@ -88,7 +89,7 @@ static const vg_node_type host_frame = {
 
 static vg_registry *registry(void) {
   vg_registry *reg;
-  VG_ASSERT_OK(vg_registry_create(true, &reg));
+  VG_ASSERT_OK(vg_test_registry_create(&reg));
   VG_ASSERT_OK(vg_registry_add(reg, &frame_user));
   VG_ASSERT_OK(vg_registry_add(reg, &objects_user));
   VG_ASSERT_OK(vg_registry_add(reg, &host_frame));

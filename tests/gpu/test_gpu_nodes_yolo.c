@@ -11,6 +11,7 @@
 #include <math.h>
 
 #include "vidgraph/vg_graph.h"
+#include "vg_test_nodes.h"
 
 static uint64_t g_rng = 0x9e3779b97f4a7c15ULL;
 static float frand(void) { /* xorshift64*, deterministic */
@@ -53,7 +54,7 @@ static vg_packet *run_on(const char *type, const char *device, const char *param
            "  - {id: out, type: output}\nedges: [in -> n, n -> out]\n",
            type, device, params);
   vg_graph *g = NULL;
-  VG_ASSERT_OK(vg_graph_load_string(yaml, "gpu.yaml", NULL, 0, NULL, &g));
+  VG_ASSERT_OK(vg_graph_load_string(yaml, "gpu.yaml", NULL, 0, vg_test_registry(), &g));
   const char *ids[] = {"in"};
   vg_run *r = NULL;
   VG_ASSERT_OK(vg_run_once(g, NULL, ids, &in, 1, 60000, &r));

@@ -7,6 +7,7 @@
 #include "test_infer_util.h"
 #include "vidgraph/vg_graph.h"
 #include "vidgraph/vg_infer.h"
+#include "vg_test_nodes.h"
 
 static const char *k_graph =
     "nodes:\n"
@@ -19,7 +20,7 @@ static const char *k_graph =
 static void test_two_runs_share_one_model(void **state) {
   (void)state;
   vg_graph *g = NULL;
-  VG_ASSERT_OK(vg_graph_load_string(k_graph, "cache.yaml", NULL, 0, NULL, &g));
+  VG_ASSERT_OK(vg_graph_load_string(k_graph, "cache.yaml", NULL, 0, vg_test_registry(), &g));
   vg_model_cache *cache;
   VG_ASSERT_OK(vg_model_cache_create(0, &cache));
   vg_run_options opt = {.model_cache = cache};

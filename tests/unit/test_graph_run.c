@@ -10,10 +10,11 @@
 #include <unistd.h>
 
 #include "vidgraph/vg_graph.h"
+#include "vg_test_nodes.h"
 
 static vg_graph *load(const char *yaml) {
   vg_graph *g = NULL;
-  if (vg_graph_load_string(yaml, "run.yaml", NULL, 0, NULL, &g) != VG_OK)
+  if (vg_graph_load_string(yaml, "run.yaml", NULL, 0, vg_test_registry(), &g) != VG_OK)
     fail_msg("load: %s", vg_last_error());
   return g;
 }
@@ -249,7 +250,7 @@ static void test_concurrent_runs_isolated(void **state) {
                      "edges: [src -> a.in0, a -> out]\n";
   vg_graph *g1 = load(yaml), *g2;
   const char *sets[] = {"nodes.a.params.mul=5"};
-  VG_ASSERT_OK(vg_graph_load_string(yaml, "run.yaml", sets, 1, NULL, &g2));
+  VG_ASSERT_OK(vg_graph_load_string(yaml, "run.yaml", sets, 1, vg_test_registry(), &g2));
   job jobs[3] = {{.g = g1}, {.g = g1}, {.g = g2}}; /* two runs of one graph, one of another */
   pthread_t t[3];
   for (int k = 0; k < 3; k++)

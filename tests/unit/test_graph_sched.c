@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 
 #include "vidgraph/vg_graph.h"
+#include "vg_test_nodes.h"
 
 #define MOD 1000003
 #define MAX_SINKS 32
@@ -77,7 +78,8 @@ static vg_status run_collect(const vg_graph *g, int workers, collect *c, vg_run 
 
 static vg_graph *load(const char *yaml, const vg_registry *reg) {
   vg_graph *g = NULL;
-  vg_status s = vg_graph_load_string(yaml, "test.yaml", NULL, 0, reg, &g);
+  vg_status s =
+      vg_graph_load_string(yaml, "test.yaml", NULL, 0, reg ? reg : vg_test_registry(), &g);
   if (s != VG_OK) fail_msg("load: %s", vg_last_error());
   return g;
 }
@@ -402,7 +404,7 @@ static const vg_node_type gate_source = {
 
 static vg_registry *probe_registry(void) {
   vg_registry *reg;
-  VG_ASSERT_OK(vg_registry_create(true, &reg));
+  VG_ASSERT_OK(vg_test_registry_create(&reg));
   VG_ASSERT_OK(vg_registry_add(reg, &probe_parallel));
   VG_ASSERT_OK(vg_registry_add(reg, &probe_ordered));
   VG_ASSERT_OK(vg_registry_add(reg, &probe_batch));

@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <unistd.h>
 
+#include "vg_test_nodes.h"
 #include "vidgraph/vg_graph.h"
 
 static const char *k_endless = "settings: {queue_size: 4}\n"
@@ -17,7 +18,7 @@ static const char *k_endless = "settings: {queue_size: 4}\n"
                                "edges: [src -> slow, slow -> out]\n";
 
 static vg_run *start_endless(vg_graph **g) {
-  VG_ASSERT_OK(vg_graph_load_string(k_endless, "soak.yaml", NULL, 0, NULL, g));
+  VG_ASSERT_OK(vg_graph_load_string(k_endless, "soak.yaml", NULL, 0, vg_test_registry(), g));
   vg_run *r;
   VG_ASSERT_OK(vg_run_create(*g, NULL, &r));
   VG_ASSERT_OK(vg_run_start(r));

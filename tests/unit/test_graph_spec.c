@@ -5,6 +5,7 @@
 #include "vg_test.h"
 
 #include "vidgraph/vg_graph.h"
+#include "vg_test_nodes.h"
 
 static vg_status nop_process(vg_call *c) {
   (void)c;
@@ -12,7 +13,7 @@ static vg_status nop_process(vg_call *c) {
 }
 
 static vg_status load(const char *yaml, vg_graph **g) {
-  return vg_graph_load_string(yaml, "g.yaml", NULL, 0, NULL, g);
+  return vg_graph_load_string(yaml, "g.yaml", NULL, 0, vg_test_registry(), g);
 }
 
 /* Loading must fail with status s and a message containing every needle. */
@@ -109,7 +110,7 @@ static void test_type_mismatch(void **state) {
       .process = nop_process,
   };
   vg_registry *reg;
-  VG_ASSERT_OK(vg_registry_create(true, &reg));
+  VG_ASSERT_OK(vg_test_registry_create(&reg));
   VG_ASSERT_OK(vg_registry_add(reg, &objs_only));
   vg_graph *g = NULL;
   vg_status s = vg_graph_load_string("nodes:\n" SRC "  - {id: o, type: objs_only}\n"
@@ -246,7 +247,7 @@ static void test_placement(void **state) {
       .process = nop_process,
   };
   vg_registry *reg;
-  VG_ASSERT_OK(vg_registry_create(true, &reg));
+  VG_ASSERT_OK(vg_test_registry_create(&reg));
   VG_ASSERT_OK(vg_registry_add(reg, &gpu_pref));
   VG_ASSERT_OK(vg_registry_add(reg, &gpu_only));
   vg_graph *g;
@@ -329,14 +330,16 @@ static void test_overrides(void **state) {
   /* an override that breaks validation is reported at the original line of the user's file */
   vg_graph *g;
   const char *bad6[] = {"nodes.a.type=nope"};
-  assert_int_equal(vg_graph_load_string(yaml, "g.yaml", bad6, 1, NULL, &g), VG_ERR_NOT_FOUND);
+  assert_int_equal(vg_graph_load_string(yaml, "g.yaml", bad6, 1, vg_test_registry(), &g),
+                   VG_ERR_NOT_FOUND);
   VG_ASSERT_MSG_HAS("g.yaml:8:");
   VG_ASSERT_MSG_HAS("unknown node type 'nope'");
   const char *bad7[] = {"settings.queue_size=0"};
-  assert_int_equal(vg_graph_load_string(yaml, "g.yaml", bad7, 1, NULL, &g), VG_ERR_PARSE);
+  assert_int_equal(vg_graph_load_string(yaml, "g.yaml", bad7, 1, vg_test_registry(), &g),
+                   VG_ERR_PARSE);
   VG_ASSERT_MSG_HAS("g.yaml:3:");
   const char *good[] = {"nodes.a.params.mul=5"};
-  VG_ASSERT_OK(vg_graph_load_string(yaml, "g.yaml", good, 1, NULL, &g));
+  VG_ASSERT_OK(vg_graph_load_string(yaml, "g.yaml", good, 1, vg_test_registry(), &g));
   vg_graph_free(g);
 }
 
@@ -385,7 +388,7 @@ static void test_param_errors_at_run_create(void **state) {
 static void test_registry_checks(void **state) {
   (void)state;
   vg_registry *reg;
-  VG_ASSERT_OK(vg_registry_create(false, &reg));
+  VG_ASSERT_OK(vg_registry_create(&reg));
   assert_int_equal(vg_registry_count(reg), 0);
   vg_node_type t = {.name = "x", .inputs = {{"in", VG_PORT_ANY}}, .devices = VG_DEVICES_CPU};
   assert_int_equal(vg_registry_add(reg, &t), VG_ERR_INVALID_ARG);
@@ -408,15 +411,22 @@ static void test_registry_checks(void **state) {
   VG_ASSERT_MSG_HAS("registered twice");
   assert_ptr_equal(vg_registry_find(reg, "x"), &t);
   vg_registry_free(reg);
-  /* the built-in table is valid */
-  size_t n;
-  const vg_node_type *const *b = vg_builtin_node_types(&n);
-  assert_true(n >= 7);
-  assert_null(b[n]);
-  VG_ASSERT_OK(vg_registry_create(true, &reg));
-  assert_int_equal(vg_registry_count(reg), n);
+  /* the built-in table is valid, and holds no test node */
+  VG_ASSERT_OK(vg_registry_create(&reg));
+  assert_int_equal(vg_registry_count(reg), 0);
+  VG_ASSERT_OK(vg_nodes_register_builtin(reg));
+  assert_true(vg_registry_count(reg) >= 20);
   assert_non_null(vg_registry_find(reg, "json_sink"));
+  assert_null(vg_registry_find(reg, "test_source"));
+  assert_null(vg_registry_find(reg, "pass"));
+  assert_int_equal(vg_nodes_register_builtin(reg), VG_ERR_INVALID_ARG);
+  VG_ASSERT_MSG_HAS("registered twice");
   vg_registry_free(reg);
+  /* no registry: a clear error */
+  vg_graph *g = NULL;
+  assert_int_equal(vg_graph_load_string("nodes: []\n", "g.yaml", NULL, 0, NULL, &g),
+                   VG_ERR_INVALID_ARG);
+  VG_ASSERT_MSG_HAS("no node registry");
   char buf[64];
   assert_string_equal(vg_port_types_str(VG_PORT_FRAME | VG_PORT_OBJECTS, buf, sizeof buf),
                       "frame|objects");

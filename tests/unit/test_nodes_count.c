@@ -11,6 +11,7 @@
 #include <pthread.h>
 
 #include "vidgraph/vg_graph.h"
+#include "vg_test_nodes.h"
 
 #define FRAMES 12
 #define FPS 10.0
@@ -174,7 +175,7 @@ static char *run_scene(const char *extra, collected *c) {
   char yaml[2048];
   snprintf(yaml, sizeof yaml, k_graph, extra);
   vg_graph *g = NULL;
-  if (vg_graph_load_string(yaml, "count.yaml", NULL, 0, NULL, &g) != VG_OK)
+  if (vg_graph_load_string(yaml, "count.yaml", NULL, 0, vg_test_registry(), &g) != VG_OK)
     fail_msg("load: %s", vg_last_error());
   vg_run *r;
   VG_ASSERT_OK(vg_run_create(g, NULL, &r));
@@ -291,7 +292,7 @@ static void expect_init_error(const char *params, const char *needle) {
            "edges: [in -> cnt]\n",
            params);
   vg_graph *g = NULL;
-  if (vg_graph_load_string(yaml, "count.yaml", NULL, 0, NULL, &g) != VG_OK)
+  if (vg_graph_load_string(yaml, "count.yaml", NULL, 0, vg_test_registry(), &g) != VG_OK)
     fail_msg("load: %s", vg_last_error());
   vg_run *r = NULL;
   assert_int_not_equal(vg_run_create(g, NULL, &r), VG_OK);

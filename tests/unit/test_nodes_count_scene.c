@@ -10,6 +10,7 @@
 #include <pthread.h>
 
 #include "vidgraph/vg_graph.h"
+#include "vg_test_nodes.h"
 
 #define MAX_EVENTS 64
 
@@ -97,7 +98,7 @@ static void run_anchor(json_t *truth, const char *anchor, const char *truth_anch
            json_number_value(json_object_get(line, "x2")),
            json_number_value(json_object_get(line, "y2")), anchor);
   vg_graph *g = NULL;
-  if (vg_graph_load_string(yaml, "scene.yaml", NULL, 0, NULL, &g) != VG_OK)
+  if (vg_graph_load_string(yaml, "scene.yaml", NULL, 0, vg_test_registry(), &g) != VG_OK)
     fail_msg("load: %s", vg_last_error());
   vg_run *r;
   VG_ASSERT_OK(vg_run_create(g, NULL, &r));

@@ -6,6 +6,7 @@
 #include "vg_test.h"
 
 #include "vidgraph/vg_graph.h"
+#include "vg_test_nodes.h"
 
 /* Runs `in` (reference taken over) through a node of `type` with `params` (a YAML flow map);
  * returns the output packet, or NULL when the run failed (message in vg_last_error). */
@@ -17,7 +18,7 @@ static inline vg_packet *det_run_one(const char *type, const char *params, vg_pa
            "  - {id: out, type: output}\nedges: [in -> n, n -> out]\n",
            type, params);
   vg_graph *g = NULL;
-  if (vg_graph_load_string(yaml, "det.yaml", NULL, 0, NULL, &g) != VG_OK)
+  if (vg_graph_load_string(yaml, "det.yaml", NULL, 0, vg_test_registry(), &g) != VG_OK)
     fail_msg("load: %s", vg_last_error());
   const char *ids[] = {"in"};
   vg_run *r = NULL;
@@ -37,14 +38,14 @@ static inline vg_packet *det_run_one(const char *type, const char *params, vg_pa
 static inline void det_expect_init_error(const char *type, const char *params, const char *needle) {
   char yaml[2048], who[128];
   const char *port = "in";
-  for (const vg_node_type *const *t = vg_builtin_node_types(NULL); *t; t++)
-    if (strcmp((*t)->name, type) == 0) port = (*t)->inputs[0].name;
+  const vg_node_type *t = vg_registry_find(vg_test_registry(), type);
+  if (t) port = t->inputs[0].name;
   snprintf(yaml, sizeof yaml,
            "nodes:\n  - {id: in, type: input}\n  - {id: n, type: %s, params: %s}\n"
            "edges: [in -> n.%s]\n",
            type, params, port);
   vg_graph *g = NULL;
-  if (vg_graph_load_string(yaml, "det.yaml", NULL, 0, NULL, &g) != VG_OK)
+  if (vg_graph_load_string(yaml, "det.yaml", NULL, 0, vg_test_registry(), &g) != VG_OK)
     fail_msg("load: %s", vg_last_error());
   vg_run *r = NULL;
   if (vg_run_create(g, NULL, &r) == VG_OK) fail_msg("params %s were accepted", params);

@@ -6,6 +6,7 @@
 #include "test_nodes_det_common.h"
 
 #include <pthread.h>
+#include "vg_test_nodes.h"
 
 #define NF 40
 
@@ -65,7 +66,7 @@ static void test_open_then_closed(void **state) {
                                     "  - {id: fat, type: fatigue, params: {fps: 10}}\n"
                                     "  - {id: out, type: callback_sink}\n"
                                     "edges: [in -> fat, fat -> out]\n",
-                                    "fatigue.yaml", NULL, 0, NULL, &g));
+                                    "fatigue.yaml", NULL, 0, vg_test_registry(), &g));
   vg_run *r;
   VG_ASSERT_OK(vg_run_create(g, NULL, &r));
   for (int f = 0; f < NF; f++) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "vidgraph/vg_video.h"
+#include "vg_test_nodes.h"
 
 static vg_packet *grey_packet(int frame, bool with_object) {
   vg_frame f;
@@ -54,7 +55,7 @@ static char *run_sink(const char *params) {
            "edges: [in -> snap]\n",
            params);
   vg_graph *g = NULL;
-  VG_ASSERT_OK(vg_graph_load_string(yaml, "jpeg.yaml", NULL, 0, NULL, &g));
+  VG_ASSERT_OK(vg_graph_load_string(yaml, "jpeg.yaml", NULL, 0, vg_test_registry(), &g));
   vg_run *r;
   VG_ASSERT_OK(vg_run_create(g, NULL, &r));
   for (int f = 0; f < 10; f++) {

@@ -7,10 +7,11 @@
 #include <unistd.h>
 
 #include "vidgraph/vg_graph.h"
+#include "vg_test_nodes.h"
 
 static vg_graph *load(const char *yaml) {
   vg_graph *g = NULL;
-  if (vg_graph_load_string(yaml, "sinks.yaml", NULL, 0, NULL, &g) != VG_OK)
+  if (vg_graph_load_string(yaml, "sinks.yaml", NULL, 0, vg_test_registry(), &g) != VG_OK)
     fail_msg("load: %s", vg_last_error());
   return g;
 }

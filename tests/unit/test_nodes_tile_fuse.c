@@ -3,6 +3,7 @@
  * merged (NMS by intersection-over-smaller; weighted box merging), classes kept apart, and bad
  * parameters. Expected boxes are worked out by hand. */
 #include "test_nodes_det_common.h"
+#include "vg_test_nodes.h"
 
 /* A 1-item v8 head with one class and the given anchors (cx, cy, w, h, score). */
 static void set_head(vg_packet *p, const char *name, const float (*a)[5], int n) {
@@ -29,7 +30,7 @@ static const vg_objects *fuse(const char *params, vg_packet **keep) {
            "edges: [in -> da, in -> db, da -> f.in0, db -> f.in1, f -> out]\n",
            params);
   vg_graph *g = NULL;
-  VG_ASSERT_OK(vg_graph_load_string(yaml, "fuse.yaml", NULL, 0, NULL, &g));
+  VG_ASSERT_OK(vg_graph_load_string(yaml, "fuse.yaml", NULL, 0, vg_test_registry(), &g));
   vg_packet *p;
   VG_ASSERT_OK(vg_packet_new(&p));
   /* view a: the person whole (150, 200, 100, 200) 0.6; view b: its right part cut at x = 105

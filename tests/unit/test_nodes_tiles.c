@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "vidgraph/vg_graph.h"
+#include "vg_test_nodes.h"
 
 static uint8_t pix(int x, int y, int c) {
   return (uint8_t)(c == 0 ? (x * 7 + y * 3) & 255 : c == 1 ? (x + y) & 255 : y & 255);
@@ -50,7 +51,7 @@ static double run_tiles(const char *params, vg_packet **in, int n, got *g) {
            "  - {id: out, type: callback_sink}\nedges: [in -> tl, tl -> out]\n",
            params);
   vg_graph *gr = NULL;
-  if (vg_graph_load_string(yaml, "tiles.yaml", NULL, 0, NULL, &gr) != VG_OK)
+  if (vg_graph_load_string(yaml, "tiles.yaml", NULL, 0, vg_test_registry(), &gr) != VG_OK)
     fail_msg("load: %s", vg_last_error());
   vg_run *r;
   VG_ASSERT_OK(vg_run_create(gr, NULL, &r));
@@ -165,7 +166,7 @@ static void expect_init_error(const char *params, const char *needle) {
            "edges: [in -> tl]\n",
            params);
   vg_graph *g = NULL;
-  if (vg_graph_load_string(yaml, "tiles.yaml", NULL, 0, NULL, &g) != VG_OK)
+  if (vg_graph_load_string(yaml, "tiles.yaml", NULL, 0, vg_test_registry(), &g) != VG_OK)
     fail_msg("load: %s", vg_last_error());
   vg_run *r = NULL;
   assert_int_not_equal(vg_run_create(g, NULL, &r), VG_OK);
@@ -192,7 +193,7 @@ static void test_packet_without_picture(void **state) {
   VG_ASSERT_OK(vg_graph_load_string("nodes:\n  - {id: in, type: input}\n"
                                     "  - {id: tl, type: tiles, device: cpu}\n"
                                     "  - {id: out, type: output}\nedges: [in -> tl, tl -> out]\n",
-                                    "tiles.yaml", NULL, 0, NULL, &g));
+                                    "tiles.yaml", NULL, 0, vg_test_registry(), &g));
   vg_packet *p;
   VG_ASSERT_OK(vg_packet_new(&p));
   vg_packet_set_stream(p, 3, 7);
