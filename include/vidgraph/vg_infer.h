@@ -50,6 +50,13 @@ vg_status vg_infer_probe_provider(vg_provider p, int device_id, char *reason, si
  * folder of the loaded libonnxruntime.so. */
 const char *vg_infer_provider_lib_dir(void);
 
+/* The ONNX Runtime core library in use (the loaded file, links resolved) and where it came from:
+ * the line of onnxruntime-origin.txt beside it that names this file, written by
+ * scripts/setup.sh ("FILE BYTES PACKAGE PATH-IN-PACKAGE sha256:HEX"), when the recorded size
+ * matches; otherwise "unknown: ..." saying why. */
+const char *vg_infer_core_path(void);
+const char *vg_infer_core_origin(void);
+
 /* ===================================================================== model spec */
 
 #define VG_MODEL_PATH_MAX 1024

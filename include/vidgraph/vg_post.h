@@ -203,6 +203,21 @@ vg_status vg_dbnet_params_from_config(const vg_cnode *map, vg_dbnet_params *p);
 vg_status vg_dbnet_decode(const vg_tensor *prob, int b, const vg_dbnet_params *p,
                           const vg_xform *xf, int frame_w, int frame_h, vg_objects *objs);
 
+/* ----- CUDA: the whole decoding on the device (threshold, 8-connected labelling, per-region
+ * rectangles, box scores, unclip); only the kept rectangles are copied back (one small copy).
+ * Results equal vg_dbnet_decode's exactly (same arithmetic, src/post/cuda/post_text.h). */
+
+/* Device workspace reused across calls (grows with the map size). */
+typedef struct vg_dbnet_cuda vg_dbnet_cuda;
+
+vg_status vg_dbnet_cuda_create(vg_device dev, vg_dbnet_cuda **out);
+void vg_dbnet_cuda_destroy(vg_dbnet_cuda *w);
+/* As vg_dbnet_decode, for a map in the workspace's CUDA memory; enqueues on stream s and
+ * synchronises it before returning. Without CUDA support: VG_ERR_UNSUPPORTED. */
+vg_status vg_dbnet_decode_cuda(vg_dbnet_cuda *w, const vg_tensor *prob, int b,
+                               const vg_dbnet_params *p, const vg_xform *xf, int frame_w,
+                               int frame_h, vg_objects *objs, vg_stream s);
+
 /* ----- geometry used by the DBNet decoder (exposed for tests and other layers) */
 
 /* Minimum-area rectangle of n points (rotating calipers over the convex hull). Writes its 4
@@ -242,6 +257,21 @@ vg_status vg_ctc_decode(const vg_tensor *probs, int n, const vg_ctc_dict *d, vg_
 /* Decodes samples 0..count-1 into objs[i].text / text_score. */
 vg_status vg_ctc_decode_objects(const vg_tensor *probs, const vg_ctc_dict *d, vg_ctc_input input,
                                 vg_object *objs, size_t count);
+
+/* Time steps (T) the decoders accept. */
+#define VG_CTC_MAX_STEPS 4096
+
+/* ----- CUDA: argmax, collapse and probabilities on the device; only the kept classes and their
+ * probabilities come back (about 8 bytes per time step). Results equal vg_ctc_decode's exactly. */
+typedef struct vg_ctc_cuda vg_ctc_cuda;
+
+vg_status vg_ctc_cuda_create(vg_device dev, vg_ctc_cuda **out);
+void vg_ctc_cuda_destroy(vg_ctc_cuda *w);
+/* As vg_ctc_decode_objects, for a recogniser output in the workspace's CUDA memory; enqueues on
+ * stream s and synchronises it before returning. Without CUDA support: VG_ERR_UNSUPPORTED. */
+vg_status vg_ctc_decode_objects_cuda(vg_ctc_cuda *w, const vg_tensor *probs, const vg_ctc_dict *d,
+                                     vg_ctc_input input, vg_object *objs, size_t count,
+                                     vg_stream s);
 
 /* Normalisation of recognised text before it is judged. PLATE: ASCII letters upper-cased,
  * full-width ASCII (U+FF01..U+FF5E) folded to ASCII, dash-like glyphs (U+2010..U+2015, U+2212,

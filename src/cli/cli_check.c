@@ -150,6 +150,9 @@ static void print_text(const check_ctx *c) {
   printf("onnxruntime   %s (provider libraries in %s)\n",
          json_string_value(json_object_get(r, "onnxruntime")),
          json_string_value(json_object_get(r, "provider_lib_dir")));
+  json_t *core = json_object_get(r, "onnxruntime_core");
+  printf("  core        %s\n  from        %s\n", json_string_value(json_object_get(core, "path")),
+         json_string_value(json_object_get(core, "origin")));
   size_t i;
   json_t *p;
   printf("providers:\n");
@@ -218,6 +221,9 @@ int cli_check(int argc, char **argv) {
   check_ctx c = {.root = json_object()};
   json_object_set_new(c.root, "onnxruntime", json_string(vg_infer_runtime_version()));
   json_object_set_new(c.root, "provider_lib_dir", json_string(vg_infer_provider_lib_dir()));
+  json_object_set_new(
+      c.root, "onnxruntime_core",
+      json_pack("{s:s,s:s}", "path", vg_infer_core_path(), "origin", vg_infer_core_origin()));
   json_object_set_new(c.root, "providers", providers_json(&c));
   json_object_set_new(c.root, "devices", devices_json(&c));
   if (config) check_config(&c, config);

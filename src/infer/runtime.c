@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static const OrtApi *g_api;
@@ -152,6 +153,68 @@ static void find_lib_dir(void) {
 const char *vg_infer_provider_lib_dir(void) {
   pthread_once(&g_dir_once, find_lib_dir);
   return g_lib_dir;
+}
+
+/* ----------------------------------------------------------------- core library and origin */
+
+static pthread_once_t g_core_once = PTHREAD_ONCE_INIT;
+static char g_core_path[VG_MODEL_PATH_MAX];
+static char g_core_origin[512];
+
+/* Finds the line of `list` (onnxruntime-origin.txt) for file `name` of `bytes` bytes. */
+static void origin_from(FILE *f, const char *list, const char *name, long long bytes) {
+  char line[1024];
+  while (fgets(line, sizeof line, f)) {
+    char file[256], pkg[256], inner[256], sum[128];
+    long long size;
+    if (sscanf(line, "%255s %lld %255s %255s %127s", file, &size, pkg, inner, sum) != 5) continue;
+    if (strcmp(file, name) != 0) continue;
+    if (size != bytes) {
+      snprintf(g_core_origin, sizeof g_core_origin,
+               "unknown: %s has %lld bytes, %s records %lld (from %s): replaced since setup?", name,
+               bytes, list, size, pkg);
+      return;
+    }
+    snprintf(g_core_origin, sizeof g_core_origin, "%s (%s, %s)", pkg, inner, sum);
+    return;
+  }
+  snprintf(g_core_origin, sizeof g_core_origin, "unknown: %s has no line for %s", list, name);
+}
+
+static void find_core(void) {
+  Dl_info info;
+  snprintf(g_core_path, sizeof g_core_path, "unknown");
+  snprintf(g_core_origin, sizeof g_core_origin, "unknown: the loaded library was not found");
+  if (!dladdr((void *)OrtGetApiBase, &info) || !info.dli_fname) return;
+  char *real = realpath(info.dli_fname, NULL);
+  snprintf(g_core_path, sizeof g_core_path, "%s", real ? real : info.dli_fname);
+  free(real);
+  char dir[VG_MODEL_PATH_MAX], list[VG_MODEL_PATH_MAX + 32];
+  snprintf(dir, sizeof dir, "%s", g_core_path);
+  char *slash = strrchr(dir, '/');
+  const char *name = slash ? slash + 1 : dir;
+  if (slash) *slash = '\0';
+  snprintf(list, sizeof list, "%s/onnxruntime-origin.txt", slash ? dir : ".");
+  struct stat stt;
+  long long bytes = stat(g_core_path, &stt) == 0 ? (long long)stt.st_size : -1;
+  FILE *f = fopen(list, "r");
+  if (!f) {
+    snprintf(g_core_origin, sizeof g_core_origin, "unknown: no %s (scripts/setup.sh writes it)",
+             list);
+    return;
+  }
+  origin_from(f, list, name, bytes);
+  fclose(f);
+}
+
+const char *vg_infer_core_path(void) {
+  pthread_once(&g_core_once, find_core);
+  return g_core_path;
+}
+
+const char *vg_infer_core_origin(void) {
+  pthread_once(&g_core_once, find_core);
+  return g_core_origin;
 }
 
 /* ----------------------------------------------------------------- CUDA EP library (V2 route) */

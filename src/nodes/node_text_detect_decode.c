@@ -1,6 +1,7 @@
 /* node_text_detect_decode.c - the `text_detect_decode` node: PP-OCR DBNet probability map ->
  * text quadrilaterals (objects with has_quad) in frame coordinates, through the preprocess
- * transform of the packet. */
+ * transform of the packet. A map in CUDA memory is decoded on the device (vg_dbnet_decode_cuda:
+ * only the rectangles come back), a host map by the CPU twin. */
 #include "node_util.h"
 #include "vidgraph/vg_post.h"
 
@@ -14,8 +15,39 @@ typedef struct tdd_state {
   const char *input;
   float min_width, min_height; /* frame pixels: smaller quads are dropped */
   int max_objects;
-  float merge_gap; /* > 0: merge quads of one text line closer than merge_gap * line height */
+  float merge_gap;    /* > 0: merge quads of one text line closer than merge_gap * line height */
+  nodes_ws_pool pool; /* vg_dbnet_cuda workspaces */
 } tdd_state;
+
+static vg_status tdd_ws_make(vg_device dev, void **ws) {
+  return vg_dbnet_cuda_create(dev, (vg_dbnet_cuda **)ws);
+}
+
+static void tdd_ws_drop(void *ws) {
+  vg_dbnet_cuda_destroy(ws);
+}
+
+static vg_status tdd_init(vg_node *self, const vg_cnode *params, void **state) {
+  (void)self, (void)params;
+  nodes_ws_pool_init(&((tdd_state *)*state)->pool);
+  return VG_OK;
+}
+
+static void tdd_destroy(void *state) {
+  nodes_ws_pool_free(&((tdd_state *)state)->pool, tdd_ws_drop);
+}
+
+/* Decodes image 0 of the map where it lives. */
+static vg_status tdd_decode(vg_call *c, tdd_state *s, const vg_tensor *prob, const vg_xform *xf,
+                            int fw, int fh, vg_objects *objs) {
+  if (vg_tensor_device(prob).kind != VG_DEVICE_CUDA)
+    return vg_dbnet_decode(prob, 0, &s->p, xf, fw, fh, objs);
+  void *ws;
+  VG_TRY(nodes_ws_take(&s->pool, vg_tensor_device(prob), tdd_ws_make, &ws));
+  vg_status st = vg_dbnet_decode_cuda(ws, prob, 0, &s->p, xf, fw, fh, objs, c->stream);
+  nodes_ws_give(&s->pool, ws);
+  return st;
+}
 
 static const char *const k_dbnet_keys[] = {"thresh",   "box_thresh",     "unclip_ratio",
                                            "min_size", "max_candidates", NULL};
@@ -89,7 +121,7 @@ static vg_status merge_lines(vg_objects *objs, size_t first, float merge_gap) {
 }
 
 static vg_status tdd_one(vg_call *c, vg_node_io *io) {
-  const tdd_state *s = c->state;
+  tdd_state *s = c->state;
   const vg_tensor *prob = vg_packet_tensor(io->in[0], s->input);
   if (!prob) return vg_node_error(c->node, VG_ERR_NOT_FOUND, "packet has no tensor '%s'", s->input);
   int nx = 0;
@@ -102,8 +134,7 @@ static vg_status tdd_one(vg_call *c, vg_node_io *io) {
   vg_status st = vg_packet_objects_edit(out, &objs);
   size_t first = st == VG_OK ? objs->count : 0;
   if (st == VG_OK)
-    st = vg_dbnet_decode(prob, 0, &s->p, nx > 0 ? &xf[0] : &id, f ? f->width : 0, f ? f->height : 0,
-                         objs);
+    st = tdd_decode(c, s, prob, nx > 0 ? &xf[0] : &id, f ? f->width : 0, f ? f->height : 0, objs);
   if (st == VG_OK && s->merge_gap > 0) st = merge_lines(objs, first, s->merge_gap);
   if (st == VG_OK) { /* size filter and cap, in place */
     size_t w = first;
@@ -136,9 +167,11 @@ const vg_node_type vg_node_text_detect_decode = {
     .doc = "PP-OCR DBNet probability map -> text quadrilaterals (objects)",
     .inputs = {{"in", VG_PORT_TENSOR}},
     .outputs = {{"out", VG_PORT_OBJECTS | VG_PORT_FORWARD}},
-    .devices = VG_DEVICES_CPU,
-    .preferred = VG_DEVICE_CPU,
+    .devices = VG_DEVICES_CPU | VG_DEVICES_CUDA, /* on CUDA the map stays on the device */
+    .preferred = VG_DEVICE_CUDA,
     .params = k_params,
     .state_size = sizeof(tdd_state),
+    .init = tdd_init,
     .process = tdd_process,
+    .destroy = tdd_destroy,
 };

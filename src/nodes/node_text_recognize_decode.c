@@ -1,7 +1,9 @@
 /* node_text_recognize_decode.c - the `text_recognize_decode` node: CTC greedy decoding of a text
  * recogniser's output [N, T, C] with a dictionary (PP-OCR: ppocr_keys_v1.txt + space) into the
  * text of the packet's N objects, then keeps only readings that look right: at least
- * min_score, min_length characters, and matching `pattern` (a POSIX extended regex) when set. */
+ * min_score, min_length characters, and matching `pattern` (a POSIX extended regex) when set.
+ * An output in CUDA memory is decoded on the device (vg_ctc_decode_objects_cuda: only the kept
+ * classes come back), a host one by the CPU twin. */
 #include "node_util.h"
 #include "vidgraph/vg_post.h"
 
@@ -19,7 +21,16 @@ typedef struct ctc_state {
   vg_ctc_dict *dict;
   bool has_pattern;
   regex_t pattern;
+  nodes_ws_pool pool; /* vg_ctc_cuda workspaces */
 } ctc_state;
+
+static vg_status ctc_ws_make(vg_device dev, void **ws) {
+  return vg_ctc_cuda_create(dev, (vg_ctc_cuda **)ws);
+}
+
+static void ctc_ws_drop(void *ws) {
+  vg_ctc_cuda_destroy(ws);
+}
 
 enum { STAT_READ = VG_STAT_NODE0, STAT_REJECTED };
 
@@ -51,12 +62,14 @@ static const vg_param k_params[] = {
 
 static void ctc_destroy(void *state) {
   ctc_state *s = state;
+  nodes_ws_pool_free(&s->pool, ctc_ws_drop);
   vg_ctc_dict_free(s->dict);
   if (s->has_pattern) regfree(&s->pattern);
 }
 
 static vg_status ctc_init(vg_node *self, const vg_cnode *params, void **state) {
   ctc_state *s = *state;
+  nodes_ws_pool_init(&s->pool);
   char base[1024], path[2048];
   nodes_base_dir(params, base, sizeof base);
   snprintf(path, sizeof path, "%s", s->dict_path);
@@ -90,6 +103,18 @@ static bool accept(const ctc_state *s, const vg_object *o) {
   return !s->has_pattern || regexec(&s->pattern, o->text, 0, NULL, 0) == 0;
 }
 
+/* Decodes the objects' rows where the tensor lives. */
+static vg_status ctc_decode(vg_call *c, ctc_state *s, const vg_tensor *t, vg_objects *objs) {
+  if (vg_tensor_device(t).kind != VG_DEVICE_CUDA)
+    return vg_ctc_decode_objects(t, s->dict, VG_CTC_AUTO, objs->items, objs->count);
+  void *ws;
+  VG_TRY(nodes_ws_take(&s->pool, vg_tensor_device(t), ctc_ws_make, &ws));
+  vg_status st =
+      vg_ctc_decode_objects_cuda(ws, t, s->dict, VG_CTC_AUTO, objs->items, objs->count, c->stream);
+  nodes_ws_give(&s->pool, ws);
+  return st;
+}
+
 static vg_status ctc_one(vg_call *c, vg_node_io *io) {
   ctc_state *s = c->state;
   const vg_tensor *t = vg_packet_tensor(io->in[0], s->input);
@@ -107,7 +132,7 @@ static vg_status ctc_one(vg_call *c, vg_node_io *io) {
                          "tensor '%s' has %lld rows for %zu objects (expected [N, T, C])", s->input,
                          (long long)(t->ndim ? t->shape[0] : 0), in->count);
     if (st == VG_OK) st = vg_packet_objects_edit(out, &objs);
-    if (st == VG_OK) st = vg_ctc_decode_objects(t, s->dict, VG_CTC_AUTO, objs->items, objs->count);
+    if (st == VG_OK) st = ctc_decode(c, s, t, objs);
     if (st == VG_OK) {
       size_t w = 0;
       for (size_t i = 0; i < objs->count; i++) {
@@ -146,8 +171,8 @@ const vg_node_type vg_node_text_recognize_decode = {
     .doc = "CTC decoding of a text recogniser output into object texts (dict, min_score, pattern)",
     .inputs = {{"in", VG_PORT_OBJECTS | VG_PORT_TENSOR}},
     .outputs = {{"out", VG_PORT_OBJECTS | VG_PORT_FORWARD}},
-    .devices = VG_DEVICES_CPU,
-    .preferred = VG_DEVICE_CPU,
+    .devices = VG_DEVICES_CPU | VG_DEVICES_CUDA, /* on CUDA the output stays on the device */
+    .preferred = VG_DEVICE_CUDA,
     .params = k_params,
     .state_size = sizeof(ctc_state),
     .init = ctc_init,

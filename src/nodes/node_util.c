@@ -155,3 +155,44 @@ vg_status nodes_hand_over(vg_node_io *io, vg_packet *out, vg_status st) {
   io->out[0] = out;
   return VG_OK;
 }
+
+void nodes_ws_pool_init(nodes_ws_pool *p) {
+  memset(p, 0, sizeof *p);
+  pthread_mutex_init(&p->mu, NULL);
+  p->inited = true;
+}
+
+void nodes_ws_pool_free(nodes_ws_pool *p, void (*drop)(void *)) {
+  if (!p->inited) return;
+  for (int i = 0; i < p->n; i++)
+    drop(p->ws[i]);
+  p->n = 0;
+  pthread_mutex_destroy(&p->mu);
+  p->inited = false;
+}
+
+vg_status nodes_ws_take(nodes_ws_pool *p, vg_device dev, vg_status (*make)(vg_device, void **),
+                        void **ws) {
+  pthread_mutex_lock(&p->mu);
+  int found = -1;
+  for (int i = 0; i < p->n && found < 0; i++)
+    if (!p->busy[i]) found = i;
+  vg_status st = VG_OK;
+  if (found < 0 && p->n < NODES_WS_MAX) {
+    st = make(dev, &p->ws[p->n]);
+    if (st == VG_OK) found = p->n++;
+  } else if (found < 0) {
+    st = vg_set_error(VG_ERR_INTERNAL, "more than %d concurrent device decodes", NODES_WS_MAX);
+  }
+  if (found >= 0) p->busy[found] = true;
+  *ws = found >= 0 ? p->ws[found] : NULL;
+  pthread_mutex_unlock(&p->mu);
+  return st;
+}
+
+void nodes_ws_give(nodes_ws_pool *p, void *ws) {
+  pthread_mutex_lock(&p->mu);
+  for (int i = 0; i < p->n; i++)
+    if (p->ws[i] == ws) p->busy[i] = false;
+  pthread_mutex_unlock(&p->mu);
+}

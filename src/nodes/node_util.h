@@ -5,6 +5,8 @@
 #include "vidgraph/vg_graph.h"
 #include "vidgraph/vg_imgproc.h"
 
+#include <pthread.h>
+
 /* The folder of the spec file a params map came from ("." when unknown), for relative paths. */
 void nodes_base_dir(const vg_cnode *params, char *buf, size_t cap);
 
@@ -49,5 +51,22 @@ vg_status nodes_hand_over(vg_node_io *io, vg_packet *out, vg_status st);
 
 /* A copy of `src` on the node's device from the node's pool (pixels and metadata). */
 vg_status nodes_frame_copy(vg_node *self, const vg_frame *src, vg_stream s, vg_frame *out);
+
+/* Device workspaces of a node (decoders on CUDA), one per concurrent call, made on first use by
+ * make(dev, &ws) and freed by drop at destroy. A node runs on one device, so all live there. */
+#define NODES_WS_MAX 16
+typedef struct nodes_ws_pool {
+  pthread_mutex_t mu;
+  void *ws[NODES_WS_MAX];
+  bool busy[NODES_WS_MAX];
+  int n;
+  bool inited; /* a zeroed pool that was never initialised frees nothing */
+} nodes_ws_pool;
+void nodes_ws_pool_init(nodes_ws_pool *p);
+void nodes_ws_pool_free(nodes_ws_pool *p, void (*drop)(void *));
+/* A free workspace (made when none is free); give it back with nodes_ws_give. */
+vg_status nodes_ws_take(nodes_ws_pool *p, vg_device dev, vg_status (*make)(vg_device, void **),
+                        void **ws);
+void nodes_ws_give(nodes_ws_pool *p, void *ws);
 
 #endif

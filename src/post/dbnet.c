@@ -35,80 +35,34 @@ vg_status vg_dbnet_params_from_config(const vg_cnode *map, vg_dbnet_params *p) {
   return VG_OK;
 }
 
-typedef struct db_map {
-  const vg_tensor *t;
-  int64_t base, sy, sx;
-  int w, h;
-} db_map;
-
-static float map_at(const db_map *m, int x, int y) {
+static float map_at(const post_db_map *m, int x, int y) {
   return post_get(m->t, m->base + y * m->sy + x * m->sx);
 }
 
 /* Mean probability over the pixels inside the quad (PP-OCR's box_score_fast: integer corner
- * coordinates, pixels on the edges included). */
-static float box_score(const db_map *m, const post_pt q[4]) {
-  double xmn = q[0].x, xmx = q[0].x, ymn = q[0].y, ymx = q[0].y;
-  for (int i = 1; i < 4; i++) {
-    xmn = fmin(xmn, q[i].x), xmx = fmax(xmx, q[i].x);
-    ymn = fmin(ymn, q[i].y), ymx = fmax(ymx, q[i].y);
-  }
-  int x0 = (int)fmax(0, fmin(floor(xmn), m->w - 1)), x1 = (int)fmax(0, fmin(ceil(xmx), m->w - 1));
-  int y0 = (int)fmax(0, fmin(floor(ymn), m->h - 1)), y1 = (int)fmax(0, fmin(ceil(ymx), m->h - 1));
-  double qi[4][2];
-  for (int i = 0; i < 4; i++)
-    qi[i][0] = trunc(q[i].x), qi[i][1] = trunc(q[i].y);
-  double sum = 0;
-  long cnt = 0;
-  for (int y = y0; y <= y1; y++)
-    for (int x = x0; x <= x1; x++) {
-      int pos = 0, neg = 0;
-      for (int i = 0; i < 4; i++) {
-        const double *a = qi[i], *b = qi[(i + 1) % 4];
-        double c = (b[0] - a[0]) * (y - a[1]) - (b[1] - a[1]) * (x - a[0]);
-        pos += c > 1e-9, neg += c < -1e-9;
+ * coordinates, pixels on the edges included), summed in fixed point as on the device. */
+static float box_score(const post_db_map *m, const pt_pt q[4]) {
+  pt_scorebox sb;
+  pt_score_box(q, m->w, m->h, &sb);
+  int64_t sum = 0, cnt = 0;
+  for (int y = sb.y0; y <= sb.y1; y++)
+    for (int x = sb.x0; x <= sb.x1; x++)
+      if (pt_score_inside(&sb, x, y)) {
+        sum += pt_score_fix(map_at(m, x, y));
+        cnt++;
       }
-      if (pos && neg) continue;
-      sum += map_at(m, x, y);
-      cnt++;
-    }
-  return cnt ? (float)(sum / (double)cnt) : 0.f;
-}
-
-static double side_len(const post_pt *a, const post_pt *b) {
-  return hypot(a->x - b->x, a->y - b->y);
-}
-
-/* Grows the rectangle q (PP-OCR order) by d on every side. */
-static void unclip(const post_pt q[4], double ratio, post_pt out[4]) {
-  double w = side_len(&q[0], &q[1]), h = side_len(&q[0], &q[3]);
-  double d = w > 0 && h > 0 ? w * h * ratio / (2 * (w + h)) : 0;
-  double ux = w > 0 ? (q[1].x - q[0].x) / w : 1, uy = w > 0 ? (q[1].y - q[0].y) / w : 0;
-  double vx = h > 0 ? (q[3].x - q[0].x) / h : -uy, vy = h > 0 ? (q[3].y - q[0].y) / h : ux;
-  double su[4] = {-1, 1, 1, -1}, sv[4] = {-1, -1, 1, 1};
-  for (int i = 0; i < 4; i++)
-    out[i] =
-        (post_pt){q[i].x + d * (su[i] * ux + sv[i] * vx), q[i].y + d * (su[i] * uy + sv[i] * vy)};
-}
-
-/* Ordered min-area rectangle of points and its shorter side. */
-static double mini_box(post_pt *pts, size_t n, post_pt *hull, post_pt out[4]) {
-  size_t m = post_convex_hull(pts, n, hull);
-  post_pt r[4];
-  post_min_rect_hull(hull, m, r);
-  post_order_ppocr(r, out);
-  return fmin(side_len(&out[0], &out[1]), side_len(&out[0], &out[3]));
+  return pt_score_mean(sum, cnt);
 }
 
 typedef struct db_work {
   uint8_t *seen;
   int32_t *queue;
-  int *rmin, *rmax;
-  post_pt *pts, *hull;
+  int32_t *rmin, *rmax;
+  pt_pt *pts, *hull;
 } db_work;
 
 /* Flood fill of the region at (sx, sy): per-row extreme x into rmin/rmax; returns its row span. */
-static void flood(const db_map *m, const uint8_t *on, db_work *w, int sx, int sy, int *ylo,
+static void flood(const post_db_map *m, const uint8_t *on, db_work *w, int sx, int sy, int *ylo,
                   int *yhi) {
   size_t head = 0, tail = 0;
   w->queue[tail++] = sy * m->w + sx;
@@ -133,19 +87,19 @@ static void flood(const db_map *m, const uint8_t *on, db_work *w, int sx, int sy
   }
 }
 
-static vg_status emit_quad(const post_pt q[4], float score, const vg_xform *xf, int fw, int fh,
-                           vg_objects *objs) {
+vg_status post_dbnet_emit(const double q[8], float score, const vg_xform *xf, int fw, int fh,
+                          vg_objects *objs) {
   post_pt f[4], o[4];
   for (int i = 0; i < 4; i++) {
     float fx, fy;
-    vg_xform_to_frame(xf, (float)q[i].x, (float)q[i].y, &fx, &fy);
+    vg_xform_to_frame(xf, (float)q[2 * i], (float)q[2 * i + 1], &fx, &fy);
     double x = rint(fx), y = rint(fy);
     if (fw > 0) x = fmin(fmax(x, 0), fw - 1);
     if (fh > 0) y = fmin(fmax(y, 0), fh - 1);
     f[i] = (post_pt){x, y};
   }
   post_order_clockwise(f, o);
-  if ((int)side_len(&o[0], &o[1]) <= 3 || (int)side_len(&o[0], &o[3]) <= 3) return VG_OK;
+  if ((int)pt_side(&o[0], &o[1]) <= 3 || (int)pt_side(&o[0], &o[3]) <= 3) return VG_OK;
   vg_object ob = vg_object_init();
   ob.has_quad = true;
   ob.box = (vg_box){INFINITY, INFINITY, -INFINITY, -INFINITY};
@@ -160,36 +114,38 @@ static vg_status emit_quad(const post_pt q[4], float score, const vg_xform *xf, 
   return vg_objects_push(objs, &ob);
 }
 
-/* One region: rectangle, score, unclip, rectangle, emit. */
-static vg_status region(const db_map *m, const vg_dbnet_params *p, db_work *w, int ylo, int yhi,
-                        const vg_xform *xf, int fw, int fh, vg_objects *objs) {
-  size_t n = 0;
-  for (int y = ylo; y <= yhi; y++) {
-    w->pts[n++] = (post_pt){w->rmin[y], y};
-    if (w->rmax[y] != w->rmin[y]) w->pts[n++] = (post_pt){w->rmax[y], y};
-  }
-  post_pt q[4], g[4], q2[4];
-  if (mini_box(w->pts, n, w->hull, q) < p->min_size) return VG_OK;
+/* One region: rectangle, score, unclip, rectangle, emit (the steps post_dbnet.cu runs per region
+ * on the device, with the same post_text.h functions). */
+static vg_status region(const post_db_map *m, const vg_dbnet_params *p, db_work *w, int ylo,
+                        int yhi, const vg_xform *xf, int fw, int fh, vg_objects *objs) {
+  pt_pt q[4], g[4], q2[4];
+  int nh = pt_hull_rows(w->rmin + ylo, w->rmax + ylo, ylo, yhi - ylo + 1, w->pts, w->hull);
+  if (pt_mini_box(w->hull, nh, q) < p->min_size) return VG_OK;
   float score = box_score(m, q);
   if (score < p->box_thresh) return VG_OK;
-  unclip(q, p->unclip_ratio, g);
-  if (mini_box(g, 4, w->hull, q2) < p->min_size + 2) return VG_OK;
-  return emit_quad(q2, score, xf, fw, fh, objs);
+  pt_unclip(q, p->unclip_ratio, g);
+  pt_sort_xy(g, 4);
+  nh = pt_hull_sorted(g, 4, w->hull);
+  if (pt_mini_box(w->hull, nh, q2) < p->min_size + 2) return VG_OK;
+  double d[8];
+  for (int i = 0; i < 4; i++)
+    d[2 * i] = q2[i].x, d[2 * i + 1] = q2[i].y;
+  return post_dbnet_emit(d, score, xf, fw, fh, objs);
 }
 
-static vg_status check_map(const vg_tensor *t, int b, db_map *m) {
+vg_status post_dbnet_check_map(const vg_tensor *t, int b, bool host, post_db_map *m) {
   char sh[96];
-  VG_TRY(post_check_host(t, "dbnet", true));
+  if (host) VG_TRY(post_check_host(t, "dbnet", true));
   if (t->ndim == 4 && t->shape[1] == 1) {
     if (b < 0 || b >= t->shape[0])
       return vg_set_error(VG_ERR_INVALID_ARG, "dbnet: image %d outside the batch of %lld", b,
                           (long long)t->shape[0]);
-    *m = (db_map){t, b * t->strides[0], t->strides[2], t->strides[3], (int)t->shape[3], 0};
-    m->h = (int)t->shape[2];
     if (t->shape[2] > DB_MAX_SIDE || t->shape[3] > DB_MAX_SIDE) goto bad;
+    *m = (post_db_map){
+        t, b * t->strides[0], t->strides[2], t->strides[3], (int)t->shape[3], (int)t->shape[2]};
   } else if (t->ndim == 2 && b == 0) {
     if (t->shape[0] > DB_MAX_SIDE || t->shape[1] > DB_MAX_SIDE) goto bad;
-    *m = (db_map){t, 0, t->strides[0], t->strides[1], (int)t->shape[1], (int)t->shape[0]};
+    *m = (post_db_map){t, 0, t->strides[0], t->strides[1], (int)t->shape[1], (int)t->shape[0]};
   } else {
     goto bad;
   }
@@ -201,6 +157,15 @@ bad:
                       post_shape_str(t, sh, sizeof sh), DB_MAX_SIDE);
 }
 
+vg_status post_dbnet_check_args(const vg_dbnet_params *p, const vg_xform **xf, vg_xform *id) {
+  if (!p) return vg_set_error(VG_ERR_INVALID_ARG, "dbnet: no parameters");
+  *id = vg_xform_identity();
+  if (!*xf) *xf = id;
+  if (!((*xf)->scale_x > 0.f && (*xf)->scale_y > 0.f))
+    return vg_set_error(VG_ERR_INVALID_ARG, "dbnet: transform scale is not positive");
+  return VG_OK;
+}
+
 static int cmp_reading(const void *pa, const void *pb) {
   const vg_object *a = pa, *b = pb;
   if (a->quad.y[0] != b->quad.y[0]) return a->quad.y[0] < b->quad.y[0] ? -1 : 1;
@@ -208,7 +173,7 @@ static int cmp_reading(const void *pa, const void *pb) {
 }
 
 /* PP-OCR's sorted_boxes: by top-left y then x, then boxes on one line (|dy| < 10) left to right. */
-static void reading_order(vg_object *o, size_t n) {
+void post_dbnet_reading_order(vg_object *o, size_t n) {
   qsort(o, n, sizeof *o, cmp_reading);
   for (size_t i = 0; i + 1 < n; i++)
     for (size_t j = i + 1; j-- > 0;) {
@@ -223,20 +188,18 @@ static void reading_order(vg_object *o, size_t n) {
 
 vg_status vg_dbnet_decode(const vg_tensor *prob, int b, const vg_dbnet_params *p,
                           const vg_xform *xf, int frame_w, int frame_h, vg_objects *objs) {
-  db_map m = {0};
-  VG_TRY(check_map(prob, b, &m));
-  vg_xform id = vg_xform_identity();
-  if (!xf) xf = &id;
-  if (!(xf->scale_x > 0.f && xf->scale_y > 0.f))
-    return vg_set_error(VG_ERR_INVALID_ARG, "dbnet: transform scale is not positive");
+  post_db_map m = {0};
+  VG_TRY(post_dbnet_check_map(prob, b, true, &m));
+  vg_xform id;
+  VG_TRY(post_dbnet_check_args(p, &xf, &id));
   size_t npx = (size_t)m.w * (size_t)m.h;
   uint8_t *on = malloc(npx);
   db_work w = {calloc(npx, 1),
                malloc(npx * sizeof(int32_t)),
-               malloc((size_t)m.h * sizeof(int)),
-               malloc((size_t)m.h * sizeof(int)),
-               malloc((size_t)m.h * 2 * sizeof(post_pt)),
-               malloc(((size_t)m.h * 4 + 16) * sizeof(post_pt))};
+               malloc((size_t)m.h * sizeof(int32_t)),
+               malloc((size_t)m.h * sizeof(int32_t)),
+               malloc((size_t)m.h * 2 * sizeof(pt_pt)),
+               malloc(((size_t)m.h * 4 + 16) * sizeof(pt_pt))};
   vg_status s = VG_OK;
   if (!on || !w.seen || !w.queue || !w.rmin || !w.rmax || !w.pts || !w.hull) {
     s = vg_set_error(VG_ERR_NO_MEMORY, "dbnet: out of memory for a %dx%d map", m.w, m.h);
@@ -256,7 +219,7 @@ vg_status vg_dbnet_decode(const vg_tensor *prob, int b, const vg_dbnet_params *p
       regions++;
       s = region(&m, p, &w, ylo, yhi, xf, frame_w, frame_h, objs);
     }
-  if (s == VG_OK) reading_order(objs->items + first, objs->count - first);
+  if (s == VG_OK) post_dbnet_reading_order(objs->items + first, objs->count - first);
 done:
   free(on);
   free(w.seen);

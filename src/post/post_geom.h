@@ -4,9 +4,9 @@
 
 #include <stddef.h>
 
-typedef struct post_pt {
-  double x, y;
-} post_pt;
+#include "post/cuda/post_text.h"
+
+typedef pt_pt post_pt;
 
 /* Convex hull of p (sorted in place) into hull (room for 2n+1), counter-clockwise in a y-up
  * frame, collinear points dropped. Returns the number of hull points. */

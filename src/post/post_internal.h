@@ -57,6 +57,33 @@ typedef struct post_cand {
 /* Sorts candidates by score descending, ties by index ascending. */
 void post_sort_cands(post_cand *c, size_t n);
 
+/* ----- text decoders (ctc.c, dbnet.c), shared with their CUDA entry points */
+
+/* Checks a recogniser output against the dictionary (host: also that it is a host tensor). */
+vg_status post_ctc_check(const vg_tensor *t, const vg_ctc_dict *d, bool host);
+/* The text of kept classes cls[0..kept) (truncated at whole characters to fit cap) and the score
+ * conf / kept (0 when none). */
+void post_ctc_text(const vg_ctc_dict *d, const int32_t *cls, int kept, double conf, char *text,
+                   size_t cap, float *score);
+
+/* A DBNet map as the decoders see it: image b's pixel (x, y) is element base + y*sy + x*sx. */
+typedef struct post_db_map {
+  const vg_tensor *t;
+  int64_t base, sy, sx;
+  int w, h;
+} post_db_map;
+
+/* Checks shape, batch index and sides (host: also that it is a host tensor) and fills m. */
+vg_status post_dbnet_check_map(const vg_tensor *t, int b, bool host, post_db_map *m);
+/* Checks the params and the transform (NULL: identity, written to *id and returned in *xf). */
+vg_status post_dbnet_check_args(const vg_dbnet_params *p, const vg_xform **xf, vg_xform *id);
+/* A final map-coordinate rectangle (x, y pairs, PP-OCR order) to a frame quad object appended to
+ * objs (dropped when a side is 3 pixels or less after rounding). */
+vg_status post_dbnet_emit(const double q[8], float score, const vg_xform *xf, int fw, int fh,
+                          vg_objects *objs);
+/* PP-OCR's sorted_boxes on objects [0, n). */
+void post_dbnet_reading_order(vg_object *o, size_t n);
+
 #endif
 
 /* Runs the anchor decoders (V5/V8) on image b: threshold, class filter, top-k, NMS. *kept gets a

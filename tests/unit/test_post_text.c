@@ -3,6 +3,7 @@
  * probability tensors with the real ppocr_keys_v1.txt, the direction classifier, and bad
  * dictionary / labels files. */
 #include "vg_test.h"
+#include "post/post_geom.h"
 #include "vidgraph/vg_post.h"
 
 #include <math.h>
@@ -355,11 +356,87 @@ static void test_textdir(void **st) {
   vg_tensor_release(&t);
 }
 
+/* ----------------------------------------------------------------- shared arithmetic */
+
+/* pt_exp (the CTC softmax's exp, the same on CPU and GPU) against libm: within 2 ulp over the
+ * range the decoder uses (x <= 0), exact at 0, and the edge values. */
+static void test_shared_exp(void **st) {
+  double worst = 0;
+  for (int i = 0; i <= 200000; i++) {
+    double x = -745.0 * (double)i / 200000.0 + (i % 7) * 1e-7;
+    if (x > 0) x = 0;
+    double a = pt_exp(x), b = exp(x);
+    if (b > 1e-300) worst = fmax(worst, fabs(a - b) / b);
+  }
+  printf("pt_exp: worst relative error %.3g over [-745, 0]\n", worst);
+  assert_true(worst < 4.5e-16);
+  assert_true(pt_exp(0) == 1.0);
+  assert_true(pt_exp(-INFINITY) == 0.0);
+  assert_true(isnan(pt_exp(NAN)));
+  assert_true(pt_exp(-1000) == 0.0);
+  assert_true(fabs(pt_exp(1) - M_E) < 1e-15);
+}
+
+/* The hull from per-row extremes (the device's way) equals the monotone chain over (x, y) order
+ * (the generic CPU way) point for point, on random regions, lines, single points. */
+static void test_shared_hull_rows(void **st) {
+  enum { H = 40 };
+  int32_t rmin[H], rmax[H];
+  pt_pt pts[2 * H], hull[4 * H + 1], p2[2 * H], hull2[4 * H + 1];
+  for (int rep = 0; rep < 3000; rep++) {
+    int rows = 1 + (int)(rnd01() * H);
+    int kind = rep % 4; /* 0 random, 1 vertical line, 2 single row, 3 one pixel */
+    if (kind >= 2) rows = 1;
+    for (int r = 0; r < rows; r++) {
+      int a = (int)(rnd01() * 30), b = a + (kind == 1 || kind == 3 ? 0 : (int)(rnd01() * 30));
+      if (kind == 1) a = b = 7;
+      rmin[r] = a, rmax[r] = b;
+    }
+    int ylo = (int)(rnd01() * 100);
+    int m = pt_hull_rows(rmin, rmax, ylo, rows, pts, hull);
+    size_t n = 0;
+    for (int r = 0; r < rows; r++) {
+      p2[n++] = (post_pt){rmin[r], ylo + r};
+      if (rmax[r] != rmin[r]) p2[n++] = (post_pt){rmax[r], ylo + r};
+    }
+    size_t m2 = post_convex_hull(p2, n, hull2);
+    assert_int_equal((size_t)m, m2);
+    for (int i = 0; i < m; i++)
+      if (hull[i].x != hull2[i].x || hull[i].y != hull2[i].y)
+        fail_msg("rep %d point %d: rows (%g,%g) vs chain (%g,%g)", rep, i, hull[i].x, hull[i].y,
+                 hull2[i].x, hull2[i].y);
+  }
+}
+
+/* CTC tie and NaN rules (the same on the device): ties go to the lower class, a NaN never wins
+ * except in class 0 (the sequential loop's rule), and -inf is an ordinary value. */
+static void test_ctc_ties_nan(void **st) {
+  vg_ctc_dict *d;
+  VG_ASSERT_OK(vg_ctc_dict_parse("a\nb\nc\n", 6, "abc", false, &d)); /* 4 classes */
+  int64_t shape[3] = {1, 4, 4};
+  vg_tensor t;
+  VG_ASSERT_OK(vg_tensor_alloc(VG_DTYPE_F32, 3, shape, vg_cpu(), NULL, &t));
+  float v[16] = {0.1f,      0.4f,      0.4f, 0.1f,       /* tie a/b -> a */
+                 0.f,       NAN,       0.3f, 0.7f,       /* NaN skipped -> c */
+                 NAN,       0.9f,      0.1f, 0.f,        /* NaN at blank -> blank */
+                 -INFINITY, -INFINITY, 0.5f, -INFINITY}; /* -> b (-inf is a value) */
+  memcpy(vg_tensor_data(&t), v, sizeof v);
+  char text[16];
+  float score;
+  VG_ASSERT_OK(vg_ctc_decode(&t, 0, d, VG_CTC_PROBS, text, sizeof text, &score));
+  assert_string_equal(text, "acb");
+  assert_float_equal(score, (0.4 + 0.7 + 0.5) / 3, 1e-6);
+  vg_tensor_release(&t);
+  vg_ctc_dict_free(d);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_min_area_rect),   cmocka_unit_test(test_dbnet),
       cmocka_unit_test(test_dbnet_config),    cmocka_unit_test(test_ctc_real_dict),
       cmocka_unit_test(test_dict_bad_inputs), cmocka_unit_test(test_textdir),
+      cmocka_unit_test(test_shared_exp),      cmocka_unit_test(test_shared_hull_rows),
+      cmocka_unit_test(test_ctc_ties_nan),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
