@@ -36,6 +36,7 @@ DEB_PACKAGES=(
   libjpeg-dev libpng-dev
   ffmpeg imagemagick fonts-dejavu-core fonts-liberation2
   python3-onnx python3-numpy zstd
+  clang libclang-rt-14-dev
   chromium
 )
 

@@ -566,6 +566,18 @@ vg_status vg_cnode_error(const vg_cnode *n, vg_status s, const char *fmt, ...)
 #endif
     ;
 
+/* ===================================================================== process statistics */
+
+/* What the process holds now, from /proc/self (Linux): resident memory, open file descriptors,
+ * threads. Used by soak runs to show that nothing grows over hours. */
+typedef struct vg_proc_stats {
+  int64_t rss_bytes;
+  int open_fds;
+  int threads;
+} vg_proc_stats;
+
+vg_status vg_proc_stats_read(vg_proc_stats *out);
+
 /* ===================================================================== misc */
 
 /* 64-bit FNV-1a over bytes, chained with seed (use VG_HASH_SEED to start). */

@@ -524,9 +524,55 @@ typedef struct vg_run_summary {
 } vg_run_summary;
 
 vg_status vg_run_get_summary(vg_run *r, vg_run_summary *out);
+/* Memory pools of the run: its host pool, and all its device pools added together. */
+void vg_run_get_pool_stats(vg_run *r, vg_pool_stats *host, vg_pool_stats *device);
 void vg_run_summary_free(vg_run_summary *s);
 /* The summary as a JSON object text (malloc'd; free it). NULL on out of memory. */
 char *vg_run_summary_json(const vg_run_summary *s);
+
+/* ===================================================================== soak */
+
+/* Long-run sampling (`vidgraph run --duration`): a thread samples the process (RSS, open file
+ * descriptors, threads), the run's pools and the used device memory at a fixed interval. At most
+ * VG_SOAK_MAX_SAMPLES are kept: when full, every other sample is dropped and the interval
+ * doubles, so memory stays bounded however long the run. Growth is measured from the first sample
+ * at or after the warm-up to the end. */
+#define VG_SOAK_MAX_SAMPLES 512
+
+typedef struct vg_soak vg_soak;
+
+typedef struct vg_soak_sample {
+  double t_sec; /* since vg_soak_start */
+  uint64_t frames_done;
+  int64_t rss_bytes;
+  int open_fds, threads;
+  size_t host_pool_in_use, host_pool_cached;
+  size_t device_pool_in_use, device_pool_cached;
+  int64_t device_used_bytes; /* used memory of CUDA device 0; -1 without a device */
+} vg_soak_sample;
+
+typedef struct vg_soak_report {
+  int nsamples;
+  double interval_sec, warmup_sec, duration_sec;
+  vg_soak_sample warm; /* first sample at or after the warm-up (the first one when shorter) */
+  vg_soak_sample last;
+  int64_t rss_peak_bytes;
+  double rss_growth_pct_after_warmup; /* (last - warm) / warm * 100 */
+  int fd_growth_after_warmup, thread_growth_after_warmup;
+  int64_t pool_growth_bytes_after_warmup;   /* host + device pools, in use + cached */
+  int64_t device_growth_bytes_after_warmup; /* 0 without a device */
+} vg_soak_report;
+
+/* Starts sampling r (taken now and then every interval_sec > 0). r must outlive the soak. */
+vg_status vg_soak_start(vg_run *r, double interval_sec, double warmup_sec, vg_soak **out);
+/* Stops the sampling thread (call it while the run exists). Idempotent. */
+void vg_soak_stop(vg_soak *s);
+void vg_soak_get_report(vg_soak *s, vg_soak_report *out);
+/* {interval_sec, warmup_sec, duration_sec, rss_growth_pct_after_warmup, ..., samples: [...]}
+ * as JSON text (malloc'd; free it). NULL on out of memory. */
+char *vg_soak_json(vg_soak *s);
+/* Stops the thread (without a last sample) and frees. NULL is fine. */
+void vg_soak_free(vg_soak *s);
 
 VG_API_END
 

@@ -26,6 +26,8 @@ typedef struct run_args {
   int nsets;
   bool json, quiet;
   int workers;
+  double duration, warmup; /* --duration / --warmup (soak runs); 0 = not given */
+  vg_soak *soak;
 } run_args;
 
 /* ------------------------------------------------------------------ signals */
@@ -75,6 +77,11 @@ static void usage(FILE *out) {
           "  --device  default device of the graph's nodes (settings.device)\n"
           "  --set     overrides a spec value, e.g. nodes.det.params.providers=[cpu]\n"
           "  --json    no progress line; print the summary as JSON on stdout\n"
+          "  --duration SECONDS  soak run: stop gracefully after SECONDS (use a looping\n"
+          "            source, e.g. --set nodes.video.params.loop=true); RSS, open files,\n"
+          "            threads, pools and device memory are sampled into summary.json \"soak\"\n"
+          "  --warmup SECONDS    soak growth is measured after this (default: a quarter of\n"
+          "            the duration, at most 120 s)\n"
           "  --set and --input may each be given up to %d times; a --set is applied after\n"
           "  the options above, so it wins (e.g. over the output-folder rewrite of a path)\n"
           "\n"
@@ -88,6 +95,18 @@ static void usage(FILE *out) {
 static int too_many(const char *opt) {
   fprintf(stderr, "vidgraph run: too many %s options (at most %d)\n", opt, MAX_ARGS);
   return 2;
+}
+
+/* A positive number of seconds for --duration / --warmup; prints the problem and returns -1. */
+static int parse_seconds(const char *opt, const char *text, double *out) {
+  char *end;
+  double v = strtod(text, &end);
+  if (end == text || *end != '\0' || !(v > 0) || v > 1e7) {
+    fprintf(stderr, "vidgraph run: %s needs a number of seconds > 0, got '%s'\n", opt, text);
+    return -1;
+  }
+  *out = v;
+  return 0;
 }
 
 static int parse_args(int argc, char **argv, run_args *a) {
@@ -111,6 +130,10 @@ static int parse_args(int argc, char **argv, run_args *a) {
       a->sets[a->nsets++] = argv[++i];
     } else if (cli_is(o, "--workers", NULL) && more) {
       a->workers = atoi(argv[++i]);
+    } else if (cli_is(o, "--duration", NULL) && more) {
+      if (parse_seconds("--duration", argv[++i], &a->duration) != 0) return 2;
+    } else if (cli_is(o, "--warmup", NULL) && more) {
+      if (parse_seconds("--warmup", argv[++i], &a->warmup) != 0) return 2;
     } else if (cli_is(o, "--json", NULL)) {
       a->json = true;
     } else if (cli_is(o, "--quiet", "-q")) {
@@ -397,6 +420,12 @@ static void write_summary(const run_args *a, const vg_run_summary *s, const char
     json_object_set_new(o, "output_dir", vg_json_text(a->output));
     mark_interrupted(o, interrupted);
     json_object_set_new(o, "vidgraph", vg_json_text(vg_build_info()));
+    if (a->soak) {
+      char *t = vg_soak_json(a->soak);
+      json_t *soak = t ? json_loads(t, 0, NULL) : NULL;
+      free(t);
+      if (soak) json_object_set_new(o, "soak", soak);
+    }
   }
   char path[4096];
   snprintf(path, sizeof path, "%s/summary.json", a->output);
@@ -429,11 +458,29 @@ static vg_status load_graph(const run_args *a, vg_graph **g) {
   return st;
 }
 
-static vg_status wait_run(vg_run *r, bool progress, bool *interrupted) {
+/* Soak runs (--duration): starts the sampler; the interval gives about 100 samples. A sampler
+ * that cannot start is reported and the run goes on without it. */
+static void soak_begin(run_args *a, vg_run *r, int64_t *deadline_ns) {
+  *deadline_ns = 0;
+  if (!(a->duration > 0)) return;
+  *deadline_ns = vg_now_ns() + (int64_t)(a->duration * 1e9);
+  double interval = a->duration / 100;
+  interval = interval < 1 ? 1 : interval > 30 ? 30 : interval;
+  double warmup = a->warmup > 0 ? a->warmup : a->duration / 4 > 120 ? 120 : a->duration / 4;
+  if (vg_soak_start(r, interval, warmup, &a->soak) != VG_OK)
+    fprintf(stderr, "vidgraph run: no soak samples: %s\n", vg_last_error());
+}
+
+static vg_status wait_run(vg_run *r, bool progress, bool *interrupted, int64_t deadline_ns) {
   int seen = 0;
+  bool timed_out = false;
   for (;;) {
     vg_status st = vg_run_wait(r, 500);
     if (st != VG_ERR_TIMEOUT) return st;
+    if (deadline_ns && !timed_out && vg_now_ns() >= deadline_ns) {
+      timed_out = true; /* --duration reached: a graceful stop, not an interruption */
+      vg_run_stop(r);
+    }
     if (g_interrupts > seen) {
       seen = g_interrupts;
       *interrupted = true;
@@ -486,13 +533,18 @@ int cli_run(int argc, char **argv) {
     vg_status st = VG_OK;
     if (interrupted)
       fprintf(stderr, "vidgraph run: stopped by a signal before the graph started\n");
-    else if ((st = vg_run_start(r)) == VG_OK)
-      st = wait_run(r, progress, &interrupted);
+    else {
+      int64_t deadline_ns;
+      soak_begin(&a, r, &deadline_ns);
+      if ((st = vg_run_start(r)) == VG_OK) st = wait_run(r, progress, &interrupted, deadline_ns);
+      vg_soak_stop(a.soak);
+    }
     if (progress) fprintf(stderr, "\n");
     report(&a, r, interrupted);
     rc = interrupted ? interrupted_exit_code() : st != VG_OK ? 1 : 0;
     if (rc == 1) fprintf(stderr, "vidgraph run: failed: %s\n", vg_last_error());
   }
+  vg_soak_free(a.soak);
   vg_run_destroy(r);
   vg_graph_free(g);
   restore_stop_signals(old);

@@ -111,6 +111,30 @@ void vg__emit(vg_run *r, int node, vg_node_state st, int stream_id, int64_t fram
 
 /* ----------------------------------------------------------------------------- pools */
 
+static void add_pool_stats(vg_pool *p, vg_pool_stats *sum) {
+  if (!p) return;
+  vg_pool_stats st;
+  vg_pool_get_stats(p, &st);
+  sum->bytes_in_use += st.bytes_in_use;
+  sum->bytes_cached += st.bytes_cached;
+  sum->peak_bytes += st.peak_bytes;
+  sum->allocations += st.allocations;
+  sum->requests += st.requests;
+  sum->hits += st.hits;
+  sum->frees_to_system += st.frees_to_system;
+}
+
+void vg_run_get_pool_stats(vg_run *r, vg_pool_stats *host, vg_pool_stats *device) {
+  memset(host, 0, sizeof *host);
+  memset(device, 0, sizeof *device);
+  if (!r) return;
+  pthread_mutex_lock(&r->mu);
+  add_pool_stats(r->host_pool, host);
+  for (int d = 0; d < 16; d++)
+    add_pool_stats(r->dev_pools[d], device);
+  pthread_mutex_unlock(&r->mu);
+}
+
 vg_status vg__node_pool_for(vg_run *r, vg_device dev, vg_pool **out) {
   *out = NULL;
   if (dev.kind == VG_DEVICE_CPU) {

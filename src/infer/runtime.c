@@ -365,7 +365,14 @@ vg_status vg_provider_parse(const char *text, vg_provider *out) {
 
 /* ----------------------------------------------------------------- sanitizer builds */
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) /* gcc */
+#define VG_ASAN_BUILD 1
+#elif defined(__has_feature) /* clang (the fuzz build) */
+#if __has_feature(address_sanitizer)
+#define VG_ASAN_BUILD 1
+#endif
+#endif
+#ifdef VG_ASAN_BUILD
 /* Besides the environment's 14 bytes (ignored above, precisely), ONNX Runtime 1.29's own
  * std::threads leave a few 152-byte blocks allocated in a pthread_once (found by running the
  * sanitizer tests without any suppression). The library is stripped and built without frame
