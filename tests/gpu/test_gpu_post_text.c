@@ -11,6 +11,7 @@
 #include "vg_test.h"
 #include "vidgraph/vg_graph.h"
 #include "vidgraph/vg_post.h"
+#include "vg_test_nodes.h"
 
 #include <math.h>
 
@@ -349,7 +350,7 @@ static vg_packet *run_on(const char *type, const char *device, const char *param
            "  - {id: out, type: output}\nedges: [in -> n, n -> out]\n",
            type, device, params);
   vg_graph *g = NULL;
-  VG_ASSERT_OK(vg_graph_load_string(yaml, "gpu.yaml", NULL, 0, NULL, &g));
+  VG_ASSERT_OK(vg_graph_load_string(yaml, "gpu.yaml", NULL, 0, vg_test_registry(), &g));
   const char *ids[] = {"in"};
   vg_run *r = NULL;
   VG_ASSERT_OK(vg_run_once(g, NULL, ids, &in, 1, 60000, &r));

@@ -34,6 +34,8 @@ run() { # run NAME [--set K=V]... INPUT...
 }
 run one samples/plates.mp4
 wait_long=()
+# batching is opt-in in examples/plates.yaml (see its comment): turned on here as a user would
+wait_long+=(--set nodes.det.max_batch=4 --set nodes.cls.max_batch=8 --set nodes.rec.max_batch=8)
 for n in det cls rec; do wait_long+=(--set "nodes.$n.max_wait_ms=1000"); done
 run two "${wait_long[@]}" samples/plates.mp4 samples/plates.mp4
 
