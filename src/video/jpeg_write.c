@@ -1,6 +1,7 @@
-/* jpeg_write.c - JPEG snapshots of frames with libjpeg: device frames are copied to the host,
- * NV12/BGR/GRAY are converted to RGB rows, then a baseline JPEG is written to a temporary file
- * that is renamed into place (a reader never sees half a snapshot). */
+/* jpeg_write.c - frames as JPEG with libjpeg: in memory (vg_jpeg_encode, for the server's
+ * frame.jpg and MJPEG views) and as snapshot files (vg_jpeg_write, the same bytes written to a
+ * temporary file that is renamed into place, so a reader never sees half a snapshot). Device
+ * frames are read back once; NV12/BGR/GRAY are converted to RGB rows. */
 #include "video_internal.h"
 
 #include <errno.h>
@@ -11,31 +12,34 @@
 
 #include <jpeglib.h>
 
-typedef struct jerr {
+typedef struct mem_err {
   struct jpeg_error_mgr mgr;
   jmp_buf jb;
   char msg[JMSG_LENGTH_MAX];
-} jerr;
+} mem_err;
 
-static void on_error(j_common_ptr c) {
-  jerr *e = (jerr *)c->err;
+static void mem_on_error(j_common_ptr c) {
+  mem_err *e = (mem_err *)c->err;
   (*c->err->format_message)(c, e->msg);
   longjmp(e->jb, 1);
 }
 
-static vg_status compress(const uint8_t *rgb, int w, int h, FILE *fp, int quality,
-                          const char *path) {
+static vg_status compress_mem(const uint8_t *rgb, int w, int h, int quality, uint8_t **out,
+                              size_t *out_len) {
   struct jpeg_compress_struct c;
-  jerr err;
+  mem_err err;
+  unsigned char *volatile buf = NULL;
+  unsigned long len = 0;
   memset(&c, 0, sizeof c);
   c.err = jpeg_std_error(&err.mgr);
-  err.mgr.error_exit = on_error;
+  err.mgr.error_exit = mem_on_error;
   if (setjmp(err.jb)) {
     jpeg_destroy_compress(&c);
-    return vg_set_error(VG_ERR_BACKEND, "writing JPEG '%s': %s", path, err.msg);
+    free(buf);
+    return vg_set_error(VG_ERR_BACKEND, "encoding JPEG: %s", err.msg);
   }
   jpeg_create_compress(&c);
-  jpeg_stdio_dest(&c, fp);
+  jpeg_mem_dest(&c, (unsigned char **)&buf, &len);
   c.image_width = (JDIMENSION)w;
   c.image_height = (JDIMENSION)h;
   c.input_components = 3;
@@ -49,37 +53,53 @@ static vg_status compress(const uint8_t *rgb, int w, int h, FILE *fp, int qualit
   }
   jpeg_finish_compress(&c);
   jpeg_destroy_compress(&c);
+  *out = buf;
+  *out_len = len;
   return VG_OK;
 }
 
-vg_status vg_jpeg_write(const vg_frame *f, const char *path, int quality) {
-  if (!f || !f->buffer || !path)
-    return vg_set_error(VG_ERR_INVALID_ARG, "vg_jpeg_write: empty frame or path");
+vg_status vg_jpeg_encode(const vg_frame *f, int quality, uint8_t **out, size_t *out_len) {
+  if (!f || !f->buffer || !out || !out_len)
+    return vg_set_error(VG_ERR_INVALID_ARG, "vg_jpeg_encode: empty frame or output");
   if (quality < 1 || quality > 100)
     return vg_set_error(VG_ERR_INVALID_ARG, "JPEG quality %d outside 1..100", quality);
-  if ((int)f->format < 0 || f->format >= VG_PIX_COUNT_)
-    return vg_set_error(VG_ERR_INVALID_ARG, "vg_jpeg_write: bad pixel format %d", (int)f->format);
+  if ((int)f->format < 0 || f->format >= VG_PIX_COUNT_ || f->width < 1 || f->height < 1)
+    return vg_set_error(VG_ERR_INVALID_ARG, "vg_jpeg_encode: bad frame (format %d, %dx%d)",
+                        (int)f->format, f->width, f->height);
   vg_frame host;
   const vg_frame *src;
   VG_TRY(vg_frame_host_view(f, &host, &src));
   vg_status st = VG_OK;
   uint8_t *rgb = malloc((size_t)src->width * (size_t)src->height * 3);
-  if (!rgb) st = vg_set_error(VG_ERR_NO_MEMORY, "out of memory writing '%s'", path);
-  char tmp[1100];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *fp = NULL;
+  if (!rgb)
+    st = vg_set_error(VG_ERR_NO_MEMORY, "out of memory for a %dx%d JPEG", src->width, src->height);
   if (st == VG_OK) {
     vgv_to_rgb24(src, rgb);
-    fp = fopen(tmp, "wb");
-    if (!fp) st = vg_set_error(VG_ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
+    st = compress_mem(rgb, src->width, src->height, quality, out, out_len);
   }
-  if (st == VG_OK) st = compress(rgb, src->width, src->height, fp, quality, path);
+  free(rgb);
+  if (src == &host) vg_frame_release(&host);
+  return st;
+}
+
+vg_status vg_jpeg_write(const vg_frame *f, const char *path, int quality) {
+  if (!f || !f->buffer || !path)
+    return vg_set_error(VG_ERR_INVALID_ARG, "vg_jpeg_write: empty frame or path");
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  vg_status st = vg_jpeg_encode(f, quality, &buf, &len);
+  if (st != VG_OK) return vg_wrap_error(st, "writing JPEG '%s'", path);
+  char tmp[1100];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *fp = fopen(tmp, "wb");
+  if (!fp) st = vg_set_error(VG_ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
+  if (st == VG_OK && fwrite(buf, 1, len, fp) != len)
+    st = vg_set_error(VG_ERR_IO, "writing '%s': %s", tmp, strerror(errno));
   if (fp && fclose(fp) != 0 && st == VG_OK)
     st = vg_set_error(VG_ERR_IO, "writing '%s': %s", tmp, strerror(errno));
   if (st == VG_OK && rename(tmp, path) != 0)
     st = vg_set_error(VG_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
   if (st != VG_OK && fp) remove(tmp);
-  free(rgb);
-  if (src == &host) vg_frame_release(&host);
+  free(buf);
   return st;
 }
