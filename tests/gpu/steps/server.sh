@@ -1,0 +1,54 @@
+# server.sh - `vidgraph serve` on the GPU machine (issue 14, sourced by run_gpu.sh after infer.sh
+# made models/test): a live graph on NVDEC + CUDA, two streams added over the API, then what
+# /api/system/info, /api/models, /api/streams and /metrics say: the GPU, the provider in use,
+# TensorRT's fallback reason, fps, and that no frame crossed to the host except for frame.jpg.
+server_gpu() {
+  local log="$OUT/server-serve.log" port pid
+  "$VG_BIN" serve --config tests/gpu/server/serve.yaml --listen 127.0.0.1:0 > "$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do
+    port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log")
+    [ -n "$port" ] && break; sleep 0.1
+  done
+  [ -n "$port" ] || { cat "$log"; kill $pid; return 1; }
+  python3 - "$port" "$OUT" <<'PY'
+import json, sys, time, urllib.request
+port, out = sys.argv[1], sys.argv[2]
+base = "http://127.0.0.1:%s" % port
+def call(method, path, body=None):
+    req = urllib.request.Request(base + path, method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        data = r.read()
+        return json.loads(data) if r.headers.get("Content-Type", "").startswith("application/json") else data
+for i in (1, 2):
+    call("POST", "/api/streams", {"id": "cam%d" % i, "url": "plates.h264", "loop": True})
+time.sleep(8)
+info, models, streams = call("GET", "/api/system/info"), call("GET", "/api/models"), call("GET", "/api/streams")
+jpeg = call("GET", "/api/streams/cam1/frame.jpg")
+metrics = call("GET", "/metrics").decode()
+json.dump({"info": info, "models": models, "streams": streams}, open(out + "/server-gpu.json", "w"), indent=1)
+open(out + "/server-metrics.txt", "w").write(metrics)
+for s in ("cam1", "cam2"):
+    call("DELETE", "/api/streams/" + s)
+gpu = info["gpus"][0]["name"] if info.get("gpus") else "none"
+prov = {p["name"]: p for p in info["providers"]}
+m = models["models"][0] if models["models"] else {}
+trt = [f["reason"] for f in m.get("fallback_reasons", []) if "Tensorrt" in f.get("provider", "")]
+fps = sum(s.get("fps", 0) for s in streams["streams"])
+print("gpu:", gpu, "| model provider:", m.get("execution_provider"), "| io_binding:", m.get("io_binding"))
+print("tensorrt:", trt[0][:160] if trt else prov.get("TensorrtExecutionProvider", {}).get("reason", "")[:160])
+print("jpeg bytes:", len(jpeg))
+copy_lines = [l for l in metrics.splitlines() if "cop" in l and not l.startswith("#")][:8]
+print("\n".join(copy_lines))
+ok = gpu.startswith("NVIDIA") and m.get("execution_provider") == "CUDAExecutionProvider" and len(jpeg) > 1000
+print("KEY: %s, det on %s, 2 streams %.1f fps total, TensorRT reason shown: %s" % (gpu, m.get("execution_provider"), fps, bool(trt)))
+sys.exit(0 if ok else 1)
+PY
+  local rc=$?
+  kill -TERM $pid; wait $pid
+  echo "serve exit: $?"; tail -3 "$log"
+  return $rc
+}
+step server-gpu-live server_gpu
