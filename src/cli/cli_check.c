@@ -233,6 +233,16 @@ static int check_config(check_ctx *c, const char *path) {
     c->errors++;
     return 1;
   }
+  if (vg_cnode_get_kind(vg_config_root(cfg)) != VG_CNODE_MAP) {
+    char msg[1200];
+    snprintf(msg, sizeof msg,
+             "%s: expected a map (a graph with `nodes:`, or a config naming models), got a %s",
+             path, vg_cnode_get_kind(vg_config_root(cfg)) == VG_CNODE_SEQ ? "list" : "scalar");
+    json_object_set_new(c->root, "config_error", vg_json_text(msg));
+    c->errors++;
+    vg_config_free(cfg);
+    return 1;
+  }
   char dir[1024];
   snprintf(dir, sizeof dir, "%s", path);
   c->config_dir = dirname(dir);
