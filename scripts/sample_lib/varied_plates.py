@@ -38,6 +38,7 @@ WIDTH, HEIGHT, FPS, FRAMES = 1280, 720, 25, 300
 OUTPUTS = ("varied.mp4", "varied.h264", "varied_truth.json")
 STAMP = ".varied.stamp"
 MAX_ON = 8  # plates visible at once at most
+LANE_MAX = 2  # plates in one lane at once at most
 WHITE, YELLOW, GREY, BLUEISH = world_plates.WHITE, world_plates.YELLOW, world_plates.GREY, \
     world_plates.BLUEISH
 FONTS = ("DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf", "DejaVuSansMono-Bold.ttf",
@@ -45,12 +46,12 @@ FONTS = ("DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf", "DejaVuSansMono-Bold.
 # lanes: (y centre, text heights to pick from, speed px/frame range, direction); one speed per
 # lane (traffic in a lane moves together), far lanes slower on screen
 LANES = (
-    (70, (10, 12, 14), (7, 9), +1),
-    (160, (14, 16, 20), (9, 12), -1),
-    (265, (20, 24, 28), (12, 15), +1),
-    (380, (28, 32, 40), (14, 18), -1),
-    (505, (40, 48, 56), (18, 23), +1),
-    (640, (56, 64, 72), (22, 28), -1),
+    (70, (10, 12, 14), (13, 16), +1),
+    (160, (14, 16, 20), (16, 20), -1),
+    (265, (20, 24, 28), (19, 24), +1),
+    (380, (28, 32, 40), (22, 28), -1),
+    (505, (40, 48, 56), (26, 32), +1),
+    (640, (56, 64, 72), (30, 36), -1),
 )
 # letters without I, O, Q (they read as 1 and 0 on many plates)
 LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
@@ -75,59 +76,66 @@ def plate_text(rng):
 
 
 def schedule(tmp):
-    """Plates per lane, spawned at random gaps, at the lane's speed; a plate that would
-    overlap another one at any frame, or make more than MAX_ON visible, starts later. Returns
-    the plates with their per-frame boxes."""
+    """Plates spawn lane by lane in time order (lanes visited in a seeded order each frame), at
+    the lane's speed, after a random gap; a plate that would overlap another one at any frame,
+    make more than MAX_ON visible or a lane carry more than LANE_MAX, waits a few frames.
+    Returns the plates with their per-frame boxes."""
     rng = random.Random(SEED)
-    plates, idx, texts = [], 0, set()
-    for lane, (yc, heights, (vmin, vmax), d) in enumerate(LANES):
-        t = rng.randrange(4, 30)
-        v = rng.randint(vmin, vmax)
-        while t < FRAMES - 20:
-            th = rng.choice(heights)
-            text = plate_text(rng)
-            while text in texts:
+    speeds = [rng.randint(vmin, vmax) for (_, _, (vmin, vmax), _) in LANES]
+    nxt = [rng.randrange(2, 20) for _ in LANES]
+    pending = [None] * len(LANES)
+    plates, texts = [], set()
+    for t in range(FRAMES - 20):
+        order = list(range(len(LANES)))
+        rng.shuffle(order)
+        for lane in order:
+            if t < nxt[lane]:
+                continue
+            yc, heights, _, d = LANES[lane]
+            v = speeds[lane]
+            if pending[lane] is None:
+                th = rng.choice(heights)
                 text = plate_text(rng)
-            fname = rng.choice(FONTS)
-            color = rng.choice((WHITE, WHITE, YELLOW, GREY, BLUEISH))
-            angle = rng.choice((-3, -2, -1, 0, 0, 1, 2, 3))
-            p = {"text": text, "font": fname[:-4], "text_height": th, "angle_deg": angle,
-                 "lane": lane, "speed": v, "dir": d, "fname": fname, "color": color}
-            path, box, _ = world_plates.render_plate(tmp, idx, text, common.font_path(fname),
-                                                     th, color, angle)
-            placed = False
-            while not placed and t < FRAMES - 20:
-                x_enter = -box[2] + 1 if d > 0 else WIDTH - box[0] - 1
-                y0 = yc - (box[1] + box[3]) // 2
-                boxes, full = {}, []
-                for n in range(t, FRAMES):
-                    x = x_enter + d * v * (n - t)
-                    bb = [x + box[0], y0 + box[1], x + box[2], y0 + box[3]]
-                    c = common.clip_box(bb, WIDTH, HEIGHT)
-                    if c is None:
-                        break
-                    boxes[n] = c
-                    if common.inside(bb, WIDTH, HEIGHT):
-                        full.append(n)
-                # never overlapping another plate (same lane catching up, or a tall neighbour),
-                # at most MAX_ON at once, and fully visible at least once: else start later
-                clash = any(n in q["boxes"] and common.boxes_intersect(q["boxes"][n], bx)
-                            for q in plates for n, bx in boxes.items())
-                busy = max(sum(1 for q in plates if n in q["boxes"]) for n in boxes)
-                if clash or busy >= MAX_ON or not full:
-                    t += 3
-                    continue
-                placed = True
-            if not placed:
-                break
-            p.update({"sprite": path, "x0": x_enter, "y0": y0, "first_frame": t,
-                      "last_frame": max(boxes), "boxes": boxes,
-                      "plate_height": box[3] - box[1],
+                while text in texts:
+                    text = plate_text(rng)
+                texts.add(text)
+                fname = rng.choice(FONTS)
+                color = rng.choice((WHITE, WHITE, YELLOW, GREY, BLUEISH))
+                angle = rng.choice((-3, -2, -1, 0, 0, 1, 2, 3))
+                path, box, _ = world_plates.render_plate(tmp, len(texts), text,
+                                                         common.font_path(fname), th, color, angle)
+                pending[lane] = {"text": text, "font": fname[:-4], "text_height": th,
+                                 "angle_deg": angle, "lane": lane, "speed": v, "dir": d,
+                                 "sprite": path, "box": box}
+            p = pending[lane]
+            box = p["box"]
+            x_enter = -box[2] + 1 if d > 0 else WIDTH - box[0] - 1
+            y0 = yc - (box[1] + box[3]) // 2
+            boxes, full = {}, []
+            for n in range(t, FRAMES):
+                x = x_enter + d * v * (n - t)
+                bb = [x + box[0], y0 + box[1], x + box[2], y0 + box[3]]
+                c = common.clip_box(bb, WIDTH, HEIGHT)
+                if c is None:
+                    break
+                boxes[n] = c
+                if common.inside(bb, WIDTH, HEIGHT):
+                    full.append(n)
+            clash = any(n in q["boxes"] and common.boxes_intersect(q["boxes"][n], bx)
+                        for q in plates for n, bx in boxes.items())
+            busy = max(sum(1 for q in plates if n in q["boxes"]) for n in boxes)
+            lane_busy = max(sum(1 for q in plates if q["lane"] == lane and n in q["boxes"])
+                            for n in boxes)
+            if clash or busy >= MAX_ON or lane_busy >= LANE_MAX or not full:
+                nxt[lane] = t + 2
+                continue
+            del p["box"]
+            p.update({"x0": x_enter, "y0": y0, "first_frame": t, "last_frame": max(boxes),
+                      "boxes": boxes, "plate_height": box[3] - box[1],
                       "full_first_frame": full[0], "full_last_frame": full[-1]})
             plates.append(p)
-            texts.add(text)
-            idx += 1
-            t += rng.randrange(3, 24)
+            pending[lane] = None
+            nxt[lane] = t + rng.randrange(10, 110)
     check_layout(plates)
     return plates
 
