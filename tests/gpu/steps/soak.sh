@@ -66,7 +66,7 @@ if k["duration_sec"] < 0.8 * secs:
     bad.append("ran %.0fs of %.0fs" % (k["duration_sec"], secs))
 if frames <= 0:
     bad.append("no frames done after the warm-up")
-if not any("CUDA" in p for p in prov):
+if not any(p.lower() in ("cuda", "tensorrt") or "CUDA" in p or "Tensorrt" in p for p in prov):
     bad.append("no node ran on CUDA (%s)" % ",".join(prov))
 if not any("nvdec" in d.lower() for d in dec):
     bad.append("decoder is not NVDEC (%s)" % ",".join(dec))
