@@ -105,6 +105,9 @@ typedef struct vg_shape_buckets {
   int64_t batch[VG_MAX_BUCKETS]; /* ascending; nbatch 0 = batch not padded */
   int nwidth;
   int64_t width[VG_MAX_BUCKETS]; /* ascending; nwidth 0 = last axis not padded */
+  int nwarm;                     /* dims of the input after the batch axis for the warm-up at */
+  int64_t warm_shape[VG_MAX_DIMS]; /* load where the model's are dynamic (a detector's 3 x H x W);
+                                      nwarm 0 = warm up at the first run of each new H x W */
 } vg_shape_buckets;
 
 /* The smallest width bucket >= w, or w itself when none is (or no width buckets). */
@@ -151,7 +154,8 @@ void vg_model_spec_init(vg_model_spec *spec);
  *   cuda: {device: 0, conv_algo_search: exhaustive|heuristic|default, mem_limit_mb: 0,
  *          cuda_graph: true}
  *   cpu: {threads: 4}
- *   buckets: {batch: [1, 2, 4, 8, 16, 32], width: [320, 480], enabled: auto|true|false}
+ *   buckets: {batch: [1, 2, 4, 8, 16, 32], width: [320, 480], enabled: auto|true|false,
+ *             warm_shape: [3, 544, 960]}
  *   warmup: auto|true|false
  * Relative paths are taken as they are when they exist from the working directory, else
  * relative to base_dir (the config file's folder; may be NULL). Wrong types, unknown providers

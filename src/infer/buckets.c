@@ -148,6 +148,7 @@ static vg_status warm_family(vg_model *m, vg_dtype dt, int ndim, const int64_t *
       /* with CUDA graphs ONNX Runtime captures at a shape's second run: both at warm-up */
       for (int rep = 0; rep < (m->graph ? 2 : 1) && st == VG_OK; rep++)
         st = run_zeros(m, dt, ndim, shape);
+      if (!vg_buckets_active(m)) i = nb; /* the GPU provider failed: the CPU runs unpadded */
     }
   m->warming = false;
   if (st != VG_OK) return st;
@@ -182,16 +183,31 @@ static vg_status warm_if_new_family(vg_model *m, vg_dtype dt, int ndim, const in
 }
 
 vg_status vg_buckets_warm_at_load(vg_model *m) {
-  if (!warmup_wanted(m)) return VG_OK;
+  if (!m->spec.buckets.nbatch && !m->spec.buckets.nwidth) return VG_OK;
   const vg_model_io *io = &m->inputs[0];
+  const vg_shape_buckets *b = &m->spec.buckets;
+  if (b->nwarm && b->nwarm != io->ndim - 1)
+    return vg_set_error(VG_ERR_INVALID_ARG,
+                        "model '%s': buckets: warm_shape has %d sizes, input '%s' has %d "
+                        "dimensions after the batch axis",
+                        m->spec.name, b->nwarm, io->name, io->ndim - 1);
   int64_t shape[VG_MAX_DIMS];
   for (int d = 0; d < io->ndim; d++) {
     shape[d] = io->shape[d];
+    if (d > 0 && b->nwarm) {
+      if (shape[d] >= 0 && shape[d] != b->warm_shape[d - 1])
+        return vg_set_error(VG_ERR_INVALID_ARG,
+                            "model '%s': buckets: warm_shape[%d] is %lld, input '%s' has %lld "
+                            "there",
+                            m->spec.name, d - 1, (long long)b->warm_shape[d - 1], io->name,
+                            (long long)shape[d]);
+      shape[d] = b->warm_shape[d - 1];
+    }
     bool bucketed = (d == 0) || (d == io->ndim - 1 && m->spec.buckets.nwidth);
     if (d == 0 && shape[0] < 0) shape[0] = 1;
     if (!bucketed && shape[d] < 0) return VG_OK; /* e.g. a detector's H and W: at first run */
   }
-  return warm_if_new_family(m, io->dtype, io->ndim, shape);
+  return warmup_wanted(m) ? warm_if_new_family(m, io->dtype, io->ndim, shape) : VG_OK;
 }
 
 /* ----------------------------------------------------------------- bucketed runs */

@@ -28,7 +28,7 @@ static const char *const g_trt_keys[] = {
 static const char *const g_cuda_keys[] = {"device", "conv_algo_search", "mem_limit_mb",
                                           "cuda_graph", NULL};
 static const char *const g_cpu_keys[] = {"threads", NULL};
-static const char *const g_bucket_keys[] = {"batch", "width", "enabled", NULL};
+static const char *const g_bucket_keys[] = {"batch", "width", "enabled", "warm_shape", NULL};
 
 /* Every key of map must be in allowed (extra keys are allowed when extra_ok). */
 static vg_status check_keys(const vg_cnode *map, const char *const *allowed, bool extra_ok) {
@@ -228,6 +228,21 @@ static vg_status read_buckets(const vg_cnode *n, vg_shape_buckets *b) {
   if ((e = vg_cnode_get(n, "width"))) VG_TRY(read_sizes(e, "width", 1 << 16, b->width, &b->nwidth));
   if (!b->nbatch && !b->nwidth)
     return vg_cnode_error(n, VG_ERR_PARSE, "buckets: give batch: [sizes] and/or width: [sizes]");
+  if ((e = vg_cnode_get(n, "warm_shape"))) {
+    size_t len = vg_cnode_len(e);
+    if (vg_cnode_get_kind(e) != VG_CNODE_SEQ || len < 1 || len >= VG_MAX_DIMS)
+      return vg_cnode_error(e, VG_ERR_PARSE,
+                            "buckets: warm_shape: the input's dims after the batch axis, 1 to %d "
+                            "sizes",
+                            VG_MAX_DIMS - 1);
+    for (size_t i = 0; i < len; i++) {
+      const vg_cnode *x = vg_cnode_at(e, i);
+      if (vg_cnode_as_int(x, &b->warm_shape[i]) != VG_OK || b->warm_shape[i] < 1 ||
+          b->warm_shape[i] > (1 << 20))
+        return vg_cnode_error(x, VG_ERR_PARSE, "buckets: warm_shape: sizes are integers >= 1");
+    }
+    b->nwarm = (int)len;
+  }
   return read_tristate(n, "enabled", &b->enabled);
 }
 

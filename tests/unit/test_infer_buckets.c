@@ -119,6 +119,11 @@ static void test_spec(void **st) {
   expect_error("model: a.onnx\nbuckets: [1, 2]\n", "expected a map");
   expect_error("model: a.onnx\nbuckets: {batch: [1], enabled: sometimes}\n", "auto, true or false");
   expect_error("model: a.onnx\nwarmup: 3\n", "warmup");
+  expect_error("model: a.onnx\nbuckets: {batch: [1], warm_shape: [3, 0]}\n", "warm_shape");
+  expect_error("model: a.onnx\nbuckets: {batch: [1], warm_shape: []}\n", "warm_shape");
+  VG_ASSERT_OK(spec_of("model: a.onnx\nbuckets: {batch: [1, 2], warm_shape: [3, 544, 960]}\n", &s));
+  assert_int_equal(s.buckets.nwarm, 3);
+  assert_int_equal(s.buckets.warm_shape[2], 960);
 }
 
 static vg_model_spec pad_spec(void) {
@@ -269,6 +274,49 @@ static void test_load_errors(void **st) {
   vg_model_free(m);
 }
 
+static void test_warm_shape(void **st) {
+  /* the pad model's w is dynamic and not bucketed here: warmed at load only with warm_shape */
+  vg_model_spec s = pad_spec();
+  s.buckets = (vg_shape_buckets){.enabled = 1, .nbatch = 2, .batch = {2, 4}};
+  s.warmup = 1;
+  vg_model *m;
+  VG_ASSERT_OK(vg_model_load(&s, &m));
+  vg_model_report rep;
+  vg_model_get_report(m, &rep);
+  assert_int_equal(rep.warmup_shapes, 0);
+  /* ... then at the first run of a new w (its family): both buckets, no new shape counted */
+  vg_tensor x = pad_input(3, 7), out[2] = {0};
+  VG_ASSERT_OK(vg_model_run(m, NULL, &x, 1, out, 2, NULL));
+  check_outputs(&out[0], &out[1], 3, 7, 7);
+  vg_tensor_release(&out[0]);
+  vg_tensor_release(&out[1]);
+  vg_model_get_report(m, &rep);
+  assert_int_equal(rep.warmup_shapes, 2);
+  assert_int_equal(rep.new_shapes, 0);
+  vg_model_free(m);
+
+  s.buckets.nwarm = 2;
+  s.buckets.warm_shape[0] = 2;
+  s.buckets.warm_shape[1] = 7;
+  VG_ASSERT_OK(vg_model_load(&s, &m));
+  vg_model_get_report(m, &rep);
+  assert_int_equal(rep.warmup_shapes, 2); /* at load */
+  VG_ASSERT_OK(vg_model_run(m, NULL, &x, 1, out, 1, NULL));
+  vg_tensor_release(&out[0]);
+  vg_model_get_report(m, &rep);
+  assert_int_equal(rep.warmup_shapes, 2);
+  assert_int_equal(rep.new_shapes, 0);
+  vg_model_free(m);
+  vg_tensor_release(&x);
+
+  s.buckets.warm_shape[0] = 3; /* the model's axis 1 is fixed at 2 */
+  assert_int_equal(vg_model_load(&s, &m), VG_ERR_INVALID_ARG);
+  VG_ASSERT_MSG_HAS("warm_shape[0] is 3");
+  s.buckets.nwarm = 3;
+  assert_int_equal(vg_model_load(&s, &m), VG_ERR_INVALID_ARG);
+  VG_ASSERT_MSG_HAS("warm_shape has 3 sizes");
+}
+
 static int setup(void **st) {
   infer_ensure_models();
   vg_log_set_level(NULL, VG_LOG_OFF);
@@ -279,7 +327,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_plan),         cmocka_unit_test(test_spec),
       cmocka_unit_test(test_run_padded),   cmocka_unit_test(test_off_and_auto),
-      cmocka_unit_test(test_load_errors),
+      cmocka_unit_test(test_load_errors),  cmocka_unit_test(test_warm_shape),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
