@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make_varied_sample.sh - renders a 720p plate sample with very different plate sizes (0..8
-# plates per frame, plate height ~26..125 px, entering and leaving on six lanes, street clutter
+# plates per frame, plate height 30..157 px, entering and leaving on six lanes, street clutter
 # and text-like distractors): the input on which every new crop-batch shape used to cost ONNX
 # Runtime a slow first run (issue 12, stable shapes).
 #

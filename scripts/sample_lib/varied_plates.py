@@ -8,8 +8,9 @@ samples/):
   .varied.stamp       generator version stamp; a run with a matching stamp does nothing
 
 Why: the demo's plates are all 36..60 px text in three lanes, so the recogniser sees few crop
-shapes. Here every frame has 0..8 plates whose plate height goes from ~26 px (far lanes, text
-10 px: not expected to be readable) to ~125 px (near lanes, text 72 px), so the number of crops
+shapes. Here every frame has 0..8 plates (30 in all) whose plate height goes from 30 px (far
+lanes, text 10 px: not expected to be readable) to 157 px (near lanes, text 72 px, long formats
+rotated), so the number of crops
 and their widths change from frame to frame as in a real street scene. Plates drive across
 six lanes (perspective: small at the top, large at the bottom), enter and leave the frame on
 both sides at different speeds, and a lane carries up to two plates at once. The background has
