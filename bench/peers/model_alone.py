@@ -111,6 +111,8 @@ def main():
             for b in (batches if batched else [1]):
                 x = torch.rand((b,) + shape, device=dev)
                 x = x.half() if p == "fp16" else x
+                if not cpu:
+                    torch.cuda.reset_peak_memory_stats(dev)
                 if cpu:
                     with torch.inference_mode():
                         st = {"eager": tir.time_runs(lambda: net(x), args.warmup, args.iterations,
