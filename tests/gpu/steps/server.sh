@@ -1,7 +1,9 @@
 # server.sh - `vidgraph serve` on the GPU machine (issue 14, sourced by run_gpu.sh after infer.sh
 # made models/test): a live graph on NVDEC + CUDA, two streams added over the API, then what
 # /api/system/info, /api/models, /api/streams and /metrics say: the GPU, the provider in use,
-# TensorRT's fallback reason, fps, and that no frame crossed to the host except for frame.jpg.
+# TensorRT's fallback reason, fps, the driver release (NVML) and the JPEG encoder; frame.jpg and
+# MJPEG of the live NVDEC frames are encoded with nvJPEG (counted as such, not as frame copies),
+# and no frame crossed to the host.
 server_gpu() {
   local log="$OUT/server-serve.log" port pid
   "$VG_BIN" serve --config tests/gpu/server/serve.yaml --listen 127.0.0.1:0 > "$log" 2>&1 &
@@ -27,6 +29,16 @@ for i in (1, 2):
 time.sleep(8)
 info, models, streams = call("GET", "/api/system/info"), call("GET", "/api/models"), call("GET", "/api/streams")
 jpeg = call("GET", "/api/streams/cam1/frame.jpg")
+def mjpeg_parts(path, want):
+    with urllib.request.urlopen(base + path, timeout=60) as r:
+        buf, parts = b"", 0
+        while parts < want:
+            chunk = r.read1(65536)
+            if not chunk: break
+            buf += chunk
+            parts = buf.count(b"Content-Type: image/jpeg")
+        return parts, buf.count(b"\xff\xd8")
+mj_parts, mj_soi = mjpeg_parts("/api/streams/cam2/mjpeg", 5)
 metrics = call("GET", "/metrics").decode()
 json.dump({"info": info, "models": models, "streams": streams}, open(out + "/server-gpu.json", "w"), indent=1)
 open(out + "/server-metrics.txt", "w").write(metrics)
@@ -42,8 +54,36 @@ print("tensorrt:", trt[0][:160] if trt else prov.get("TensorrtExecutionProvider"
 print("jpeg bytes:", len(jpeg))
 copy_lines = [l for l in metrics.splitlines() if "cop" in l and not l.startswith("#")][:8]
 print("\n".join(copy_lines))
-ok = gpu.startswith("NVIDIA") and m.get("execution_provider") == "CUDAExecutionProvider" and len(jpeg) > 1000
-print("KEY: %s, det on %s, 2 streams %.1f fps total, TensorRT reason shown: %s" % (gpu, m.get("execution_provider"), fps, bool(trt)))
+def metric(name, labels=""):
+    tot = 0.0
+    for l in metrics.splitlines():
+        if l.startswith(name + ("{" if labels else " ")) and labels in l:
+            tot += float(l.rsplit(" ", 1)[1])
+    return tot
+nvj = metric("vidgraph_jpeg_encodes_total", 'path="nvjpeg"')
+readback = metric("vidgraph_jpeg_encodes_total", 'path="readback"')
+frame_copies = metric("vidgraph_copies_total", 'direction="frames_to_host"')
+jbytes = metric("vidgraph_jpeg_gpu_bytes_to_host_total")
+jinfo, drv = info.get("jpeg", {}), info.get("driver", {})
+print("jpeg:", jinfo.get("summary"), "| nvjpeg encodes:", nvj, "| readbacks:", readback,
+      "| jpeg bytes to host:", jbytes, "| mjpeg parts:", mj_parts, mj_soi)
+print("driver release:", drv.get("release"), drv.get("reason", ""), "| cuda driver api:",
+      info["gpus"][0].get("cuda_driver_api") if info.get("gpus") else None)
+print("frame copies to host:", frame_copies)
+checks = {
+    "gpu": gpu.startswith("NVIDIA"),
+    "cuda provider": m.get("execution_provider") == "CUDAExecutionProvider",
+    "frame.jpg": len(jpeg) > 1000 and jpeg[:2] == b"\xff\xd8",
+    "mjpeg parts": mj_parts >= 5,
+    "jpeg on nvjpeg": jinfo.get("device_frames") == "nvjpeg" and nvj >= 6 and readback == 0,
+    "jpeg bytes counted": jbytes > 1000,
+    "no frame copies": frame_copies == 0,
+    "driver release": bool(drv.get("release")),
+}
+for k, v in checks.items():
+    print("%s %s" % ("PASS" if v else "FAIL", k))
+ok = all(checks.values())
+print("KEY: %s drv %s, det on %s, %.1f fps, %s x%d, 0 frame copies: %s" % (gpu, drv.get("release"), m.get("execution_provider"), fps, jinfo.get("device_frames"), nvj, frame_copies == 0))
 sys.exit(0 if ok else 1)
 PY
   local rc=$?
