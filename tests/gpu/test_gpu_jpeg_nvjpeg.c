@@ -22,7 +22,7 @@ static void make_host(vg_pixfmt fmt, int w, int h, vg_colorspace cs, bool full, 
   uint8_t *p0 = vg_frame_plane(f, 0);
   for (int y = 0; y < h; y++)
     for (int x = 0; x < w; x++) {
-      int r = (x * 255) / w, g = (y * 255) / h, b = ((x + y) / 7) % 2 ? 200 : 60;
+      int r = (x * 255) / w, g = (y * 255) / h, b = 128 + (int)(70 * sin((x + y) * 0.15));
       if (x > w / 3 && x < w / 2 && y > h / 4 && y < h / 2) r = g = b = 230;
       r = (r + (int)(20 * sin(x * 0.2) * cos(y * 0.15))) & 255;
       if (fmt == VG_PIX_RGB24 || fmt == VG_PIX_BGR24) {

@@ -552,6 +552,7 @@ def t_drain(binary, tmp):
 def t_listen(binary, tmp):
     """--listen: IPv6 in brackets on the loopback ([::1]), dual-stack [::] where the OS allows it,
     and malformed addresses refused with a message that says what to write."""
+    binary = os.path.abspath(binary)
     for bad, want in (("::1:8080", "brackets"), ("[::1:8080", "brackets"), ("[zz]:8080", "not an IPv6 address"),
                       ("127.0.0.1:", "bad port"), ("300.1.1.1:80", "not an IPv4 address")):
         p = subprocess.run([binary, "serve", "--listen", bad, "--token", TOKEN], cwd=tmp, capture_output=True, text=True, timeout=60)
