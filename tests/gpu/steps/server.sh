@@ -14,7 +14,7 @@ server_gpu() {
   done
   [ -n "$port" ] || { cat "$log"; kill $pid; return 1; }
   python3 - "$port" "$OUT" <<'PY'
-import json, sys, time, urllib.request
+import json, re, sys, time, urllib.request
 port, out = sys.argv[1], sys.argv[2]
 base = "http://127.0.0.1:%s" % port
 def call(method, path, body=None):
@@ -30,14 +30,23 @@ time.sleep(8)
 info, models, streams = call("GET", "/api/system/info"), call("GET", "/api/models"), call("GET", "/api/streams")
 jpeg = call("GET", "/api/streams/cam1/frame.jpg")
 def mjpeg_parts(path, want):
-    with urllib.request.urlopen(base + path, timeout=60) as r:
-        buf, parts = b"", 0
-        while parts < want:
-            chunk = r.read1(65536)
-            if not chunk: break
-            buf += chunk
-            parts = buf.count(b"Content-Type: image/jpeg")
-        return parts, buf.count(b"\xff\xd8")
+    # reads `want` parts of the multipart stream: each a header block, then Content-Length bytes
+    r = urllib.request.urlopen(base + path, timeout=60)
+    parts = soi = 0
+    try:
+        for _ in range(want):
+            head = b""
+            while b"\r\n\r\n" not in head:
+                c = r.read(1)
+                if not c: return parts, soi
+                head += c
+            m = re.search(rb"Content-Length: (\d+)", head)
+            body = r.read(int(m.group(1))) if m else b""
+            parts += 1
+            soi += body[:2] == b"\xff\xd8"
+    finally:
+        r.close()
+    return parts, soi
 mj_parts, mj_soi = mjpeg_parts("/api/streams/cam2/mjpeg", 5)
 metrics = call("GET", "/metrics").decode()
 json.dump({"info": info, "models": models, "streams": streams}, open(out + "/server-gpu.json", "w"), indent=1)
@@ -74,7 +83,7 @@ checks = {
     "gpu": gpu.startswith("NVIDIA"),
     "cuda provider": m.get("execution_provider") == "CUDAExecutionProvider",
     "frame.jpg": len(jpeg) > 1000 and jpeg[:2] == b"\xff\xd8",
-    "mjpeg parts": mj_parts >= 5,
+    "mjpeg parts": mj_parts == 5 and mj_soi == 5,
     "jpeg on nvjpeg": jinfo.get("device_frames") == "nvjpeg" and nvj >= 6 and readback == 0,
     "jpeg bytes counted": jbytes > 1000,
     "no frame copies": frame_copies == 0,
