@@ -101,3 +101,30 @@ PY
   return $rc
 }
 step server-gpu-live server_gpu
+
+# jpeg_sink on NVDEC frames (`vidgraph run`): every snapshot is encoded by nvJPEG on the GPU, so
+# the node counts no copy (a libjpeg snapshot of a device frame would count one read-back each).
+jpeg_sink_gpu() {
+  local dir="$OUT/jpeg-sink"
+  mkdir -p "$dir"
+  cat > "$dir/graph.yaml" <<YAML
+nodes:
+  - {id: video, type: source, params: {url: $PWD/tests/fixtures-gpu/h264_1920x1080_bench.h264, decoder: nvdec}}
+  - {id: snap, type: jpeg_sink, params: {path: snaps, every: 10, quality: 85}}
+edges: [video -> snap]
+YAML
+  "$VG_BIN" run "$dir/graph.yaml" --json --output "$dir" > "$dir/summary-stdout.json" || return 1
+  python3 - "$dir/summary-stdout.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+n = [x for x in d["nodes"] if x["id"] == "snap"][0]
+det = n["detail"]
+print("snapshots:", det["written"], "| nvjpeg:", det["nvjpeg"], "| jpeg bytes to host:", det["jpeg_bytes_to_host"],
+      "| node copies:", n["copies"], "| frame copies to host:", d["frame_copies_to_host"])
+ok = det["written"] > 0 and det["nvjpeg"] == det["written"] and n["copies"] == 0 and d["frame_copies_to_host"] == 0
+print("%s jpeg_sink on nvJPEG" % ("PASS" if ok else "FAIL"))
+print("KEY: jpeg_sink %d snapshots, %d on nvJPEG, %d B to host, copies %d" % (det["written"], det["nvjpeg"], det["jpeg_bytes_to_host"], n["copies"]))
+sys.exit(0 if ok else 1)
+PY
+}
+step server-jpeg-sink-nvjpeg jpeg_sink_gpu
