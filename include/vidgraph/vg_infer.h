@@ -117,6 +117,11 @@ int64_t vg_buckets_width(const vg_shape_buckets *b, int64_t w);
  * bucket that holds it. Without batch buckets: one chunk of n (not padded). n <= 0: no chunk.
  * Returns the number of chunks, or -1 when more than cap would be needed. */
 int vg_buckets_plan(const vg_shape_buckets *b, int64_t n, int64_t *rows, int64_t *padded, int cap);
+/* Precision of the model file that is loaded (not TensorRT's own fp16/int8 build options). */
+typedef enum vg_model_precision {
+  VG_PRECISION_FP32 = 0, /* the file as given */
+  VG_PRECISION_FP16 = 1  /* its FP16 variant, see vg_model_fp16_path */
+} vg_model_precision;
 
 typedef struct vg_model_spec {
   char name[VG_MODEL_NAME_MAX]; /* for messages and reports; "" = the file's base name */
@@ -137,7 +142,19 @@ typedef struct vg_model_spec {
   vg_shape_buckets buckets; /* input shapes the model is run at (see above) */
   int warmup; /* run every bucket once before the first frame: -1 = auto (with a GPU provider
                  and buckets), 0 = off (then the first run of each new shape is logged), 1 = on */
+  vg_model_precision precision; /* FP16: every candidate file is replaced by its FP16 variant */
 } vg_model_spec;
+
+/* The FP16 variant of a model file: "dir/name.onnx" -> "dir/name.fp16.onnx" (a name without
+ * ".onnx" gets ".fp16.onnx" appended; a name already ending in ".fp16.onnx" is its own variant).
+ * scripts/fp16_convert.py makes it (float16 weights and compute, float32 inputs and outputs). */
+vg_status vg_model_fp16_path(const char *path, char *out, size_t cap);
+
+/* Applies spec->precision to the file names: with FP16 the primary path becomes its variant,
+ * which must exist (else VG_ERR_NOT_FOUND naming the command that makes it), and every fallback
+ * becomes its variant when that exists (else it stays out: its name gets the variant's, so the
+ * load reports it missing). Idempotent. A model given as bytes cannot have a variant: error. */
+vg_status vg_model_spec_apply_precision(vg_model_spec *spec);
 
 /* Defaults: required, providers [tensorrt, cuda, cpu], io_binding off, no cuda graph,
  * conv algorithm search exhaustive, builder_opt_level -1, no buckets (enabled auto), warmup
@@ -148,6 +165,8 @@ void vg_model_spec_init(vg_model_spec *spec);
  *   model: models/det.fp16.onnx            (or "path:")
  *   fallback: [models/det.onnx]            (a string or a list)
  *   name: det   required: true   io_binding: true   max_batch: 8
+ *   precision: fp32 | fp16                 (fp16: load <stem>.fp16.onnx, made by
+ *                                           scripts/fp16_convert.py; see vg_model_fp16_path)
  *   providers: [tensorrt, cuda, cpu]
  *   tensorrt: {fp16: true, int8: false, workspace_mb: 2048, builder_optimization_level: 3,
  *              engine_cache: cache/trt, timing_cache: cache/trt}

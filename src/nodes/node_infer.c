@@ -121,8 +121,9 @@ static const char *const k_io_keys[] = {"input", "inputs", "output", "outputs", 
 static const vg_param k_params[] = {
     VG_P_GROUP(infer_state, spec, "model", NULL, read_spec,
                "the model (vg_model_spec_from_config): model or path, fallback(s), name, "
-               "required, providers, io_binding, max_batch, tensorrt: {...}, cuda: {...}, "
-               "cpu: {...}, buckets: {batch: [sizes], width: [sizes], enabled: auto|true|false} "
+               "required, providers, io_binding, max_batch, precision (fp32|fp16: the "
+               "<stem>.fp16.onnx variant), tensorrt: {...}, cuda: {...}, cpu: {...}, buckets: "
+               "{batch: [sizes], width: [sizes], enabled: auto|true|false, warm_shape: [dims]} "
                "(input padded with zeros to those batch sizes / last-axis widths, padded rows "
                "cut from the outputs; auto = on with a GPU provider), warmup: auto|true|false "
                "(run every bucket once before the first frame; auto = with buckets on a GPU)",
