@@ -9,7 +9,7 @@
 # Runs are stopped after SHAPES_TIMEOUT seconds (SIGTERM: the summary is still written, fps is
 # then over the frames done; the line says "stopped").
 DATA=${DATA:-samples}
-SHAPES_TIMEOUT=${SHAPES_TIMEOUT:-45}
+SHAPES_TIMEOUT=${SHAPES_TIMEOUT:-30}
 
 shapes_one() { # NAME STREAMS [--set ...]: one run, one table line
   local name=$1 n=$2; shift 2
