@@ -94,6 +94,7 @@ struct trip {
   int stream_slot;
   int stream_id;
   int64_t frame_no, seq;
+  int64_t t_admit_ns; /* when the source's packet entered the graph (frame latency) */
   int refs; /* reached instances not yet done or dead, plus queued flow steps naming this trip */
   bool dropped;
   bool eos;            /* an end-of-stream packet: flows like a frame, not counted as one */
@@ -178,6 +179,7 @@ struct vg_run {
   vg_pool *dev_pools[16];
   int64_t t_start_ns, t_end_ns;
   uint64_t frames_in, frames_done, frames_dropped;
+  vg_latency *frame_lat; /* admission -> every node done, per frame */
   uint64_t peak_frames, packets_held, peak_packets;
   atomic_ullong copies_to_device, copies_to_host, frame_copies_to_host, copy_bytes;
 };

@@ -76,8 +76,10 @@ static void trip_unref(vg_run *r, trip *t) {
     ; /* end-of-stream markers are not frames */
   else if (t->dropped)
     r->frames_dropped++;
-  else
+  else {
     r->frames_done++;
+    if (r->frame_lat) vg_latency_add_ns(r->frame_lat, vg_now_ns() - t->t_admit_ns);
+  }
   trip_free(r, t);
   pthread_cond_broadcast(&r->work_cv); /* the source window has room again */
 }
@@ -385,6 +387,7 @@ void vg__trip_admit(wctx *c, int src, vg_packet **outs) {
   t->frame_no = vg_packet_frame_no(first);
   t->eos = (vg_packet_flags(first) & VG_PACKET_EOS) != 0;
   t->seq = s->next_seq++;
+  t->t_admit_ns = vg_now_ns();
   t->sprev = s->tail;
   if (s->tail)
     s->tail->snext = t;
