@@ -521,6 +521,7 @@ typedef struct vg_run_summary {
   int workers, cuda_streams;
   int nnodes;
   vg_node_metrics *nodes;
+  vg_latency_summary frame_latency; /* end-to-end per completed frame: capture -> last node */
 } vg_run_summary;
 
 vg_status vg_run_get_summary(vg_run *r, vg_run_summary *out);

@@ -102,6 +102,7 @@ struct trip {
   int *var_uses;       /* [nvars] consumers still to read the variable */
   vg_event *events;    /* [nnodes] recorded after a node ran on a CUDA stream; NULL otherwise */
   trip *snext, *sprev; /* trips of the same stream in flight, by seq */
+  int64_t t0_ns;       /* capture (or admission) time of its frame: end-to-end latency */
 };
 
 typedef struct stream_slot {
@@ -179,6 +180,7 @@ struct vg_run {
   int64_t t_start_ns, t_end_ns;
   uint64_t frames_in, frames_done, frames_dropped;
   uint64_t peak_frames, packets_held, peak_packets;
+  vg_latency *frame_lat; /* end-to-end per completed frame: capture -> last node done */
   atomic_ullong copies_to_device, copies_to_host, frame_copies_to_host, copy_bytes;
 };
 

@@ -73,6 +73,7 @@ vg_status vg_run_get_summary(vg_run *r, vg_run_summary *out) {
   out->workers = r->ncpu_workers;
   out->cuda_streams = r->cuda_streams;
   out->nnodes = r->nnodes;
+  vg_latency_summarize(r->frame_lat, &out->frame_latency);
   for (int i = 0; i < r->nnodes; i++)
     node_metrics(r, i, &out->nodes[i]);
   pthread_mutex_unlock(&r->mu);
@@ -134,6 +135,7 @@ char *vg_run_summary_json(const vg_run_summary *s) {
       s->cuda_streams);
   if (!o) return NULL;
   if (s->error[0]) json_object_set_new(o, "error", vg_json_text(s->error));
+  json_object_set_new(o, "frame_latency", latency_json(&s->frame_latency));
   json_t *nodes = json_array();
   for (int i = 0; nodes && i < s->nnodes; i++)
     json_array_append_new(nodes, node_json(&s->nodes[i]));
