@@ -4,7 +4,8 @@ raw Annex-B H.264 at the sizes bench/run.sh measures.
 Run through scripts/make_bench_clips.sh [OUTDIR] [--force]. Writes into OUTDIR (default
 bench/clips/):
   bench_1080p.h264   1920x1080, 25 fps, 250 frames (the detection suite, looped per stream)
-  bench_4k.h264      3840x2160, 25 fps, 100 frames (the 4K tiles suite, looped, paced)
+  bench_4k.h264      3840x2160, 30 fps, 100 frames (the 4K tiles suite, looped, paced at 30 fps:
+                     the same pictures with 30 fps timing in the stream's VUI)
   .bench_clips.stamp generator version stamp; a run with a matching stamp does nothing
 
 The scene is rendered once by people.py's own code (the same figures and paths as
@@ -24,11 +25,11 @@ import common  # noqa: E402
 import people  # noqa: E402
 
 PROG = "make_bench_clips"
-VERSION = 1
+VERSION = 2
 STAMP = ".bench_clips.stamp"
-# name, size, frames, crf
-CLIPS = (("bench_1080p.h264", (1920, 1080), 250, 26),
-         ("bench_4k.h264", (3840, 2160), 100, 28))
+# name, size, frames, fps, crf
+CLIPS = (("bench_1080p.h264", (1920, 1080), 250, 25, 26),
+         ("bench_4k.h264", (3840, 2160), 100, 30, 28))
 OUTPUTS = tuple(c[0] for c in CLIPS)
 
 
@@ -63,11 +64,12 @@ def main(argv):
             figs = people.schedule(tmp)
             scene = os.path.join(tmp, "scene.mp4")
             people.render_video(tmp, figs, scene, os.path.join(tmp, "scene.h264"))
-            for name, size, frames, crf in CLIPS:
+            for name, size, frames, fps, crf in CLIPS:
                 h264 = os.path.join(tmp, name)
                 common.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
                             "-i", scene, "-frames:v", str(frames),
-                            "-vf", "scale=%d:%d:flags=bicubic,format=yuv420p" % size,
+                            "-vf", "scale=%d:%d:flags=bicubic,format=yuv420p,setpts=N/%d/TB"
+                            % (size[0], size[1], fps), "-r", str(fps),
                             "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf),
                             "-profile:v", "high", "-bf", "0", "-g", "50", "-keyint_min", "50",
                             "-sc_threshold", "0", "-threads", "2",
