@@ -151,7 +151,7 @@ def check_text(text, label):
         d = json.loads(s)
     except ValueError:
         d = None
-    if isinstance(d, dict) and "schema" in d:
+    if isinstance(d, dict) and ("schema" in d or "results" in d):
         return ["%s: %s" % (label, e) for e in check_doc(d)]
     if isinstance(d, dict):
         return ["%s: %s" % (label, e) for e in check_result(d, "line 1")]
