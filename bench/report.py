@@ -2,7 +2,7 @@
 """report.py - the benchmark report: one self-contained HTML file (inline SVG charts, no script,
 no network) from results documents of bench/run.sh. Standard library only.
 
-  bench/report.py RESULTS.json... [-o bench/report.html]
+  bench/report.py RESULTS.json... [-o bench/report.html] [--markdown FILE]
 
 The newest document (by "started"; full runs before smoke runs) gives the charts: aggregate fps
 against streams for vidgraph, the peers and the ceilings; end-to-end latency p50/p99 bars;
@@ -10,7 +10,9 @@ per-stage breakdowns; the optimisation ledger; the targets, met or missed and by
 document given is listed with its machine and commit, and every result of the newest one is in
 a table with the command that produced it. Each input is validated first (bench/validate.py);
 an invalid one is an error. bench/render_report.js turns the HTML into report.png (headless
-chromium).
+chromium). --markdown also writes the ratio tables of docs/PERF.md ("Latest numbers":
+vidgraph / peer and vidgraph / ceiling, each with its command) from the newest document, so
+that every number there comes from a results file.
 """
 
 import argparse
@@ -357,11 +359,73 @@ def render(docs, sources):
     return "\n".join(out)
 
 
+# ------------------------------------------------------------------ PERF.md tables
+def markdown(doc, source):
+    """The ratio tables of docs/PERF.md from one results document."""
+    res = doc["results"]
+
+    def find(pred):
+        return next((r for r in res if pred(r)), None)
+
+    def ratio(a, b):
+        return "%.2fx" % (a / b) if a and b else "-"
+
+    m, v = doc["machine"], doc["versions"]
+    out = ["Source: `%s` (%s run, %s; %s, driver %s; vidgraph %s, ONNX Runtime %s, torch %s)."
+           % (source, doc["mode"], doc["started"], m.get("gpu"), m.get("driver"),
+              v.get("vidgraph"), v.get("onnxruntime"), v.get("torch")), ""]
+    out += ["| case | vidgraph fps | peer | peer fps | vidgraph / peer | p50 / p99 ms | command |",
+            "| --- | ---: | --- | ---: | ---: | --- | --- |"]
+    for r in res:
+        if not r["impl"].startswith("vidgraph") or not r["fps"]:
+            continue
+        peer_impl = "python-torch" if r["suite"] in ("detection", "tiles4k") else \
+            "python-ort-cpu"
+        p = find(lambda x: x["suite"] == r["suite"] and x["impl"] == peer_impl and
+                 x["streams"] == r["streams"] and x["fps"])
+        lat = r["latency_ms"] or {}
+        out.append("| %s | %.1f | %s | %s | %s | %s / %s | `%s` |" % (
+            r["name"], r["fps"], peer_impl if p else "-", fmt(p and p["fps"]),
+            ratio(r["fps"], p and p["fps"]), fmt(lat.get("p50"), 2), fmt(lat.get("p99"), 2),
+            r["command"]))
+    nv = [r for r in res if r["impl"] == "nvdec" and r["fps"]]
+    inf = [r for r in res if r["suite"] == "ceiling" and r["impl"] == "ort-cuda" and r["fps"]]
+    out += ["", "| case | vidgraph fps | ceiling | ceiling fps | vidgraph / ceiling | ceiling command |",
+            "| --- | ---: | --- | ---: | ---: | --- |"]
+    for r in res:
+        if r["suite"] != "detection" or not r["impl"].startswith("vidgraph") or not r["fps"]:
+            continue
+        for c in ([max(nv, key=lambda x: x["fps"])] if nv else []) + \
+                 [x for x in inf if x["batch"] == 8]:
+            out.append("| %s | %.1f | %s | %.1f | %s | `%s` |" % (
+                r["name"], r["fps"], c["name"], c["fps"], ratio(r["fps"], c["fps"]),
+                c["command"]))
+    out += ["", "| ceiling | value | command |", "| --- | ---: | --- |"]
+    for r in res:
+        if r["suite"] == "ceiling" and (r["fps"] or r["value"]):
+            out.append("| %s | %s | `%s` |" % (r["name"], "%.1f fps" % r["fps"] if r["fps"]
+                                                else "%.1f %s" % (r["value"], r["unit"]),
+                                                r["command"]))
+    out += ["", "| target | value | required | status | why |", "| --- | ---: | ---: | --- | --- |"]
+    for t in doc["targets"]:
+        out.append("| %s | %s | %s | %s | %s |" % (
+            t["target"], fmt(t["value"], 3), fmt(t["required"], 3),
+            {True: "met", False: "**missed**", None: "not measured"}[t["met"]], t["why"]))
+    if doc["ledger"]:
+        out += ["", "| optimisation (ledger) | off fps | on fps | effect |",
+                "| --- | ---: | ---: | --- |"]
+        for e in doc["ledger"]:
+            out.append("| %s | %s | %s | %s |" % (e["optimisation"], fmt(e["off"]["fps"]),
+                                                  fmt(e["on"]["fps"]), e["effect"]))
+    return "\n".join(out) + "\n"
+
+
 def main(argv):
     ap = argparse.ArgumentParser(prog="bench/report.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("results", nargs="+", help="results documents (bench/results/*.json)")
     ap.add_argument("-o", "--out", default=os.path.join(os.path.dirname(
         os.path.abspath(__file__)), "report.html"))
+    ap.add_argument("--markdown", default=None, help="also write PERF.md's tables here")
     a = ap.parse_args(argv)
     docs = []
     for p in a.results:
@@ -383,6 +447,11 @@ def main(argv):
     os.replace(tmp, a.out)
     print("report.py: wrote %s (%d bytes, %d documents)" % (a.out, len(text), len(docs)),
           file=sys.stderr)
+    if a.markdown:
+        latest = pick_latest(docs)
+        src = a.results[docs.index(latest)]
+        with open(a.markdown, "w") as f:
+            f.write(markdown(latest, src))
     return 0
 
 
