@@ -119,8 +119,10 @@ class Bench:
             "build/vidgraph")
         self.vg = os.path.abspath(self.vg)
         self.build = os.path.dirname(self.vg)
-        py = os.environ.get("PEER_PY") or "/opt/torch/.venv/bin/python3"
-        self.peer_py = py if os.access(py, os.X_OK) else (shutil.which("python3") or sys.executable)
+        cands = [os.environ.get("PEER_PY"), "/opt/torch/.venv/bin/python3",
+                 "/opt/torch/.venv/bin/python"]
+        self.peer_py = next((c for c in cands if c and os.access(c, os.X_OK)),
+                            shutil.which("python3") or sys.executable)
         self.cpus = os.environ.get("BENCH_CPUS") or self.default_cpus()
         self.taskset = shutil.which("taskset")
         self.gpu = self.gpu_usable()
@@ -462,10 +464,13 @@ class Bench:
             for m in models[1:]:
                 if os.path.isfile(m):
                     self.infer_alone("model", m, [1], tag="ppocr-det")
-        objs = self.peer("model_alone.py", ["--model", self.model, "--batches",
-                                            "1" if self.smoke else "1,8,16,32"] +
-                         (["--device", "cpu", "--iterations", "2"] if self.smoke else []),
-                         40 if self.smoke else 150, "peer-model")
+        if self.smoke:
+            args = ["--device", "cpu", "--models", "yolo_bench", "--batches", "1",
+                    "--precisions", "fp32", "--modes", "eager", "--warmup", "1",
+                    "--iterations", "2"]
+        else:
+            args = ["--batches", "1,8,16", "--warmup", "10", "--iterations", "100"]
+        objs = self.peer("model_alone.py", args, 40 if self.smoke else 150, "peer-model")
         if objs is None:
             self.skip("model", "model/torch/yolo", "torch-eager",
                       "bench/peers/model_alone.py not there (helper D's peer not landed)")
@@ -499,10 +504,16 @@ class Bench:
                 self.ledger.append({"optimisation": "cross-stream batching of the detector "
                                     "(max_batch 8 vs 1), 8 x 1080p", "off": off, "on": on,
                                     "effect": "%.2fx fps" % (on["fps"] / off["fps"])})
-        objs = self.peer("det_loop.py", ["--video", clip, "--model", self.model, "--streams",
-                                         "1,2" if self.smoke else "1,4,8,16", "--frames",
-                                         str(per)] + (["--device", "cpu"] if self.smoke else []),
-                         60 if self.smoke else 200, "peer-det")
+        objs = None
+        for n in ((1,) if self.smoke else (1, 4, 8, 16)):
+            # the same clip, model, thresholds and frames per stream as the vidgraph runs
+            got = self.peer("det_loop.py", ["--video", clip, "--model", self.model, "--streams",
+                                            str(n), "--frames", str(per), "--conf", "0.25",
+                                            "--iou", "0.5", "--max-det", "300",
+                                            "--name", "detection/python-torch/n%d" % n] +
+                            (["--device", "cpu", "--warmup", "1"] if self.smoke else []),
+                            40 if self.smoke else 75, "peer-det-n%d" % n)
+            objs = got if objs is None else objs + (got or [])
         if objs is None:
             self.skip("detection", "detection/python-torch", "python-torch",
                       "bench/peers/det_loop.py not there (helper D's peer not landed)")
