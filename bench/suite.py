@@ -572,8 +572,7 @@ class Bench:
         rc, out, _, _ = self.run([sys.executable, "scripts/eval_plates.py", "--truth", truth,
                                   "--events", ev, "--json", "--stream", "0"], 30, "eval-plates")
         for o in self.json_lines(out):
-            exact = o.get("exact") if "exact" in o else o.get("exact_reads")
-            tot = o.get("plates") if "plates" in o else o.get("truth")
+            exact, tot = o.get("exact"), o.get("total")  # scripts/eval_plates.py --json
             if isinstance(exact, int) and isinstance(tot, int):
                 r["quality"] = {"exact_reads": exact, "truth": tot}
             else:
