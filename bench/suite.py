@@ -343,25 +343,31 @@ class Bench:
         self.add(r)
         return r
 
-    def peer(self, script, args, timeout, tag, cpus=None):
-        """Runs a peer script of bench/peers; adds every result object it prints."""
+    def peer(self, script, args, timeout, tag, suite, name, impl, cpus=None):
+        """Runs a peer script of bench/peers; adds every result object it prints. None when the
+        script is not there; a skipped result (with the reason) when it printed nothing."""
         path = os.path.join(PEERS, script)
         if not os.path.isfile(os.path.join(ROOT, path)):
             return None
         cmd = [self.peer_py, path] + args
+        shown = cmdline((["taskset", "-c", cpus] if cpus else []) +
+                        ["python3" if self.smoke else self.peer_py, path] + args)
         if self.left() < 5:
+            self.skip(suite, name, impl, "time box of the whole run used up", command=shown)
             return []
         rc, out, sec, _ = self.run(cmd, min(timeout, self.left()), tag, cpus=cpus)
         objs = [o for o in self.json_lines(out) if "suite" in o and "impl" in o]
-        shown = cmdline((["taskset", "-c", cpus] if cpus else []) +
-                        ["python3" if self.smoke else self.peer_py, path] + args)
         for o in objs:
             o.setdefault("command", shown)
             if rc == 124:
                 o["notes"] = ("timed out after %.0f s; " % sec) + (o.get("notes") or "")
+            if any(x["name"] == o.get("name") for x in self.results):
+                o["name"] = "%s/%s" % (o.get("name"), tag)
             self.add(o)
         if not objs:
-            log("%s printed no result (exit %d); see %s/logs" % (script, rc, self.out))
+            why = "timed out after %.0f s" % sec if rc == 124 else "exit %d" % rc
+            self.skip(suite, name, impl, "%s printed no result (%s; log %s)"
+                      % (script, why, tag), command=shown)
         return objs
 
     # ------------------------------------------------------------------ suites
@@ -470,7 +476,8 @@ class Bench:
                     "--iterations", "2"]
         else:
             args = ["--batches", "1,8,16", "--warmup", "10", "--iterations", "100"]
-        objs = self.peer("model_alone.py", args, 40 if self.smoke else 150, "peer-model")
+        objs = self.peer("model_alone.py", args, 40 if self.smoke else 150, "peer-model",
+                         "model", "model/torch/yolo_bench", "torch-eager")
         if objs is None:
             self.skip("model", "model/torch/yolo", "torch-eager",
                       "bench/peers/model_alone.py not there (helper D's peer not landed)")
@@ -512,7 +519,8 @@ class Bench:
                                             "--iou", "0.5", "--max-det", "300",
                                             "--name", "detection/python-torch/n%d" % n] +
                             (["--device", "cpu", "--warmup", "1"] if self.smoke else []),
-                            40 if self.smoke else 75, "peer-det-n%d" % n)
+                            40 if self.smoke else 75, "peer-det-n%d" % n, "detection",
+                            "detection/python-torch/n%d" % n, "python-torch")
             objs = got if objs is None else objs + (got or [])
         if objs is None:
             self.skip("detection", "detection/python-torch", "python-torch",
@@ -558,7 +566,8 @@ class Bench:
         objs = self.peer("plates_loop.py", ["--video", video, "--truth", truth, "--streams",
                                             "1" if self.smoke else "1,8", "--frames",
                                             str(per or 250)], 60 if self.smoke else 200,
-                         "peer-plates", cpus=self.cpus)
+                         "peer-plates", "plates", "plates/python-ort-cpu", "python-ort-cpu",
+                         cpus=self.cpus)
         if objs is None:
             self.skip("plates", "plates/python-ort-cpu", "python-ort-cpu",
                       "bench/peers/plates_loop.py not there (helper D's peer not landed)")
