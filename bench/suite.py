@@ -547,33 +547,46 @@ class Bench:
             return self.skip("plates", "plates/vidgraph", "vidgraph-gpu",
                              "no plate sample (scripts/make_sample.sh writes samples/plates.h264)")
         truth = re.sub(r"\.h264$", "_truth.json", video)
-        per = 2 if self.smoke else 0
-        ns = (1,) if self.smoke else (1, 8)
-        devices = ("cpu",) if self.smoke else ("cuda", "cpu")
-        for dev in devices:
-            for n in ns:
-                if dev == "cpu" and n == 8 and not self.smoke:
-                    per_run = 60  # the CPU at 8 streams: a bounded number of frames
-                else:
-                    per_run = per
-                sets = ["nodes.video.params.max_frames=%d" % per_run] if per_run else []
-                impl = "vidgraph-gpu" if dev == "cuda" else "vidgraph-cpu"
-                cpus = self.cpus if dev == "cpu" else None
-                self.vg_run("plates", "plates/%s/n%d" % (impl, n), impl, "bench/graphs/plates.yaml",
-                            [video] * n, sets, 40 if self.smoke else 120, device=dev, cpus=cpus,
-                            notes="video %s" % video)
-                self.plate_quality(n, truth)
-        objs = self.peer("plates_loop.py", ["--video", video, "--truth", truth, "--streams",
-                                            "1" if self.smoke else "1,8", "--frames",
-                                            str(per or 250)], 60 if self.smoke else 200,
-                         "peer-plates", "plates", "plates/python-ort-cpu", "python-ort-cpu",
-                         cpus=self.cpus)
-        if objs is None:
+        # frames per stream (0 = the whole video): the CPU sides get a bounded number, the same
+        # for vidgraph-cpu and the Python peer, pinned to the same cores
+        if self.smoke:
+            plan = {("cpu", 1): 2}
+        else:
+            plan = {("cuda", 1): 0, ("cuda", 8): 0, ("cpu", 1): 60, ("cpu", 8): 16}
+        ncpu = len(self.cpu_list(self.cpus))
+        for (dev, n), per in plan.items():
+            sets = ["nodes.video.params.max_frames=%d" % per] if per else []
+            impl = "vidgraph-gpu" if dev == "cuda" else "vidgraph-cpu"
+            cpus = self.cpus if dev == "cpu" else None
+            self.vg_run("plates", "plates/%s/n%d" % (impl, n), impl, "bench/graphs/plates.yaml",
+                        [video] * n, sets, 40 if self.smoke else 100, device=dev, cpus=cpus,
+                        notes="video %s, %s frames per stream" % (video, per or "all"))
+            if not per:
+                self.plate_quality(truth)
+        missing = False
+        for n in sorted({n for (d, n) in plan if d == "cpu"}):
+            per = plan[("cpu", n)]
+            objs = self.peer("plates_loop.py", ["--video", video, "--truth", truth, "--streams",
+                                                str(n), "--frames", str(per), "--threads",
+                                                str(ncpu)], 40 if self.smoke else 100,
+                             "peer-plates-n%d" % n, "plates", "plates/python-ort-cpu/n%d" % n,
+                             "python-ort-cpu", cpus=self.cpus)
+            missing = missing or objs is None
+        if missing:
             self.skip("plates", "plates/python-ort-cpu", "python-ort-cpu",
                       "bench/peers/plates_loop.py not there (helper D's peer not landed)")
 
-    def plate_quality(self, n, truth):
-        """Exact reads of the last plates run (stream 0) through scripts/eval_plates.py."""
+    @staticmethod
+    def cpu_list(spec):
+        out = []
+        for part in spec.split(","):
+            a, _, b = part.partition("-")
+            out += list(range(int(a), int(b or a) + 1))
+        return out
+
+    def plate_quality(self, truth):
+        """Exact reads of the last plates run (stream 0, whole video) through
+        scripts/eval_plates.py."""
         r = self.results[-1] if self.results else None
         if not r or r["suite"] != "plates" or r["fps"] is None or not os.path.isfile(truth):
             return
