@@ -21,10 +21,10 @@ static void emit(const char *name, const char *what, double gbs, size_t bytes, i
          "\"frames\":null,\"fps\":null,",
          name);
   if (gbs > 0)
-    printf("\"value\":%.2f,", gbs);
+    printf("\"value\":%.2f,\"unit\":\"GB/s\",", gbs);
   else
-    printf("\"value\":null,");
-  printf("\"unit\":\"GB/s\",\"latency_ms\":null,\"stages_ms\":{},\"gpu_mem_mb\":null,"
+    printf("\"value\":null,\"unit\":null,");
+  printf("\"latency_ms\":null,\"stages_ms\":{},\"gpu_mem_mb\":null,"
          "\"quality\":null,\"batch\":null,\"precision\":null,\"cpus\":null,\"command\":\"%s\","
          "\"notes\":\"%s: %zu MB x %d copies; %s\"}\n",
          cmd, what, bytes >> 20, reps, notes);
