@@ -164,6 +164,9 @@ fi
 # Small ONNX models for the tests and the people-count example (random weights, python3-onnx).
 /usr/bin/python3 scripts/gen_test_models.py >/dev/null \
   || die "generating the test models" "/usr/bin/python3 scripts/gen_test_models.py"
+# the benchmark detector (bench/, issue 13): YOLOv8n-shaped, synthetic weights, ~25 s once
+/usr/bin/python3 scripts/gen_bench_models.py >/dev/null \
+  || die "generating the benchmark model" "/usr/bin/python3 scripts/gen_bench_models.py"
 # The demo's sample videos with their ground truth.
 scripts/make_sample.sh || die "generating the plate sample video" "scripts/make_sample.sh"
 scripts/make_people_sample.sh || die "generating the people sample video" "scripts/make_people_sample.sh"

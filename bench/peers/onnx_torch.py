@@ -1,0 +1,124 @@
+"""onnx_torch.py - rebuilds an ONNX network in PyTorch from its initializers, node by node, so
+that the Python peers run the SAME function with the SAME weights as the .onnx file vidgraph
+loads (no export, no second source of weights). Shared by bench/torch_infer_reference.py and
+the peers in bench/peers/.
+
+Supported ops (what scripts/gen_test_models.py and scripts/gen_bench_models.py emit): Conv,
+Sigmoid, Mul, Add, Relu, Concat, Split, MaxPool, Reshape, Resize (nearest), Identity. Any other
+op raises UnsupportedOp naming it (the PP-OCR models use more: the callers say so in their notes
+instead of inventing a number).
+
+Needs torch and onnx (and numpy). Import it only after checking they exist (peers_common.need).
+"""
+import numpy as np
+import onnx
+import torch
+import torch.nn.functional as F
+from onnx import numpy_helper
+
+SUPPORTED = {"Conv", "Sigmoid", "Mul", "Add", "Relu", "Concat", "Split", "MaxPool", "Reshape",
+             "Resize", "Identity"}
+
+
+class UnsupportedOp(Exception):
+    pass
+
+
+def attrs_of(node):
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def unsupported_ops(model):
+    """The op types of the model the rebuild cannot run (sorted), [] when it can run them all."""
+    return sorted({n.op_type for n in model.graph.node} - SUPPORTED)
+
+
+def _sym_pads(pads, what):
+    if list(pads[:2]) != list(pads[2:]):
+        raise UnsupportedOp("%s with asymmetric padding %s" % (what, list(pads)))
+    return list(pads[:2])
+
+
+class OnnxNet(torch.nn.Module):
+    """Executes an ONNX graph's nodes in order with torch ops; float weights are buffers (so
+    .to(device) / .half() move and cast them), shapes/axes/scales stay host-side numpy (reading
+    a GPU tensor inside a CUDA graph capture would synchronise, which capture forbids)."""
+
+    def __init__(self, model):
+        super().__init__()
+        if isinstance(model, str):
+            model = onnx.load(model)
+        bad = unsupported_ops(model)
+        if bad:
+            raise UnsupportedOp("onnx_torch: ops not in the rebuild: %s" % ", ".join(bad))
+        g = model.graph
+        self.consts = {}
+        host_side = {i for n in g.node if n.op_type in ("Reshape", "Resize", "Split")
+                     for i in n.input[1:]}
+        for i, init in enumerate(g.initializer):
+            arr = numpy_helper.to_array(init)
+            if arr.dtype in (np.float32, np.float16) and init.name not in host_side:
+                name = "w%d" % i
+                self.register_buffer(name, torch.from_numpy(arr.astype(np.float32).copy()))
+                self.consts[init.name] = name
+            else:
+                self.consts[init.name] = arr
+        self.nodes = [(n.op_type, list(n.input), list(n.output), attrs_of(n)) for n in g.node]
+        inits = {i.name for i in g.initializer}
+        self.input_name = [i.name for i in g.input if i.name not in inits][0]
+        self.output_names = [o.name for o in g.output]
+
+    def value(self, env, name):
+        if name in env:
+            return env[name]
+        c = self.consts[name]
+        return getattr(self, c) if isinstance(c, str) else c
+
+    def forward(self, x):
+        env = {self.input_name: x}
+        for op, ins, outs, a in self.nodes:
+            v = [self.value(env, i) if i else None for i in ins]
+            if op == "Conv":
+                y = F.conv2d(v[0], v[1], v[2] if len(v) > 2 else None,
+                             stride=a.get("strides", [1, 1]),
+                             padding=_sym_pads(a.get("pads", [0, 0, 0, 0]), "Conv"),
+                             dilation=a.get("dilations", [1, 1]), groups=a.get("group", 1))
+            elif op == "Sigmoid":
+                y = torch.sigmoid(v[0])
+            elif op == "Relu":
+                y = torch.relu(v[0])
+            elif op == "Mul":
+                y = v[0] * v[1]
+            elif op == "Add":
+                y = v[0] + v[1]
+            elif op == "Identity":
+                y = v[0]
+            elif op == "Concat":
+                y = torch.cat(v, dim=a["axis"])
+            elif op == "Split":
+                sizes = [int(s) for s in v[1]]
+                ys = torch.split(v[0], sizes, dim=a.get("axis", 0))
+                for o, t in zip(outs, ys):
+                    env[o] = t
+                continue
+            elif op == "MaxPool":
+                y = F.max_pool2d(v[0], a["kernel_shape"], stride=a.get("strides", [1, 1]),
+                                 padding=_sym_pads(a.get("pads", [0, 0, 0, 0]), "MaxPool"))
+            elif op == "Reshape":
+                shape = [int(d) if d != 0 else v[0].shape[i] for i, d in enumerate(v[1])]
+                y = v[0].reshape(shape)
+            elif op == "Resize":
+                scales = [float(s) for s in v[2]]
+                if a.get("mode", b"nearest") not in (b"nearest", "nearest"):
+                    raise UnsupportedOp("Resize mode %s" % a.get("mode"))
+                y = F.interpolate(v[0], scale_factor=scales[2:], mode="nearest")
+            else:  # unreachable: checked in __init__
+                raise UnsupportedOp(op)
+            env[outs[0]] = y
+        return env[self.output_names[0]]
+
+
+def load(path, device="cuda", half=False):
+    """OnnxNet of the .onnx file at path, eval mode, on device, FP16 when half."""
+    net = OnnxNet(onnx.load(path)).to(device).eval()
+    return net.half() if half else net

@@ -1,0 +1,88 @@
+# soak.sh - the GPU soak (issue 15): the plate graph on NVDEC + CUDA over the looped elementary-
+# stream sample for SOAK_SECONDS (default 240; the issue's 20-minute run is SOAK_SECONDS=1200)
+# with `vidgraph run --duration`, then the soak section of summary.json: host RSS and used device
+# memory (CUDA device 0, cudaMemGetInfo) from the first sample after the warm-up to the last one,
+# open files, threads, pools. Sourced by run_gpu.sh; ONLY=soak runs it alone.
+#   PASS when the run succeeded on CUDA with NVDEC, frames kept coming after the warm-up, RSS and
+#   device memory grew less than SOAK_MAX_PCT (default 1) percent after it, and no file or thread
+#   was gained. KEY: fps, RSS and device memory at warm-up -> end with growth.
+SOAK_SECONDS=${SOAK_SECONDS:-240}
+SOAK_WARMUP=${SOAK_WARMUP:-$((SOAK_SECONDS / 4))}
+SOAK_MAX_PCT=${SOAK_MAX_PCT:-1}
+soak_gpu() {
+  local data=${DATA:-samples} out="$OUT/soak"
+  [ -f "$data/plates.h264" ] || { echo "soak: $data/plates.h264 missing"; return 77; }
+  mkdir -p "$out"
+  "$VG_BIN" run examples/plates.yaml --input "$data/plates.h264" --device cuda \
+    --set nodes.video.params.loop=true --set nodes.video.params.decoder=nvdec \
+    --set nodes.annotated.params.required=false \
+    --duration "$SOAK_SECONDS" --warmup "$SOAK_WARMUP" --output "$out" --quiet \
+    > "$out/stdout.txt" 2> "$out/stderr.txt"
+  local rc=$?
+  tail -n 5 "$out/stderr.txt"
+  [ $rc -eq 0 ] || { echo "soak: vidgraph run exited $rc"; tail -n 30 "$out/stderr.txt"; return 1; }
+  python3 - "$out/summary.json" "$SOAK_SECONDS" "$SOAK_MAX_PCT" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+secs, max_pct = float(sys.argv[2]), float(sys.argv[3])
+k = s.get("soak")
+if not k:
+    sys.exit("soak: summary.json has no soak section")
+smp = k["samples"]
+warm = [x for x in smp if x["t_sec"] >= k["warmup_sec"]]
+mb = lambda b: b / 1048576.0
+bad = []
+if s.get("state") != "succeeded":
+    bad.append("state %s: %s" % (s.get("state"), s.get("error")))
+if len(warm) < 2:
+    sys.exit("soak: fewer than 2 samples after the warm-up (%d samples)" % len(smp))
+a, b = warm[0], warm[-1]
+rss_pct = (b["rss_bytes"] - a["rss_bytes"]) * 100.0 / a["rss_bytes"]
+dev_pct = None
+if a["device_used_bytes"] > 0 and b["device_used_bytes"] >= 0:
+    dev_pct = (b["device_used_bytes"] - a["device_used_bytes"]) * 100.0 / a["device_used_bytes"]
+else:
+    bad.append("no device memory samples (device_used_bytes %d): not a CUDA run?" % a["device_used_bytes"])
+prov = [n["detail"]["provider"] for n in s["nodes"] if n.get("detail", {}).get("provider")]
+dec = [st["decoder"] for n in s["nodes"] if n["type"] == "source"
+       for st in n.get("detail", {}).get("streams", [])]
+frames = b["frames_done"] - a["frames_done"]
+fps = frames / max(b["t_sec"] - a["t_sec"], 1e-9)
+for x in smp[:: max(1, len(smp) // 12)] + [smp[-1]]:
+    print("t=%6.1fs frames=%7d rss=%7.1f MB dev=%8.1f MB fds=%d threads=%d pools=%.1f/%.1f MB" % (
+        x["t_sec"], x["frames_done"], mb(x["rss_bytes"]), mb(max(x["device_used_bytes"], 0)),
+        x["open_fds"], x["threads"], mb(x["host_pool_in_use"] + x["host_pool_cached"]),
+        mb(x["device_pool_in_use"] + x["device_pool_cached"])))
+print("soak: %.0fs (warm-up %.0fs), %d samples, providers %s, decoder %s, frame copies to host %d" % (
+    k["duration_sec"], k["warmup_sec"], len(smp), ",".join(prov), ",".join(dec),
+    s.get("frame_copies_to_host", -1)))
+print("soak: after warm-up %.0fs -> %.0fs: %d frames (%.1f fps); RSS %.1f -> %.1f MB (%+.3f%%), peak %.1f MB; "
+      "device %.1f -> %.1f MB (%s); fds %+d, threads %+d, pools %+d bytes" % (
+      a["t_sec"], b["t_sec"], frames, fps, mb(a["rss_bytes"]), mb(b["rss_bytes"]), rss_pct,
+      mb(k["rss_peak_bytes"]), mb(a["device_used_bytes"]), mb(b["device_used_bytes"]),
+      "%+.3f%%" % dev_pct if dev_pct is not None else "n/a", k["fd_growth_after_warmup"],
+      k["thread_growth_after_warmup"], k["pool_growth_bytes_after_warmup"]))
+if k["duration_sec"] < 0.8 * secs:
+    bad.append("ran %.0fs of %.0fs" % (k["duration_sec"], secs))
+if frames <= 0:
+    bad.append("no frames done after the warm-up")
+if not any(p.lower() in ("cuda", "tensorrt") or "CUDA" in p or "Tensorrt" in p for p in prov):
+    bad.append("no node ran on CUDA (%s)" % ",".join(prov))
+if not any("nvdec" in d.lower() for d in dec):
+    bad.append("decoder is not NVDEC (%s)" % ",".join(dec))
+if rss_pct > max_pct:
+    bad.append("RSS grew %.3f%% after the warm-up (limit %g%%)" % (rss_pct, max_pct))
+if dev_pct is not None and dev_pct > max_pct:
+    bad.append("device memory grew %.3f%% after the warm-up (limit %g%%)" % (dev_pct, max_pct))
+if k["fd_growth_after_warmup"] > 0:
+    bad.append("%d file descriptors gained" % k["fd_growth_after_warmup"])
+if k["thread_growth_after_warmup"] > 0:
+    bad.append("%d threads gained" % k["thread_growth_after_warmup"])
+print("KEY: soak %.0fs %.0f fps, RSS %+.2f%%, device %s after warm-up%s" % (
+    k["duration_sec"], fps, rss_pct, "%+.2f%%" % dev_pct if dev_pct is not None else "n/a",
+    "" if not bad else " FAIL"))
+if bad:
+    sys.exit("soak: " + "; ".join(bad))
+PY
+}
+step soak-gpu soak_gpu
