@@ -516,7 +516,7 @@ class Bench:
             # the same clip, model, thresholds and frames per stream as the vidgraph runs
             got = self.peer("det_loop.py", ["--video", clip, "--model", self.model, "--streams",
                                             str(n), "--frames", str(per), "--conf", "0.25",
-                                            "--iou", "0.5", "--max-det", "300",
+                                            "--iou", "0.45", "--max-det", "300",
                                             "--name", "detection/python-torch/n%d" % n] +
                             (["--device", "cpu", "--warmup", "1"] if self.smoke else []),
                             40 if self.smoke else 75, "peer-det-n%d" % n, "detection",
