@@ -43,6 +43,7 @@ sys.path.insert(0, HERE)
 import validate  # noqa: E402
 
 SUITES = ("ceiling", "model", "detection", "tiles4k", "plates")
+ORDER = ("ceiling", "detection", "tiles4k", "plates", "model")  # the peers' model-alone last
 CLIP_1080 = "bench/clips/bench_1080p.h264"
 CLIP_4K = "bench/clips/bench_4k.h264"
 SMOKE_CLIP = "tests/fixtures-gpu/h264_640x360_bframes.h264"
@@ -372,25 +373,21 @@ class Bench:
 
     # ------------------------------------------------------------------ suites
     def suite_ceiling(self):
-        if self.smoke:
-            # the programs run (and their output is parsed) but there is nothing to measure
-            rc, out, _, _ = self.run([os.path.join(self.build, "bench_ceilings"), "--mb", "1",
-                                      "--reps", "1"], 20, "ceilings")
-            objs = self.json_lines(out)
-            for o in objs:
-                self.add(o)
-            if not objs:
-                self.skip("ceiling", "ceiling/memcpy/d2d", "memcpy",
-                          "bench_ceilings exit %d, no output" % rc)
-        else:
-            rc, out, _, _ = self.run([os.path.join(self.build, "bench_ceilings"), "--mb", "512",
-                                      "--reps", "20"], 60, "ceilings")
-            for o in self.json_lines(out):
-                self.add(o)
+        # copy bandwidth (the smoke run parses the skipped cases: no GPU on CI)
+        args = ["--mb", "1", "--reps", "1"] if self.smoke else ["--mb", "512", "--reps", "20"]
+        rc, out, _, _ = self.run([os.path.join(self.build, "bench_ceilings")] + args, 60,
+                                 "ceilings")
+        objs = self.json_lines(out)
+        for o in objs:
+            self.add(o)
+        if not objs:
+            self.skip("ceiling", "ceiling/memcpy/d2d", "memcpy",
+                      "bench_ceilings exit %d, no output" % rc,
+                      command=cmdline(["bench_ceilings"] + args))
         # NVDEC-only decode (CPU decode in the smoke run: no NVDEC on the CI machine)
         clip = SMOKE_CLIP if self.smoke else CLIP_1080
         sessions = "1,2" if self.smoke else "1,2,4,8,16"
-        frames = "8" if self.smoke else "1000"
+        frames = "8" if self.smoke else "500"
         dec = "cpu" if self.smoke else "nvdec"
         cmd = [os.path.join(self.build, "bench_video_nvdec"), clip, "--sessions", sessions,
                "--frames", frames, "--decoder", dec]
@@ -475,8 +472,8 @@ class Bench:
                     "--precisions", "fp32", "--modes", "eager", "--warmup", "1",
                     "--iterations", "2"]
         else:
-            args = ["--batches", "1,8,16", "--warmup", "10", "--iterations", "100"]
-        objs = self.peer("model_alone.py", args, 40 if self.smoke else 150, "peer-model",
+            args = ["--batches", "1,8", "--warmup", "10", "--iterations", "50"]
+        objs = self.peer("model_alone.py", args, 40 if self.smoke else 100, "peer-model",
                          "model", "model/torch/yolo_bench", "torch-eager")
         if objs is None:
             self.skip("model", "model/torch/yolo", "torch-eager",
@@ -685,7 +682,7 @@ class Bench:
         machine = self.machine()
         versions = self.versions()
         # fixed order: cheap ceilings first, then the pipelines (most valuable), peers inside
-        for s in SUITES:
+        for s in ORDER:
             if s not in only:
                 continue
             t = time.monotonic()
