@@ -414,8 +414,9 @@ class Bench:
         if not got:
             self.skip("ceiling", "ceiling/nvdec", "nvdec", "bench_video_nvdec exit %d after "
                       "%.0f s, no result" % (rc, sec), command=shown)
-        # inference only, at the batch sizes the pipelines use
-        self.infer_alone("ceiling", self.model, [1] if self.smoke else [1, 8, 16, 32])
+        # inference only, at the batch sizes the pipelines use: 1 and 8 (detection, max_batch
+        # 8 across streams) and 29 (one 4K frame: 7 x 4 tiles of 640 with overlap 64 + global)
+        self.infer_alone("ceiling", self.model, [1] if self.smoke else [1, 8, 29])
 
     def infer_alone(self, suite, model, batches, tag="det"):
         """`vidgraph bench` of a model: device-bound I/O + CUDA graph on the GPU; throughput in
