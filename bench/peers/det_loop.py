@@ -170,10 +170,17 @@ def main():
              for i in range(args.streams)]
     for p in procs:
         p.start()
-    for _ in procs:
-        ready_q.get(timeout=600)
-    start_evt.set()
-    res = [out_q.get(timeout=3600) for _ in procs]
+    try:
+        pc.gather(ready_q, procs, len(procs), 600)
+        start_evt.set()
+        res = pc.gather(out_q, procs, len(procs), 3600)
+    except RuntimeError as e:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        r["notes"] = "failed: %s" % e
+        pc.emit(r)
+        return 1
     for p in procs:
         p.join()
     bad = [x for x in res if "error" in x or "skipped" in x]

@@ -3,10 +3,11 @@ that the Python peers run the SAME function with the SAME weights as the .onnx f
 loads (no export, no second source of weights). Shared by bench/torch_infer_reference.py and
 the peers in bench/peers/.
 
-Supported ops (what scripts/gen_test_models.py and scripts/gen_bench_models.py emit): Conv,
-Sigmoid, Mul, Add, Relu, Concat, Split, MaxPool, Reshape, Resize (nearest), Identity. Any other
-op raises UnsupportedOp naming it (the PP-OCR models use more: the callers say so in their notes
-instead of inventing a number).
+Supported ops: what scripts/gen_test_models.py and scripts/gen_bench_models.py emit (Conv,
+Sigmoid, Mul, Add, Relu, Concat, Split, MaxPool, Reshape, Resize nearest, Identity) and what the
+PP-OCRv4 detector adds (Constant, BatchNormalization, ConvTranspose, Div, GlobalAveragePool,
+HardSigmoid, Clip). Any other op raises UnsupportedOp naming it (the PP-OCR recogniser uses
+more: the callers say so in their notes instead of inventing a number).
 
 Needs torch and onnx (and numpy). Import it only after checking they exist (peers_common.need).
 """
@@ -17,7 +18,10 @@ import torch.nn.functional as F
 from onnx import numpy_helper
 
 SUPPORTED = {"Conv", "Sigmoid", "Mul", "Add", "Relu", "Concat", "Split", "MaxPool", "Reshape",
-             "Resize", "Identity"}
+             "Resize", "Identity",
+             # what PP-OCRv4's detector adds (its recogniser needs more: not supported)
+             "Constant", "BatchNormalization", "ConvTranspose", "Div", "GlobalAveragePool",
+             "HardSigmoid", "Clip"}
 
 
 class UnsupportedOp(Exception):
@@ -53,17 +57,20 @@ class OnnxNet(torch.nn.Module):
             raise UnsupportedOp("onnx_torch: ops not in the rebuild: %s" % ", ".join(bad))
         g = model.graph
         self.consts = {}
-        host_side = {i for n in g.node if n.op_type in ("Reshape", "Resize", "Split")
+        host_side = {i for n in g.node if n.op_type in ("Reshape", "Resize", "Split", "Clip")
                      for i in n.input[1:]}
-        for i, init in enumerate(g.initializer):
-            arr = numpy_helper.to_array(init)
-            if arr.dtype in (np.float32, np.float16) and init.name not in host_side:
+        values = [(init.name, numpy_helper.to_array(init)) for init in g.initializer]
+        values += [(n.output[0], numpy_helper.to_array(attrs_of(n)["value"]))
+                   for n in g.node if n.op_type == "Constant"]
+        for i, (vname, arr) in enumerate(values):
+            if arr.dtype in (np.float32, np.float16) and vname not in host_side:
                 name = "w%d" % i
                 self.register_buffer(name, torch.from_numpy(arr.astype(np.float32).copy()))
-                self.consts[init.name] = name
+                self.consts[vname] = name
             else:
-                self.consts[init.name] = arr
-        self.nodes = [(n.op_type, list(n.input), list(n.output), attrs_of(n)) for n in g.node]
+                self.consts[vname] = arr
+        self.nodes = [(n.op_type, list(n.input), list(n.output), attrs_of(n)) for n in g.node
+                      if n.op_type != "Constant"]
         inits = {i.name for i in g.initializer}
         self.input_name = [i.name for i in g.input if i.name not in inits][0]
         self.output_names = [o.name for o in g.output]
@@ -104,6 +111,30 @@ class OnnxNet(torch.nn.Module):
             elif op == "MaxPool":
                 y = F.max_pool2d(v[0], a["kernel_shape"], stride=a.get("strides", [1, 1]),
                                  padding=_sym_pads(a.get("pads", [0, 0, 0, 0]), "MaxPool"))
+            elif op == "BatchNormalization":
+                y = F.batch_norm(v[0], v[3], v[4], v[1], v[2], False, 0.0,
+                                 a.get("epsilon", 1e-5))
+            elif op == "ConvTranspose":
+                if a.get("output_shape") or a.get("auto_pad", b"NOTSET") not in (b"NOTSET",
+                                                                                "NOTSET"):
+                    raise UnsupportedOp("ConvTranspose with output_shape/auto_pad")
+                y = F.conv_transpose2d(v[0], v[1], v[2] if len(v) > 2 else None,
+                                       stride=a.get("strides", [1, 1]),
+                                       padding=_sym_pads(a.get("pads", [0, 0, 0, 0]),
+                                                         "ConvTranspose"),
+                                       output_padding=a.get("output_padding", [0, 0]),
+                                       groups=a.get("group", 1),
+                                       dilation=a.get("dilations", [1, 1]))
+            elif op == "Div":
+                y = v[0] / v[1]
+            elif op == "GlobalAveragePool":
+                y = v[0].mean(dim=(2, 3), keepdim=True)
+            elif op == "HardSigmoid":
+                y = torch.clamp(v[0] * a.get("alpha", 0.2) + a.get("beta", 0.5), 0.0, 1.0)
+            elif op == "Clip":
+                lo = float(v[1]) if len(v) > 1 and v[1] is not None else a.get("min")
+                hi = float(v[2]) if len(v) > 2 and v[2] is not None else a.get("max")
+                y = torch.clamp(v[0], lo, hi)
             elif op == "Reshape":
                 shape = [int(d) if d != 0 else v[0].shape[i] for i, d in enumerate(v[1])]
                 y = v[0].reshape(shape)

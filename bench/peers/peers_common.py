@@ -187,6 +187,26 @@ def log(msg):
     sys.stderr.flush()
 
 
+def gather(q, procs, n, timeout):
+    """n messages from queue q, failing fast (RuntimeError) when a worker process died without
+    sending (a crash in a native library) or when timeout seconds pass."""
+    import queue as _queue
+    out, t_end = [], time.time() + timeout
+    while len(out) < n:
+        try:
+            out.append(q.get(timeout=1.0))
+            continue
+        except _queue.Empty:
+            pass
+        dead = [p for p in procs if not p.is_alive() and p.exitcode not in (0, None)]
+        if dead:
+            raise RuntimeError("worker process exited with code %d before reporting"
+                               % dead[0].exitcode)
+        if time.time() > t_end:
+            raise RuntimeError("no report from the workers after %d s" % timeout)
+    return out
+
+
 class Clock:
     """Per-stage wall-clock accumulator (ms)."""
 
