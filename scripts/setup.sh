@@ -13,6 +13,10 @@
 #  5. The demo's sample video (scripts/make_sample.sh), when that script exists.
 #  6. playwright-core (pinned in package.json/package-lock.json) into node_modules/ for the
 #     dashboard's headless browser test, which drives Debian's chromium (no browser download).
+#  7. promtool (for the server test's `promtool check metrics`): the one binary out of Debian's
+#     prometheus package (2.42), into third_party/promtool/. Only the .deb is fetched and the
+#     binary extracted (19 MB download, 48 MB on disk, ~15 s): installing the package would pull
+#     96 MB, its web assets, and a prometheus service. VG_NO_PROMTOOL=1 skips it.
 #
 # Everything fetched lands in git-ignored folders. On failure it says what failed and the
 # command to retry.
@@ -179,5 +183,18 @@ if [ "$PW_WANT" != "$PW_HAVE" ]; then
   say "installing playwright-core $PW_WANT (npm ci)"
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent >/dev/null \
     || die "npm ci (playwright-core for the browser test)" "npm ci && scripts/setup.sh"
+fi
+# ------------------------------------------------------------------ 7. promtool (metrics test)
+PROMTOOL_DIR=$ROOT/third_party/promtool
+if [ "${VG_NO_PROMTOOL:-}" != "1" ] && ! command -v promtool >/dev/null 2>&1 && \
+   [ ! -x "$PROMTOOL_DIR/promtool" ]; then
+  say "extracting promtool from Debian's prometheus package"
+  rm -rf "$PROMTOOL_DIR.tmp"; mkdir -p "$PROMTOOL_DIR.tmp"
+  (cd "$PROMTOOL_DIR.tmp" && apt-get download -q prometheus >/dev/null 2>&1 \
+     && dpkg-deb --fsys-tarfile prometheus_*.deb | tar -x ./usr/bin/promtool) \
+    || die "fetching promtool (apt-get download prometheus)" "VG_NO_PROMTOOL=1 scripts/setup.sh (the test then uses its own parser only)"
+  mkdir -p "$PROMTOOL_DIR"
+  mv "$PROMTOOL_DIR.tmp/usr/bin/promtool" "$PROMTOOL_DIR/promtool"
+  rm -rf "$PROMTOOL_DIR.tmp"
 fi
 say "ready (onnxruntime: $ORT, models: $MODELS)"
