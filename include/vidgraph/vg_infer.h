@@ -90,6 +90,12 @@ typedef struct vg_cpu_options {
   int threads; /* intra-op threads, 0 = ONNX Runtime's default */
 } vg_cpu_options;
 
+/* Precision of the model file that is loaded (not TensorRT's own fp16/int8 build options). */
+typedef enum vg_model_precision {
+  VG_PRECISION_FP32 = 0, /* the file as given */
+  VG_PRECISION_FP16 = 1  /* its FP16 variant, see vg_model_fp16_path */
+} vg_model_precision;
+
 typedef struct vg_model_spec {
   char name[VG_MODEL_NAME_MAX]; /* for messages and reports; "" = the file's base name */
   char path[VG_MODEL_PATH_MAX]; /* primary file, or "" when bytes are given */
@@ -106,7 +112,19 @@ typedef struct vg_model_spec {
   bool io_binding;  /* GPU providers: bind device tensors in place, outputs on the device */
   int max_batch;    /* 0 = what the model allows; else a larger input batch is an error */
   vg_stream stream; /* CUDA stream ONNX Runtime computes on (user_compute_stream); NULL = its own */
+  vg_model_precision precision; /* FP16: every candidate file is replaced by its FP16 variant */
 } vg_model_spec;
+
+/* The FP16 variant of a model file: "dir/name.onnx" -> "dir/name.fp16.onnx" (a name without
+ * ".onnx" gets ".fp16.onnx" appended; a name already ending in ".fp16.onnx" is its own variant).
+ * scripts/fp16_convert.py makes it (float16 weights and compute, float32 inputs and outputs). */
+vg_status vg_model_fp16_path(const char *path, char *out, size_t cap);
+
+/* Applies spec->precision to the file names: with FP16 the primary path becomes its variant,
+ * which must exist (else VG_ERR_NOT_FOUND naming the command that makes it), and every fallback
+ * becomes its variant when that exists (else it stays out: its name gets the variant's, so the
+ * load reports it missing). Idempotent. A model given as bytes cannot have a variant: error. */
+vg_status vg_model_spec_apply_precision(vg_model_spec *spec);
 
 /* Defaults: required, providers [tensorrt, cuda, cpu], io_binding off, no cuda graph,
  * conv algorithm search exhaustive, builder_opt_level -1, everything else zero. */
@@ -116,6 +134,8 @@ void vg_model_spec_init(vg_model_spec *spec);
  *   model: models/det.fp16.onnx            (or "path:")
  *   fallback: [models/det.onnx]            (a string or a list)
  *   name: det   required: true   io_binding: true   max_batch: 8
+ *   precision: fp32 | fp16                 (fp16: load <stem>.fp16.onnx, made by
+ *                                           scripts/fp16_convert.py; see vg_model_fp16_path)
  *   providers: [tensorrt, cuda, cpu]
  *   tensorrt: {fp16: true, int8: false, workspace_mb: 2048, builder_optimization_level: 3,
  *              engine_cache: cache/trt, timing_cache: cache/trt}

@@ -242,7 +242,8 @@ static void set_precision(vg_model *m) {
     p = "int8";
   else if (r->used == VG_PROVIDER_TENSORRT && m->spec.trt.fp16)
     p = "fp16";
-  else if (m->nin > 0 && m->inputs[0].onnx_type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16)
+  else if (m->spec.precision == VG_PRECISION_FP16 ||
+           (m->nin > 0 && m->inputs[0].onnx_type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16))
     p = "fp16";
   copy_str(r->precision, sizeof r->precision, p);
 }
@@ -417,6 +418,14 @@ static vg_status model_new(const vg_model_spec *spec, vg_model **out) {
   if (!m) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory for model '%s'", spec->name);
   pthread_mutex_init(&m->lock, NULL);
   m->spec = *spec;
+  if (vg_model_spec_apply_precision(&m->spec) != VG_OK) {
+    vg_status st = vg_last_status();
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", vg_last_error());
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+    return vg_set_error(st, "%s", msg);
+  }
   if (!m->spec.name[0])
     copy_str(m->spec.name, sizeof m->spec.name,
              spec->path[0] ? base_name(spec->path) : "memory-model");

@@ -18,8 +18,8 @@ void vg_model_spec_init(vg_model_spec *spec) {
 }
 
 static const char *const g_top_keys[] = {
-    "model",      "path",      "fallback", "fallbacks", "name", "required", "providers",
-    "io_binding", "max_batch", "tensorrt", "cuda",      "cpu",  NULL};
+    "model",      "path",      "fallback", "fallbacks", "name", "required",  "providers",
+    "io_binding", "max_batch", "tensorrt", "cuda",      "cpu",  "precision", NULL};
 static const char *const g_trt_keys[] = {
     "fp16",         "int8", "workspace_mb", "builder_optimization_level", "engine_cache",
     "timing_cache", NULL};
@@ -177,6 +177,54 @@ static vg_status read_sections(const vg_cnode *map, vg_model_spec *spec) {
   return VG_OK;
 }
 
+vg_status vg_model_fp16_path(const char *path, char *out, size_t cap) {
+  if (!path || !out || cap == 0)
+    return vg_set_error(VG_ERR_INVALID_ARG, "vg_model_fp16_path: NULL");
+  size_t n = strlen(path);
+  static const char k16[] = ".fp16.onnx", kon[] = ".onnx";
+  if (n >= sizeof k16 - 1 && strcmp(path + n - (sizeof k16 - 1), k16) == 0) {
+    if (n >= cap) return vg_set_error(VG_ERR_INVALID_ARG, "model path '%s' too long", path);
+    memcpy(out, path, n + 1);
+    return VG_OK;
+  }
+  size_t stem = (n >= sizeof kon - 1 && strcmp(path + n - (sizeof kon - 1), kon) == 0)
+                    ? n - (sizeof kon - 1)
+                    : n;
+  if (stem == 0) return vg_set_error(VG_ERR_INVALID_ARG, "model path '%s' has no name", path);
+  if (stem + sizeof k16 > cap)
+    return vg_set_error(VG_ERR_INVALID_ARG, "the FP16 variant of '%s' is longer than %zu bytes",
+                        path, cap - 1);
+  memcpy(out, path, stem);
+  memcpy(out + stem, k16, sizeof k16);
+  return VG_OK;
+}
+
+vg_status vg_model_spec_apply_precision(vg_model_spec *spec) {
+  if (!spec) return vg_set_error(VG_ERR_INVALID_ARG, "vg_model_spec_apply_precision: NULL");
+  if (spec->precision == VG_PRECISION_FP32) return VG_OK;
+  if (spec->precision != VG_PRECISION_FP16)
+    return vg_set_error(VG_ERR_INVALID_ARG, "model '%s': unknown precision %d", spec->name,
+                        (int)spec->precision);
+  if (spec->bytes)
+    return vg_set_error(VG_ERR_INVALID_ARG,
+                        "model '%s': precision fp16 needs a model file (its FP16 variant is found "
+                        "by name), not model bytes",
+                        spec->name[0] ? spec->name : "memory-model");
+  char v[VG_MODEL_PATH_MAX];
+  VG_TRY(vg_model_fp16_path(spec->path, v, sizeof v));
+  if (!file_exists(v))
+    return vg_set_error(VG_ERR_NOT_FOUND,
+                        "model '%s': precision fp16 needs %s, which does not exist; make it with: "
+                        "python3 scripts/fp16_convert.py %s %s",
+                        spec->name[0] ? spec->name : spec->path, v, spec->path, v);
+  snprintf(spec->path, sizeof spec->path, "%s", v);
+  for (int i = 0; i < spec->nfallbacks && i < VG_MODEL_MAX_FALLBACKS; i++) {
+    VG_TRY(vg_model_fp16_path(spec->fallbacks[i], v, sizeof v));
+    snprintf(spec->fallbacks[i], sizeof spec->fallbacks[i], "%s", v);
+  }
+  return VG_OK;
+}
+
 bool vg_model_spec_is_key(const char *key) {
   for (int j = 0; key && g_top_keys[j]; j++)
     if (strcmp(key, g_top_keys[j]) == 0) return true;
@@ -207,5 +255,20 @@ vg_status vg_model_spec_from_config(const vg_cnode *map, const char *base_dir,
   VG_TRY(vg_cfg_int_range(map, "max_batch", false, spec->max_batch, 0, 1 << 16, &mb));
   spec->max_batch = (int)mb;
   if ((n = vg_cnode_get(map, "providers"))) VG_TRY(read_providers(n, spec));
+  if ((n = vg_cnode_get(map, "precision"))) {
+    const char *p;
+    VG_TRY(vg_cnode_as_string(n, &p));
+    if (strcmp(p, "fp32") == 0)
+      spec->precision = VG_PRECISION_FP32;
+    else if (strcmp(p, "fp16") == 0)
+      spec->precision = VG_PRECISION_FP16;
+    else
+      return vg_cnode_error(n, VG_ERR_PARSE,
+                            "precision: expected fp32 or fp16, got '%s' (TensorRT's own FP16/INT8 "
+                            "builds are tensorrt: {fp16: true})",
+                            p);
+    if (vg_model_spec_apply_precision(spec) != VG_OK)
+      return vg_cnode_error(n, vg_last_status(), "%s", vg_last_error());
+  }
   return read_sections(map, spec);
 }

@@ -119,8 +119,8 @@ static const char *const k_io_keys[] = {"input", "inputs", "output", "outputs", 
 static const vg_param k_params[] = {
     VG_P_GROUP(infer_state, spec, "model", NULL, read_spec,
                "the model (vg_model_spec_from_config): model or path, fallback(s), name, "
-               "required, providers, io_binding, max_batch, tensorrt: {...}, cuda: {...}, "
-               "cpu: {...}",
+               "required, providers, io_binding, max_batch, precision (fp32|fp16: the "
+               "<stem>.fp16.onnx variant), tensorrt: {...}, cuda: {...}, cpu: {...}",
                .keys_of = vg_model_spec_keys),
     VG_P_GROUP(infer_state, nin, "io", k_io_keys, check_io,
                "input: tensor for the first model input (default 'input'), inputs: {model input: "

@@ -251,6 +251,7 @@ static vg_status new_decoder(vg_source *s) {
   if (s->info.decoder == VG_DECODER_NVDEC) {
     st = s->dm->want_annexb(s->dm);
     s->desc = s->dm->desc;
+    s->desc.live = s->info.live;
     if (st == VG_OK) st = vgv_nvdec_decoder_create(&s->desc, &s->o, sink, &d);
   } else {
 #ifdef VG_HAVE_FFMPEG
@@ -362,8 +363,12 @@ static vg_status restart_pass(vg_source *s) {
     return vg_set_error(VG_ERR_PARSE, "'%s': a whole pass gave no frame; not looping again",
                         s->url);
   VG_TRY(s->dm->rewind(s->dm, s->o.start_sec));
-  drop_decoder(s);
-  VG_TRY(new_decoder(s));
+  if (s->dec->restart) {
+    VG_TRY(s->dec->restart(s->dec));
+  } else {
+    drop_decoder(s);
+    VG_TRY(new_decoder(s));
+  }
   s->rebase = true;
   s->pass_frames = 0;
   s->pass_out = 0;

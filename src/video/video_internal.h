@@ -50,6 +50,7 @@ typedef struct vgv_stream_desc {
   int extradata_size;
   const void *av_params; /* AVCodecParameters * (FFmpeg demuxer only) */
   bool annexb;           /* packets are Annex-B byte streams (what NVDEC's parser wants) */
+  bool live;             /* set by the source: a live stream (decoders keep latency low) */
 } vgv_stream_desc;
 
 typedef struct vgv_packet {
@@ -108,6 +109,9 @@ struct vgv_decoder {
   /* Decodes one packet (NULL = end of stream: drain) and emits what is ready. */
   vg_status (*decode)(vgv_decoder *d, const vgv_packet *pkt);
   void (*destroy)(vgv_decoder *d);
+  /* Optional (NULL: destroy and create a new one): the next packet starts a new pass over the
+   * same stream (a loop), after a drain; keeps what is costly to create. */
+  vg_status (*restart)(vgv_decoder *d);
   atomic_llong decoded, corrupt, concealed;
   char detail[64];
   vgv_sink sink;
