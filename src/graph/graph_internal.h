@@ -179,8 +179,8 @@ struct vg_run {
   vg_pool *dev_pools[16];
   int64_t t_start_ns, t_end_ns;
   uint64_t frames_in, frames_done, frames_dropped;
+  vg_latency *frame_lat; /* end to end per completed frame: capture -> last node done */
   uint64_t peak_frames, packets_held, peak_packets;
-  vg_latency *frame_lat; /* end-to-end per completed frame: capture -> last node done */
   atomic_ullong copies_to_device, copies_to_host, frame_copies_to_host, copy_bytes;
 };
 

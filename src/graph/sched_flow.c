@@ -78,7 +78,7 @@ static void trip_unref(vg_run *r, trip *t) {
     r->frames_dropped++;
   else {
     r->frames_done++;
-    vg_latency_add_ns(r->frame_lat, vg_now_ns() - t->t0_ns);
+    if (r->frame_lat) vg_latency_add_ns(r->frame_lat, vg_now_ns() - t->t0_ns);
   }
   trip_free(r, t);
   pthread_cond_broadcast(&r->work_cv); /* the source window has room again */

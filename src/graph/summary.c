@@ -68,12 +68,12 @@ vg_status vg_run_get_summary(vg_run *r, vg_run_summary *out) {
   out->copies_to_host = atomic_load(&r->copies_to_host);
   out->frame_copies_to_host = atomic_load(&r->frame_copies_to_host);
   out->copy_bytes = atomic_load(&r->copy_bytes);
+  if (r->frame_lat) vg_latency_summarize(r->frame_lat, &out->frame_latency);
   out->peak_frames_in_flight = r->peak_frames;
   out->peak_packets_held = r->peak_packets;
   out->workers = r->ncpu_workers;
   out->cuda_streams = r->cuda_streams;
   out->nnodes = r->nnodes;
-  vg_latency_summarize(r->frame_lat, &out->frame_latency);
   for (int i = 0; i < r->nnodes; i++)
     node_metrics(r, i, &out->nodes[i]);
   pthread_mutex_unlock(&r->mu);

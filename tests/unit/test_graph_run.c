@@ -137,6 +137,12 @@ static void test_stop_is_graceful(void **state) {
   VG_ASSERT_OK(vg_run_get_summary(r, &s));
   assert_true(s.frames_done > 0);
   assert_int_equal(s.frames_done, s.frames_in); /* frames in flight finished */
+  /* every finished frame has its latency (entering the graph -> its last node) */
+  assert_int_equal(s.frame_latency.count, s.frames_done);
+  assert_true(s.frame_latency.p50_ms >= 0 && s.frame_latency.p99_ms >= s.frame_latency.p50_ms);
+  char *js = vg_run_summary_json(&s);
+  assert_non_null(strstr(js, "\"frame_latency\":{\"count\":"));
+  free(js);
   vg_run_destroy(r);
   /* the sink was flushed: one line per frame */
   FILE *f = fopen(path, "r");
