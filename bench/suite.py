@@ -124,7 +124,7 @@ class Bench:
         self.out = os.path.abspath(args.out)
         os.makedirs(os.path.join(self.out, "logs"), exist_ok=True)
         self.t0 = time.monotonic()
-        self.budget = args.budget if args.budget else (55 if self.smoke else 530)
+        self.budget = args.budget if args.budget else (55 if self.smoke else 470)
         self.results, self.ledger, self.rows = [], [], []
         self.vg = os.environ.get("VG_BIN") or next(
             (p for p in ("build/vidgraph", "build-gpu/vidgraph") if os.access(p, os.X_OK)),
@@ -704,14 +704,9 @@ class Bench:
                 log("suite %s failed: %r" % (s, e))
                 self.skip(s, "%s/driver-error" % s, "vidgraph", "driver error: %r" % e)
             log("suite %s: %.1f s" % (s, time.monotonic() - t))
-        doc = {"schema": 1, "mode": "smoke" if self.smoke else "full", "started": started,
-               "duration_s": round(time.monotonic() - self.t0, 1), "machine": machine,
-               "versions": versions, "results": self.results, "ledger": self.ledger,
-               "targets": self.targets()}
+            self.write(started, machine, versions)  # what is done survives a kill
+        doc = self.write(started, machine, versions)
         path = os.path.join(self.out, "results.json")
-        with open(path, "w") as f:
-            json.dump(doc, f, indent=1)
-            f.write("\n")
         errs = validate.check_doc(doc)
         self.table(doc)
         if errs:
@@ -719,6 +714,18 @@ class Bench:
             return 1
         log("wrote %s (%d results, %d targets)" % (path, len(self.results), len(doc["targets"])))
         return 0
+
+    def write(self, started, machine, versions):
+        doc = {"schema": 1, "mode": "smoke" if self.smoke else "full", "started": started,
+               "duration_s": round(time.monotonic() - self.t0, 1), "machine": machine,
+               "versions": versions, "results": self.results, "ledger": self.ledger,
+               "targets": self.targets()}
+        path = os.path.join(self.out, "results.json")
+        with open(path + ".tmp", "w") as f:
+            json.dump(doc, f, indent=1)
+            f.write("\n")
+        os.replace(path + ".tmp", path)
+        return doc
 
     def table(self, doc):
         print("%-40s %-14s %14s %13s  %s" % ("NAME", "IMPL", "FPS|VALUE", "P50/P99 ms", "NOTES"))
