@@ -195,7 +195,7 @@ struct vg_param {
   bool required;
   int64_t idef;               /* BOOL, INT, INT64 default */
   double fdef;                /* FLOAT, DOUBLE default */
-  const char *sdef;           /* STRING, ENUM (a choice) default; FLOATS: "0.5, 0.5, 0.5" */
+  const char *sdef;           /* STRING, ENUM (a choice), CUSTOM default; FLOATS: "0.5, 0.5" */
   int64_t imin, imax;         /* INT, INT64 range */
   double fmin, fmax;          /* FLOAT, DOUBLE, FLOATS range */
   int count;                  /* FLOATS: number of values */

@@ -70,6 +70,7 @@ const char *vg_param_default_str(const vg_param *p, char *buf, size_t cap) {
     break;
   case VG_PARAM_STRING:
   case VG_PARAM_ENUM:
+  case VG_PARAM_CUSTOM: /* its hook's default, when it has one in sdef */
     snprintf(buf, cap, "%s", p->sdef ? p->sdef : "");
     break;
   case VG_PARAM_FLOATS:

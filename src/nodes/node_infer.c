@@ -3,8 +3,8 @@
  * tensors. Batching: up to max_batch frames (of any streams) are stacked along the first axis,
  * run once, and the outputs are split back per frame as views (no copies). The model's shape
  * buckets (vg_model_spec buckets) pad the stacked batch; with width buckets, frames whose
- * inputs differ only in their last axis (crops of different widths) are stacked at the widest. A frame whose input
- * has 0 items (e.g. no text regions to read) passes through without a run. */
+ * inputs differ only in their last axis (crops of different widths) are stacked at the widest. A
+ * frame whose input has 0 items (e.g. no text regions to read) passes through without a run. */
 #include "node_util.h"
 #include "vidgraph/vg_infer.h"
 
@@ -14,6 +14,8 @@
 #include <string.h>
 
 #define MAX_IO 8
+#define IN0_DEFAULT "input"    /* packet tensor of model input 0 (k_io_table says so) */
+#define OUT_DEFAULT "output%d" /* packet tensor of model output i */
 
 typedef struct infer_state {
   vg_model_spec spec;
@@ -46,7 +48,7 @@ static vg_status map_inputs(const vg_cnode *params, infer_state *s) {
   const vg_cnode *map = vg_cnode_get(params, "inputs");
   for (int i = 0; i < s->nin; i++) {
     s->in_name[i] = vg_model_input(s->model, i)->name;
-    snprintf(s->in_tensor[i], VG_TENSOR_NAME_MAX, "%s", i == 0 ? "input" : s->in_name[i]);
+    snprintf(s->in_tensor[i], VG_TENSOR_NAME_MAX, "%s", i == 0 ? IN0_DEFAULT : s->in_name[i]);
   }
   const vg_cnode *one = vg_cnode_get(params, "input");
   if (one) VG_TRY(set_name(one, s->in_tensor[0]));
@@ -68,7 +70,7 @@ static vg_status map_outputs(const vg_cnode *params, infer_state *s) {
   s->nout = vg_model_output_count(s->model);
   if (s->nout > MAX_IO) s->nout = MAX_IO;
   for (int i = 0; i < s->nout; i++)
-    snprintf(s->out_tensor[i], VG_TENSOR_NAME_MAX, "output%d", i);
+    snprintf(s->out_tensor[i], VG_TENSOR_NAME_MAX, OUT_DEFAULT, i);
   const vg_cnode *one = vg_cnode_get(params, "output");
   if (one) VG_TRY(set_name(one, s->out_tensor[0]));
   const vg_cnode *list = vg_cnode_get(params, "outputs");
@@ -118,19 +120,66 @@ static vg_status check_io(vg_node *self, const vg_cnode *params, const vg_param 
 
 static const char *const k_io_keys[] = {"input", "inputs", "output", "outputs", NULL};
 
+static const char *const k_tristate[] = {"auto", "true", "false", NULL};
+static const char *const k_precisions[] = {"fp32", "fp16", NULL};
+
+/* The model's keys for the docs, in vg_model_spec_keys() order (vg_model_spec_from_config reads
+ * them; test_graph_params checks these defaults and ranges against it). */
+static const vg_param k_model_table[] = {
+    VG_P_STRING(vg_model_spec, path, "model", NULL,
+                "the ONNX file (relative: from the working directory, else the spec's folder)",
+                .required = true),
+    VG_P_STRING(vg_model_spec, path, "path", NULL, "the same as model"),
+    VG_P_CUSTOM(vg_model_spec, fallbacks, "fallback", NULL,
+                "a file or a list of files tried in order when the model cannot load"),
+    VG_P_CUSTOM(vg_model_spec, fallbacks, "fallbacks", NULL, "the same as fallback"),
+    VG_P_STRING(vg_model_spec, name, "name", NULL, "name in messages and reports; none = node id"),
+    VG_P_BOOL(vg_model_spec, required, "required", true,
+              "false: a model that cannot load disables the node (a warning) instead of failing"),
+    VG_P_CUSTOM(vg_model_spec, providers, "providers", NULL,
+                "execution providers in order of preference: a list of tensorrt, cuda, cpu",
+                .sdef = "[tensorrt, cuda, cpu]"),
+    VG_P_BOOL(vg_model_spec, io_binding, "io_binding", false,
+              "bind device tensors in place (outputs stay on the device); on a GPU node: true"),
+    VG_P_INT(vg_model_spec, max_batch, "max_batch", 0, 0, 65536,
+             "frames stacked into one run at most; 0 = what the model allows"),
+    VG_P_CUSTOM(vg_model_spec, trt, "tensorrt", NULL,
+                "{fp16: false, int8: false, workspace_mb: 0..1048576 (0 = ORT's), "
+                "builder_optimization_level: -1..5 (-1 = ORT's), engine_cache: dir, "
+                "timing_cache: dir}"),
+    VG_P_CUSTOM(vg_model_spec, cuda, "cuda", NULL,
+                "{device: 0..63 (default: the node's), conv_algo_search: "
+                "exhaustive|heuristic|default (exhaustive), mem_limit_mb: 0 (none), cuda_graph: "
+                "false}"),
+    VG_P_CUSTOM(vg_model_spec, cpu, "cpu", NULL, "{threads: 0..1024 (0 = ORT's)}"),
+    VG_P_CUSTOM(vg_model_spec, buckets, "buckets", NULL,
+                "shape buckets: {batch: [ascending sizes 1..4096], width: [ascending last-axis "
+                "sizes 1..65536], enabled: auto|true|false (auto = with a GPU provider), "
+                "warm_shape: [dims after the batch axis]}; the input is padded with zeros to the "
+                "next bucket, padded rows cut from the outputs"),
+    VG_P_ENUM(vg_model_spec, warmup, "warmup", "auto", k_tristate,
+              "run every bucket once before the first frame; auto = with buckets on a GPU"),
+    VG_P_ENUM(vg_model_spec, precision, "precision", "fp32", k_precisions,
+              "fp16: load <stem>.fp16.onnx (scripts/fp16_convert.py makes it)"),
+    {0}};
+
+/* The tensor names (map_inputs and map_outputs use these defaults). */
+static const vg_param k_io_table[] = {
+    VG_P_STRING(infer_state, in_tensor, "input", IN0_DEFAULT, "packet tensor for model input 0"),
+    VG_P_CUSTOM(infer_state, in_tensor, "inputs", NULL,
+                "{model input: packet tensor}; default: each input's own name (input 0: input)"),
+    VG_P_STRING(infer_state, out_tensor, "output", "output0", "packet tensor for model output 0"),
+    VG_P_CUSTOM(infer_state, out_tensor, "outputs", NULL,
+                "[names] in model output order; default: output<i>"),
+    {0}};
+
 static const vg_param k_params[] = {
     VG_P_GROUP(infer_state, spec, "model", NULL, read_spec,
-               "the model (vg_model_spec_from_config): model or path, fallback(s), name, "
-               "required, providers, io_binding, max_batch, precision (fp32|fp16: the "
-               "<stem>.fp16.onnx variant), tensorrt: {...}, cuda: {...}, cpu: {...}, buckets: "
-               "{batch: [sizes], width: [sizes], enabled: auto|true|false, warm_shape: [dims]} "
-               "(input padded with zeros to those batch sizes / last-axis widths, padded rows "
-               "cut from the outputs; auto = on with a GPU provider), warmup: auto|true|false "
-               "(run every bucket once before the first frame; auto = with buckets on a GPU)",
-               .keys_of = vg_model_spec_keys),
+               "the model and how it runs (vg_model_spec_from_config)",
+               .keys_of = vg_model_spec_keys, .sub = k_model_table),
     VG_P_GROUP(infer_state, nin, "io", k_io_keys, check_io,
-               "input: tensor for the first model input (default 'input'), inputs: {model input: "
-               "tensor}, output: name of output 0, outputs: [names] (default output<i>)"),
+               "packet tensors in and out, matched to the model once it is loaded",
+               .sub = k_io_table),
     {0}};
 
 static vg_status infer_init(vg_node *self, const vg_cnode *params, void **state) {
@@ -193,9 +242,9 @@ static vg_status stack(vg_call *c, const vg_tensor *const *parts, int n, bool pa
   vg_device dev = vg_tensor_device(a);
   VG_TRY(vg_tensor_alloc(a->dtype, a->ndim, shape, dev, vg_node_pool(c->node), out));
   size_t es = vg_dtype_size(a->dtype), off = 0;
-  vg_status st = ragged ? vg_memset_async(vg_tensor_data(out), dev, 0, vg_tensor_nbytes(out),
-                                          c->stream)
-                        : VG_OK;
+  vg_status st =
+      ragged ? vg_memset_async(vg_tensor_data(out), dev, 0, vg_tensor_nbytes(out), c->stream)
+             : VG_OK;
   for (int i = 0; i < n && st == VG_OK; i++) {
     const vg_tensor *t = parts[i];
     size_t nb = vg_tensor_nbytes(t);
@@ -227,9 +276,8 @@ static vg_status gather(vg_call *c, const infer_state *s, int k, const bool *run
     vg_tensor_view(parts[0], out);
     return VG_OK;
   }
-  return stack(c, parts, m, k == 0 && vg_model_buckets(s->model) &&
-                                vg_model_buckets(s->model)->nwidth > 0,
-               out);
+  return stack(c, parts, m,
+               k == 0 && vg_model_buckets(s->model) && vg_model_buckets(s->model)->nwidth > 0, out);
 }
 
 /* Splits the batched outputs back to the frames (views along axis 0) into their packets. */

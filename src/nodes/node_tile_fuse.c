@@ -18,10 +18,27 @@ static vg_status fuse_group(vg_node *self, const vg_cnode *params, const vg_para
   return vg_fuse_params_from_config(params, field);
 }
 
+static const char *const k_methods[] = {"nms", "wbm", NULL};
+static const char *const k_matches[] = {"iou", "ios", NULL};
+
+/* The fusion keys for the docs (vg_fuse_params_from_config reads them; test_graph_params checks
+ * these defaults and ranges against it). */
+static const vg_param k_fuse_table[] = {
+    VG_P_ENUM(vg_fuse_params, method, "method", "nms", k_methods,
+              "nms keeps the best box of duplicates, wbm merges them (score-weighted mean box)"),
+    VG_P_ENUM(vg_fuse_params, match, "match", "ios", k_matches,
+              "duplicates by IoU or by intersection over the smaller box (boxes cut at tile "
+              "borders)"),
+    VG_P_FLOAT(vg_fuse_params, threshold, "threshold", 0.5, 0, 1,
+               "duplicates when the match value is above"),
+    VG_P_BOOL(vg_fuse_params, class_agnostic, "class_agnostic", false,
+              "boxes of different classes can be duplicates"),
+    VG_P_INT(vg_fuse_params, max_det, "max_det", 1000, 1, 1000000, "objects kept per frame"),
+    {0}};
+
 static const vg_param k_params[] = {
     VG_P_GROUP(vg_fuse_params, method, "fuse", k_fuse_keys, fuse_group,
-               "method nms|wbm, match iou|ios, threshold, class_agnostic, max_det "
-               "(vg_fuse_params)"),
+               "duplicate removal across the views (vg_fuse_params)", .sub = k_fuse_table),
     {0}};
 
 static vg_status fuse_one(const vg_fuse_params *p, vg_node_io *io) {

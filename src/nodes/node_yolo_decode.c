@@ -103,12 +103,41 @@ static vg_status read_labels(vg_node *self, const vg_cnode *params, const vg_par
   return det_labels_from_params(params, p->name, field);
 }
 
+#define YOLO_STR_(x) #x
+#define YOLO_STR(x) YOLO_STR_(x)
+
+static const char *const k_layouts[] = {"auto", "v5", "v8", "e2e", NULL};
+
+/* The head's keys for the docs (vg_yolo_params_from_config reads them; test_graph_params checks
+ * these defaults and ranges against it). */
+static const vg_param k_yolo_table[] = {
+    VG_P_ENUM(vg_yolo_params, layout, "layout", "auto", k_layouts,
+              "head layout: v5 [B,N,5+nc], v8 (also v11) [B,4+nc,N], e2e [B,N,6] (also v10); "
+              "auto guesses from the shape"),
+    VG_P_INT(vg_yolo_params, num_classes, "num_classes", 0, 0, 100000,
+             "classes of the head; 0 = from its shape"),
+    VG_P_INT(vg_yolo_params, num_mask_coeffs, "num_mask_coeffs", 0, 0, 1024,
+             "mask coefficients per candidate (32 for -seg heads; masks are dropped)"),
+    VG_P_FLOAT(vg_yolo_params, conf_threshold, "conf_threshold", 0.25, 0, 1,
+               "a candidate needs a score above"),
+    VG_P_FLOAT(vg_yolo_params, iou_threshold, "iou_threshold", 0.45, 0, 1,
+               "NMS: boxes overlapping more are duplicates"),
+    VG_P_BOOL(vg_yolo_params, class_agnostic, "class_agnostic", false,
+              "NMS across classes instead of per class"),
+    VG_P_INT(vg_yolo_params, top_k, "top_k", 30000, 1, VG_YOLO_MAX_TOP_K,
+             "best candidates that enter NMS"),
+    VG_P_INT(vg_yolo_params, max_det, "max_det", 300, 1, 100000, "detections kept per image"),
+    VG_P_CUSTOM(
+        vg_yolo_params, class_filter, "classes", NULL,
+        "class ids 0..100000 to keep (at most " YOLO_STR(VG_YOLO_MAX_CLASS_FILTER) "); none = all"),
+    {0}};
+
 static const vg_param k_params[] = {
     VG_P_CUSTOM(yolo_state, tensor, "tensor", nodes_tensor_name, "the head tensor",
                 .sdef = "output0"),
     VG_P_GROUP(yolo_state, p, "yolo", k_yolo_keys, yolo_group,
-               "layout auto|v5|v8|e2e, num_classes, conf_threshold, iou_threshold, top_k, "
-               "max_det, classes (vg_yolo_params)"),
+               "thresholds, classes, top-k and NMS of the head (vg_yolo_params)",
+               .sub = k_yolo_table),
     VG_P_CUSTOM(yolo_state, split, "split", read_split,
                 "end-to-end split outputs: {boxes, scores, classes, num_dets} tensor names"),
     VG_P_CUSTOM(yolo_state, split, "fuse", read_fuse,

@@ -2,14 +2,18 @@
  * struct, unknown keys and bad values are rejected with one exact message format (the file
  * position first, then "node 'id' (type): " once), a failed init and a failed process call give
  * exact messages too, destroy runs after a failed init, bad tables are refused at registration,
- * the text forms the docs print, and vg_node_stat_add counters in the summary. */
+ * the text forms the docs print, vg_node_stat_add counters in the summary, and the key tables
+ * of layer groups (tracker, fatigue, dbnet, yolo, fuse, model) against the layers' readers. */
 #include "vg_test.h"
 
 #include <math.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "vidgraph/vg_graph.h"
+#include "vidgraph/vg_infer.h"
 #include "vidgraph/vg_post.h"
 #include "vidgraph/vg_track.h"
 #include "vg_test_nodes.h"
@@ -349,10 +353,26 @@ static vg_status read_fatigue(const vg_cnode *m, void *out) {
   return vg_fatigue_params_from_config(m, out);
 }
 
-/* Does the layer accept "{key: value}"? */
-static vg_status layer_reads(layer_reader read, const char *key, double value, void *out) {
-  char text[128];
-  snprintf(text, sizeof text, "{%s: %.17g}", key, value);
+static vg_status read_yolo(const vg_cnode *m, void *out) {
+  return vg_yolo_params_from_config(m, out);
+}
+
+static vg_status read_fuse(const vg_cnode *m, void *out) {
+  return vg_fuse_params_from_config(m, out);
+}
+
+static vg_status read_model(const vg_cnode *m, void *out) {
+  vg_model_spec_init(out);
+  return vg_model_spec_from_config(m, NULL, out);
+}
+
+/* Does the layer accept "{base, key: value}" (key NULL: "{base}")? base holds the keys a layer
+ * requires (the model's file), "" when none. */
+static vg_status layer_reads_text(layer_reader read, const char *base, const char *key,
+                                  const char *value, void *out) {
+  char text[1024];
+  snprintf(text, sizeof text, "{%s%s%s%s%s}", base, base[0] && key ? ", " : "", key ? key : "",
+           key ? ": " : "", key ? value : "");
   vg_config *c;
   VG_ASSERT_OK(vg_config_load_string(text, strlen(text), "t.yaml", &c));
   vg_status s = read(vg_config_root(c), out);
@@ -360,9 +380,26 @@ static vg_status layer_reads(layer_reader read, const char *key, double value, v
   return s;
 }
 
+static vg_status layer_reads(layer_reader read, const char *base, const char *key, double value,
+                             void *out) {
+  char v[64];
+  snprintf(v, sizeof v, "%.17g", value);
+  return layer_reads_text(read, base, key, v, out);
+}
+
+/* Does the layer read "{base, key: value}" into exactly its defaults (def)? */
+static bool layer_default(layer_reader read, const char *base, const char *key, const char *value,
+                          const void *def, void *tmp, size_t size) {
+  memset(tmp, 0, size);
+  return layer_reads_text(read, base, key, value, tmp) == VG_OK && memcmp(tmp, def, size) == 0;
+}
+
 /* The key table a node type documents for a layer's group agrees with the layer: same defaults
- * (read from the layer's struct at each offset), and values outside each range are refused. */
-static void check_group(const char *type, const char *group, layer_reader read, size_t size) {
+ * (numbers read from the layer's struct at each offset; a text default must read back as the
+ * layer's defaults), values outside each range are refused, every enum choice is accepted and
+ * other words are refused. Required keys come from base. */
+static void check_group(const char *type, const char *group, layer_reader read, size_t size,
+                        const char *base) {
   const vg_node_type *t = vg_registry_find(vg_test_registry(), type);
   assert_non_null(t);
   const vg_param *g = NULL;
@@ -371,8 +408,21 @@ static void check_group(const char *type, const char *group, layer_reader read, 
   assert_non_null(g);
   assert_non_null(g->sub);
   char *def = calloc(1, size), *tmp = calloc(1, size);
-  VG_ASSERT_OK(read(NULL, def));
+  VG_ASSERT_OK(layer_reads_text(read, base, NULL, NULL, def));
   for (const vg_param *q = g->sub; q->name; q++) {
+    if (q->required) continue; /* in base */
+    if (q->type == VG_PARAM_STRING || q->type == VG_PARAM_ENUM || q->type == VG_PARAM_CUSTOM) {
+      if (q->sdef && !layer_default(read, base, q->name, q->sdef, def, tmp, size))
+        fail_msg("%s.%s: default '%s' is not the layer's (%s)", group, q->name, q->sdef,
+                 vg_last_error());
+      for (const char *const *c = q->choices; c && *c; c++)
+        if (layer_reads_text(read, base, q->name, *c, tmp) != VG_OK)
+          fail_msg("%s.%s: the layer refuses '%s': %s", group, q->name, *c, vg_last_error());
+      if (q->type == VG_PARAM_ENUM &&
+          layer_reads_text(read, base, q->name, "nonesuch", tmp) == VG_OK)
+        fail_msg("%s.%s: the layer accepts a word that is not a choice", group, q->name);
+      continue;
+    }
     const char *f = def + q->offset;
     double got = q->type == VG_PARAM_FLOAT    ? *(const float *)f
                  : q->type == VG_PARAM_DOUBLE ? *(const double *)f
@@ -381,18 +431,18 @@ static void check_group(const char *type, const char *group, layer_reader read, 
                                               : NAN;
     double want =
         q->type == VG_PARAM_FLOAT || q->type == VG_PARAM_DOUBLE ? q->fdef : (double)q->idef;
-    if (fabs(got - want) > 1e-6)
+    if (!(fabs(got - want) <= 1e-6))
       fail_msg("%s.%s: default %g, layer says %g", group, q->name, want, got);
     if (q->type == VG_PARAM_BOOL) continue;
     double lo = q->type == VG_PARAM_INT ? (double)q->imin : q->fmin;
     double hi = q->type == VG_PARAM_INT ? (double)q->imax : q->fmax;
     double step = q->type == VG_PARAM_INT ? 1 : (hi - lo) / 100;
-    if (layer_reads(read, q->name, lo - step, tmp) == VG_OK ||
-        layer_reads(read, q->name, hi + step, tmp) == VG_OK)
+    if (layer_reads(read, base, q->name, lo - step, tmp) == VG_OK ||
+        layer_reads(read, base, q->name, hi + step, tmp) == VG_OK)
       fail_msg("%s.%s: the layer accepts values outside %g..%g", group, q->name, lo, hi);
     /* the bounds are in its range (another key's rule, e.g. low <= high, may still refuse one) */
     for (int b = 0; b < 2; b++)
-      if (layer_reads(read, q->name, b ? hi : lo, tmp) != VG_OK &&
+      if (layer_reads(read, base, q->name, b ? hi : lo, tmp) != VG_OK &&
           strstr(vg_last_error(), "outside"))
         fail_msg("%s.%s: the layer refuses %g: %s", group, q->name, b ? hi : lo, vg_last_error());
   }
@@ -402,9 +452,26 @@ static void check_group(const char *type, const char *group, layer_reader read, 
 
 static void test_group_tables_match_layers(void **state) {
   (void)state;
-  check_group("track", "tracker", read_tracker, sizeof(vg_tracker_params));
-  check_group("fatigue", "fatigue", read_fatigue, sizeof(vg_fatigue_params));
-  check_group("text_detect_decode", "dbnet", read_dbnet, sizeof(vg_dbnet_params));
+  check_group("track", "tracker", read_tracker, sizeof(vg_tracker_params), "");
+  check_group("fatigue", "fatigue", read_fatigue, sizeof(vg_fatigue_params), "");
+  check_group("text_detect_decode", "dbnet", read_dbnet, sizeof(vg_dbnet_params), "");
+  check_group("yolo_decode", "yolo", read_yolo, sizeof(vg_yolo_params), "");
+  check_group("tile_fuse", "fuse", read_fuse, sizeof(vg_fuse_params), "");
+  /* the model's file and its FP16 variant exist (precision: fp16 looks for it) */
+  char dir[] = "/tmp/vg_params_modelXXXXXX", m[128], m16[128], base[160];
+  assert_non_null(mkdtemp(dir));
+  snprintf(m, sizeof m, "%s/m.onnx", dir);
+  snprintf(m16, sizeof m16, "%s/m.fp16.onnx", dir);
+  for (int i = 0; i < 2; i++) {
+    FILE *f = fopen(i ? m16 : m, "w");
+    assert_non_null(f);
+    fclose(f);
+  }
+  snprintf(base, sizeof base, "model: %s", m);
+  check_group("infer", "model", read_model, sizeof(vg_model_spec), base);
+  remove(m16);
+  remove(m);
+  rmdir(dir);
 }
 
 static void test_text_forms(void **state) {
