@@ -387,13 +387,6 @@ static vg_status layer_reads(layer_reader read, const char *base, const char *ke
   return layer_reads_text(read, base, key, v, out);
 }
 
-/* Does the layer read "{base, key: value}" into exactly its defaults (def)? */
-static bool layer_default(layer_reader read, const char *base, const char *key, const char *value,
-                          const void *def, void *tmp, size_t size) {
-  memset(tmp, 0, size);
-  return layer_reads_text(read, base, key, value, tmp) == VG_OK && memcmp(tmp, def, size) == 0;
-}
-
 /* The key table a node type documents for a layer's group agrees with the layer: same defaults
  * (numbers read from the layer's struct at each offset; a text default must read back as the
  * layer's defaults), values outside each range are refused, every enum choice is accepted and
@@ -412,9 +405,14 @@ static void check_group(const char *type, const char *group, layer_reader read, 
   for (const vg_param *q = g->sub; q->name; q++) {
     if (q->required) continue; /* in base */
     if (q->type == VG_PARAM_STRING || q->type == VG_PARAM_ENUM || q->type == VG_PARAM_CUSTOM) {
-      if (q->sdef && !layer_default(read, base, q->name, q->sdef, def, tmp, size))
-        fail_msg("%s.%s: default '%s' is not the layer's (%s)", group, q->name, q->sdef,
-                 vg_last_error());
+      if (q->sdef) { /* "{key: default}" reads as the layer's defaults */
+        memset(tmp, 0, size);
+        if (layer_reads_text(read, base, q->name, q->sdef, tmp) != VG_OK)
+          fail_msg("%s.%s: the layer refuses the default '%s': %s", group, q->name, q->sdef,
+                   vg_last_error());
+        if (memcmp(tmp, def, size) != 0)
+          fail_msg("%s.%s: default '%s' is not the layer's", group, q->name, q->sdef);
+      }
       for (const char *const *c = q->choices; c && *c; c++)
         if (layer_reads_text(read, base, q->name, *c, tmp) != VG_OK)
           fail_msg("%s.%s: the layer refuses '%s': %s", group, q->name, *c, vg_last_error());
