@@ -4,10 +4,12 @@ loads (no export, no second source of weights). Shared by bench/torch_infer_refe
 the peers in bench/peers/.
 
 Supported ops: what scripts/gen_test_models.py and scripts/gen_bench_models.py emit (Conv,
-Sigmoid, Mul, Add, Relu, Concat, Split, MaxPool, Reshape, Resize nearest, Identity) and what the
+Sigmoid, Mul, Add, Relu, Concat, Split, MaxPool, Reshape, Resize nearest, Identity), what the
 PP-OCRv4 detector adds (Constant, BatchNormalization, ConvTranspose, Div, GlobalAveragePool,
-HardSigmoid, Clip). Any other op raises UnsupportedOp naming it (the PP-OCR recogniser uses
-more: the callers say so in their notes instead of inventing a number).
+HardSigmoid, Clip) and its recogniser (Shape, Cast, Slice, Squeeze, Transpose, MatMul, Softmax,
+ReduceMean, Pow, Sqrt, Sub, AveragePool). Shapes and integer values stay host-side NumPy
+(computed from tensor metadata: no device sync, so CUDA graphs capture). Any other op raises
+UnsupportedOp naming it (callers say so in their notes instead of inventing a number).
 
 Needs torch and onnx (and numpy). Import it only after checking they exist (peers_common.need).
 """
@@ -21,7 +23,12 @@ SUPPORTED = {"Conv", "Sigmoid", "Mul", "Add", "Relu", "Concat", "Split", "MaxPoo
              "Resize", "Identity",
              # what PP-OCRv4's detector adds (its recogniser needs more: not supported)
              "Constant", "BatchNormalization", "ConvTranspose", "Div", "GlobalAveragePool",
-             "HardSigmoid", "Clip"}
+             "HardSigmoid", "Clip",
+             # and its recogniser (SVTR neck: attention, layer norm, shape arithmetic)
+             "Shape", "Cast", "Slice", "Squeeze", "Transpose", "MatMul", "Softmax",
+             "ReduceMean", "Pow", "Sqrt", "Sub", "AveragePool"}
+
+_ONNX_INT = {6: np.int32, 7: np.int64}
 
 
 class UnsupportedOp(Exception):
@@ -85,6 +92,10 @@ class OnnxNet(torch.nn.Module):
         env = {self.input_name: x}
         for op, ins, outs, a in self.nodes:
             v = [self.value(env, i) if i else None for i in ins]
+            if all(isinstance(t, np.ndarray) or t is None for t in v) and v and \
+                    op in ("Cast", "Slice", "Squeeze", "Concat", "Mul", "Add", "Sub", "Div"):
+                env[outs[0]] = _host_op(op, v, a)   # shape arithmetic on the host
+                continue
             if op == "Conv":
                 y = F.conv2d(v[0], v[1], v[2] if len(v) > 2 else None,
                              stride=a.get("strides", [1, 1]),
@@ -135,6 +146,39 @@ class OnnxNet(torch.nn.Module):
                 lo = float(v[1]) if len(v) > 1 and v[1] is not None else a.get("min")
                 hi = float(v[2]) if len(v) > 2 and v[2] is not None else a.get("max")
                 y = torch.clamp(v[0], lo, hi)
+            elif op == "Shape":
+                y = np.array(v[0].shape, np.int64)
+            elif op == "Cast":
+                to = a["to"]
+                y = v[0] if to in (1, 10, 11) and v[0].is_floating_point() else \
+                    v[0].to({6: torch.int32, 7: torch.int64, 9: torch.bool}.get(to, v[0].dtype))
+            elif op == "Slice":
+                y = v[0]
+                for ax, st, en in zip(a["axes"], a["starts"], a["ends"]):
+                    y = y.narrow(ax, st, max(0, min(en, y.shape[ax]) - st))
+            elif op == "Squeeze":
+                y = v[0]
+                for ax in sorted((d % y.dim() for d in a["axes"]), reverse=True):
+                    y = y.squeeze(ax)
+            elif op == "Transpose":
+                y = v[0].permute(*a["perm"])
+            elif op == "MatMul":
+                y = torch.matmul(v[0], v[1])
+            elif op == "Softmax":
+                y = torch.softmax(v[0], dim=a.get("axis", -1))
+            elif op == "ReduceMean":
+                y = v[0].mean(dim=tuple(a["axes"]), keepdim=bool(a.get("keepdims", 1)))
+            elif op == "Pow":
+                y = v[0] ** v[1]
+            elif op == "Sqrt":
+                y = torch.sqrt(v[0])
+            elif op == "Sub":
+                y = v[0] - v[1]
+            elif op == "AveragePool":
+                y = F.avg_pool2d(v[0], a["kernel_shape"], stride=a.get("strides"),
+                                 padding=_sym_pads(a.get("pads", [0, 0, 0, 0]), "AveragePool"),
+                                 count_include_pad=bool(a.get("count_include_pad", 0)),
+                                 ceil_mode=bool(a.get("ceil_mode", 0)))
             elif op == "Reshape":
                 shape = [int(d) if d != 0 else v[0].shape[i] for i, d in enumerate(v[1])]
                 y = v[0].reshape(shape)
@@ -147,6 +191,25 @@ class OnnxNet(torch.nn.Module):
                 raise UnsupportedOp(op)
             env[outs[0]] = y
         return env[self.output_names[0]]
+
+
+def _host_op(op, v, a):
+    """An op whose inputs are all host-side NumPy values (shape arithmetic)."""
+    if op == "Cast":
+        return v[0].astype(_ONNX_INT.get(a["to"], np.float32))
+    if op == "Slice":
+        y = v[0]
+        for ax, st, en in zip(a["axes"], a["starts"], a["ends"]):
+            idx = [slice(None)] * y.ndim
+            idx[ax] = slice(st, en)
+            y = y[tuple(idx)]
+        return y
+    if op == "Squeeze":
+        return np.squeeze(v[0], axis=tuple(a["axes"]))
+    if op == "Concat":
+        return np.concatenate([np.atleast_1d(t) for t in v], axis=a["axis"])
+    return {"Mul": np.multiply, "Add": np.add, "Sub": np.subtract,
+            "Div": np.floor_divide if v[0].dtype.kind == "i" else np.divide}[op](v[0], v[1])
 
 
 def load(path, device="cuda", half=False):

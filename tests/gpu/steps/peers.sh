@@ -17,13 +17,15 @@ peers_run() {
 step peers-det-n1 peers_run peers-det-n1 "$PEERS_PY" bench/peers/det_loop.py \
   --video "$DATA/people.h264" --streams 1 --frames 300
 step peers-det-n4 peers_run peers-det-n4 "$PEERS_PY" bench/peers/det_loop.py \
-  --video "$DATA/people.h264" --streams 4 --frames 150
+  --video "$DATA/people.h264" --streams 4 --frames 100
 step peers-det-cpu peers_run peers-det-cpu "$PEERS_PY" bench/peers/det_loop.py \
   --video "$DATA/people.h264" --device cpu --frames 10
 step peers-model-alone peers_run peers-model-alone "$PEERS_PY" bench/peers/model_alone.py \
-  --batches 1,8 --warmup 10 --iterations 100 --check
+  --batches 1,8 --warmup 10 --iterations 50 --check
+PEERS_PIN=(taskset -c 0-7)
+command -v taskset >/dev/null 2>&1 || PEERS_PIN=()   # then the notes' cpus say so
 if [ -f bench/peers/plates_loop.py ]; then
-  step peers-plates-n1 peers_run peers-plates-n1 taskset -c 0-7 "$PEERS_PY" \
+  step peers-plates-n1 peers_run peers-plates-n1 "${PEERS_PIN[@]}" "$PEERS_PY" \
     bench/peers/plates_loop.py --video "$DATA/plates.h264" --truth "$DATA/plates_truth.json" \
     --streams 1 --threads 8
 fi
