@@ -31,6 +31,7 @@ import platform
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -43,7 +44,7 @@ sys.path.insert(0, HERE)
 import validate  # noqa: E402
 
 SUITES = ("ceiling", "model", "detection", "tiles4k", "plates")
-ORDER = ("ceiling", "detection", "tiles4k", "plates", "model")  # the peers' model-alone last
+ORDER = ("ceiling", "tiles4k", "detection", "plates", "model")  # the peers' model-alone last
 CLIP_1080 = "bench/clips/bench_1080p.h264"
 CLIP_4K = "bench/clips/bench_4k.h264"
 SMOKE_CLIP = "tests/fixtures-gpu/h264_640x360_bframes.h264"
@@ -121,10 +122,12 @@ class Bench:
     def __init__(self, args):
         self.a = args
         self.smoke = args.smoke
+        self.quick = args.quick and not args.smoke
         self.out = os.path.abspath(args.out)
         os.makedirs(os.path.join(self.out, "logs"), exist_ok=True)
         self.t0 = time.monotonic()
-        self.budget = args.budget if args.budget else (55 if self.smoke else 470)
+        self.budget = args.budget if args.budget else (55 if self.smoke else 150 if self.quick
+                                                       else 470)
         self.results, self.ledger, self.rows = [], [], []
         self.vg = os.environ.get("VG_BIN") or next(
             (p for p in ("build/vidgraph", "build-gpu/vidgraph") if os.access(p, os.X_OK)),
@@ -178,7 +181,8 @@ class Bench:
             lf.write("$ %s\n" % cmdline(full))
             lf.flush()
             try:
-                p = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=lf, text=True, cwd=ROOT)
+                p = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=lf, text=True, cwd=ROOT,
+                                     start_new_session=True)
             except OSError as e:
                 lf.write("cannot start: %s\n" % e)
                 return 127, "", 0.0, None
@@ -187,7 +191,11 @@ class Bench:
                 out, _ = p.communicate(timeout=max(1, timeout))
                 rc = p.returncode
             except subprocess.TimeoutExpired:
-                p.kill()
+                # the whole process group: a peer's worker processes must not outlive it
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except OSError:
+                    p.kill()
                 out, _ = p.communicate()
                 rc = 124
             peak = gm.done() if gm else None
@@ -385,7 +393,8 @@ class Bench:
     # ------------------------------------------------------------------ suites
     def suite_ceiling(self):
         # copy bandwidth (the smoke run parses the skipped cases: no GPU on CI)
-        args = ["--mb", "1", "--reps", "1"] if self.smoke else ["--mb", "512", "--reps", "20"]
+        args = (["--mb", "1", "--reps", "1"] if self.smoke else
+                ["--mb", "256", "--reps", "10"] if self.quick else ["--mb", "512", "--reps", "20"])
         rc, out, _, _ = self.run([os.path.join(self.build, "bench_ceilings")] + args, 60,
                                  "ceilings")
         objs = self.json_lines(out)
@@ -397,8 +406,8 @@ class Bench:
                       command=cmdline(["bench_ceilings"] + args))
         # NVDEC-only decode (CPU decode in the smoke run: no NVDEC on the CI machine)
         clip = SMOKE_CLIP if self.smoke else CLIP_1080
-        sessions = "1,2" if self.smoke else "1,2,4,8,16"
-        frames = "8" if self.smoke else "500"
+        sessions = "1,2" if self.smoke else "1,8,16" if self.quick else "1,2,4,8,16"
+        frames = "8" if self.smoke else "300" if self.quick else "500"
         dec = "cpu" if self.smoke else "nvdec"
         cmd = [os.path.join(self.build, "bench_video_nvdec"), clip, "--sessions", sessions,
                "--frames", frames, "--decoder", dec]
@@ -427,7 +436,8 @@ class Bench:
                       "%.0f s, no result" % (rc, sec), command=shown)
         # inference only, at the batch sizes the pipelines use: 1 and 8 (detection, max_batch
         # 8 across streams) and 29 (one 4K frame: 7 x 4 tiles of 640 with overlap 64 + global)
-        self.infer_alone("ceiling", self.model, [1] if self.smoke else [1, 8, 29])
+        self.infer_alone("ceiling", self.model, [1] if self.smoke else [8, 29] if self.quick
+                         else [1, 8, 29])
 
     def infer_alone(self, suite, model, batches, tag="det"):
         """`vidgraph bench` of a model: device-bound I/O + CUDA graph on the GPU; throughput in
@@ -435,7 +445,7 @@ class Bench:
         for b in batches:
             if self.gpu:
                 opts = ["--provider", "cuda", "--io-binding", "--cuda-graph", "--iterations",
-                        "200", "--warmup", "20"]
+                        "100" if self.quick else "200", "--warmup", "20"]
                 impl = "ort-cuda"
             else:
                 opts = ["--provider", "cpu", "--iterations", "2", "--warmup", "1"]
@@ -493,8 +503,8 @@ class Bench:
 
     def suite_detection(self):
         clip = SMOKE_CLIP if self.smoke else CLIP_1080
-        ns = (1, 2) if self.smoke else (1, 4, 8, 16)
-        per = 2 if self.smoke else 250
+        ns = (1, 2) if self.smoke else (1, 8, 16) if self.quick else (1, 4, 8, 16)
+        per = 2 if self.smoke else 150 if self.quick else 250
         dev = "cpu" if self.smoke else None
         batch = 8
         for n in ns:
@@ -507,7 +517,7 @@ class Bench:
                         "bench/graphs/detection.yaml", [clip] * n, sets,
                         40 if self.smoke else 90, device=dev, notes=self.model_note)
         # the ledger: cross-stream batching off at 8 streams (max_batch 1)
-        if not self.smoke:
+        if not self.smoke and not self.quick:
             on = next((r for r in self.results if r["name"] == "detection/vidgraph-gpu/n8"),
                       None)
             off = self.vg_run("detection", "detection/vidgraph-gpu/n8-batch1", "vidgraph-gpu",
@@ -521,7 +531,7 @@ class Bench:
                                     "(max_batch 8 vs 1), 8 x 1080p", "off": off, "on": on,
                                     "effect": "%.2fx fps" % (on["fps"] / off["fps"])})
         objs = None
-        for n in ((1,) if self.smoke else (1, 4, 8, 16)):
+        for n in ((1,) if self.smoke else (8, 1) if self.quick else (1, 4, 8, 16)):
             # the same clip, model, thresholds and frames per stream as the vidgraph runs
             got = self.peer("det_loop.py", ["--video", clip, "--model", self.model, "--streams",
                                             str(n), "--frames", str(per), "--conf", "0.25",
@@ -539,7 +549,7 @@ class Bench:
         if self.smoke:
             clip, frames, dev = SMOKE_CLIP, 3, "cpu"
         else:
-            clip, frames, dev = CLIP_4K, 300, None
+            clip, frames, dev = CLIP_4K, 150 if self.quick else 300, None
         sets = ["nodes.det.params.model=" + self.model,
                 "nodes.video.params.max_frames=%d" % frames]
         notes = "paced at the clip's rate (30 fps for the 4K clip); latency = source release " \
@@ -688,8 +698,9 @@ class Bench:
         if bad:
             log("unknown suite(s) %s; known: %s" % (",".join(bad), ",".join(SUITES)))
             return 2
-        log("mode %s, vidgraph %s, peers' python %s, pinned cpus %s, model %s, gpu %s, "
-            "budget %ds" % ("smoke" if self.smoke else "full", self.vg, self.peer_py, self.cpus,
+        log("mode %s%s, vidgraph %s, peers' python %s, pinned cpus %s, model %s, gpu %s, "
+            "budget %ds" % ("smoke" if self.smoke else "full", " (quick)" if self.quick else "",
+                            self.vg, self.peer_py, self.cpus,
                             self.model, self.gpu, self.budget))
         machine = self.machine()
         versions = self.versions()
@@ -716,7 +727,8 @@ class Bench:
         return 0
 
     def write(self, started, machine, versions):
-        doc = {"schema": 1, "mode": "smoke" if self.smoke else "full", "started": started,
+        doc = {"schema": 1, "mode": "smoke" if self.smoke else "full", "quick": self.quick,
+               "started": started,
                "duration_s": round(time.monotonic() - self.t0, 1), "machine": machine,
                "versions": versions, "results": self.results, "ledger": self.ledger,
                "targets": self.targets()}
@@ -743,6 +755,9 @@ def main(argv):
     ap.add_argument("--out", default=None, help="output folder (default out/bench-<mode>)")
     ap.add_argument("--only", default=None, help="comma list of suites: " + ",".join(SUITES))
     ap.add_argument("--budget", type=int, default=0, help="seconds for the whole run")
+    ap.add_argument("--quick", action="store_true",
+                    help="the short GPU slice (150 s): fewer sessions, batches, streams and "
+                         "frames, no ledger, the Python peer at 8 and 1 streams")
     a = ap.parse_args(argv)
     if a.out is None:
         a.out = os.path.join(ROOT, "out", "bench-" + ("smoke" if a.smoke else "full"))
