@@ -158,8 +158,9 @@ if [ $need_models = 1 ]; then
   done
 fi
 
-# The recogniser with Slice as Gather: the CUDA provider of these ONNX Runtime packages crashes
-# on Slice (scripts/ort_compat.py says why). Same results; examples/plates.yaml uses it.
+# The recogniser with Slice as Gather (scripts/ort_compat.py, an optional tool now: the matched
+# core runs the original, which examples/plates.yaml uses); tests/unit/test_infer_compat.c
+# checks the two agree.
 /usr/bin/python3 scripts/ort_compat.py "$MODELS/ch_PP-OCRv4_rec_infer.onnx" \
   "$MODELS/ch_PP-OCRv4_rec_infer.gather.onnx" \
   || die "rewriting the recogniser for the CUDA provider" "/usr/bin/python3 scripts/ort_compat.py $MODELS/ch_PP-OCRv4_rec_infer.onnx $MODELS/ch_PP-OCRv4_rec_infer.gather.onnx"

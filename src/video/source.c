@@ -71,14 +71,14 @@ bool vg_video_have_ffmpeg(void) {
 void vg_source_opts_default(vg_source_opts *o) {
   memset(o, 0, sizeof *o);
   o->decoder = VG_DECODER_AUTO;
-  o->output_frames = 6;
-  o->open_timeout_ms = 10000;
-  o->read_timeout_ms = 5000;
-  o->reconnect_attempts = 5;
+  o->output_frames = VG_SOURCE_DEFAULT_OUTPUT_FRAMES;
+  o->open_timeout_ms = VG_SOURCE_DEFAULT_OPEN_TIMEOUT_MS;
+  o->read_timeout_ms = VG_SOURCE_DEFAULT_READ_TIMEOUT_MS;
+  o->reconnect_attempts = VG_SOURCE_DEFAULT_RECONNECT_ATTEMPTS;
   o->reconnect_initial_ms = 250;
   o->reconnect_max_ms = 5000;
   o->rtsp_tcp = true;
-  o->image_fps = 1.0;
+  o->image_fps = VG_SOURCE_DEFAULT_IMAGE_FPS;
 }
 
 static vg_status check_opts(const vg_source_opts *o) {
@@ -134,18 +134,22 @@ static void set_frame_duration(vg_source *s) {
   s->dur = d >= 1 ? (int64_t)(d + 0.5) : 1;
 }
 
-static void pace(vg_source *s, int64_t pts) {
-  if (!s->o.realtime || s->info.live) return;
+/* Holds a file's frame until its due time (realtime: true). Returns the time the frame is
+ * released, which stands for its capture time (as a camera would deliver it), or 0 when not
+ * pacing. */
+static int64_t pace(vg_source *s, int64_t pts) {
+  if (!s->o.realtime || s->info.live) return 0;
   int64_t now = vg_now_ns();
   if (!s->paced) {
     s->paced = true;
     s->pace_t0 = now;
     s->pace_p0 = pts;
-    return;
+    return now;
   }
   double sec = (double)(pts - s->pace_p0) * s->desc.tb_num / s->desc.tb_den;
   int64_t due = s->pace_t0 + (int64_t)(sec * 1e9);
   if (due > now) nap(s, (due - now) / 1000000);
+  return vg_now_ns();
 }
 
 static vg_status queue_frame(vg_source *s, vg_frame *f) {
@@ -192,12 +196,12 @@ static vg_status sink_emit(void *ctx, vg_frame *f) {
   }
   s->last_pts = pts;
   s->have_last = true;
-  pace(s, pts);
+  int64_t released = pace(s, pts);
   f->pts = pts;
   f->tb_num = s->desc.tb_num;
   f->tb_den = s->desc.tb_den;
   f->stream_id = s->o.stream_id;
-  f->t_capture_ns = s->t_packet ? s->t_packet : vg_now_ns();
+  f->t_capture_ns = released ? released : s->t_packet ? s->t_packet : vg_now_ns();
   f->t_decode_ns = vg_now_ns();
   pthread_mutex_lock(&s->mu);
   f->frame_no = s->info.frames_out;
