@@ -36,6 +36,7 @@ static const char *const k_tracker_keys[] = {"high_thresh",
                                              "max_lost",
                                              "per_class",
                                              "max_tracks",
+                                             "text_switch_reads",
                                              NULL};
 
 static vg_status tracker_group(vg_node *self, const vg_cnode *params, const vg_param *p,
@@ -146,6 +147,8 @@ static vg_status track_one_locked(vg_call *c, vg_node_io *io) {
   vg_status st = vg_packet_derive(in, &out);
   vg_objects *objs = NULL;
   if (st == VG_OK) st = vg_packet_objects_edit(out, &objs);
+  /* a still of an image folder is not the next frame of anything: no track crosses it */
+  if (st == VG_OK && (flags & VG_PACKET_STILL)) vg_tracker_restart(t);
   if (st == VG_OK && (flags & VG_PACKET_EOS)) {
     vg_tracker_finish(t);
   } else if (st == VG_OK && (flags & VG_PACKET_SKIPPED)) {
