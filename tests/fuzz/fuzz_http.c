@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -175,7 +176,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     abort();
   }
   static char reply[MAX_REPLY + 1];
-  if (send_all(fd, head, (size_t)hn) && send_all(fd, (const char *)body, blen)) {
+  /* one segment, no Nagle: otherwise every request waits for a delayed ACK */
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  char *req = malloc((size_t)hn + blen);
+  if (!req) {
+    close(fd);
+    return 0;
+  }
+  memcpy(req, head, (size_t)hn);
+  if (blen) memcpy(req + hn, body, blen);
+  bool sent = send_all(fd, req, (size_t)hn + blen);
+  free(req);
+  if (sent) {
     char *rbody;
     size_t rblen, len = read_reply(fd, reply, sizeof reply, &rbody, &rblen);
     check_reply(method, reply, len, rbody, rblen);
