@@ -4,7 +4,7 @@ disk) against the contract of issue 15: summary.json whole and valid JSON and co
 exit status RC (0 = succeeded, 143 = interrupted and stopped/canceled, 1 = failed), or absent only
 when RC is 143 (the signal came before the handler; nothing written then) or when ALLOW_NO_SUMMARY
 is set in the environment (a full disk); never a half file: annotated.mp4 absent or readable by
-ffprobe, every events.jsonl line a JSON object, every snapshot a complete JPEG, no temporary files.
+ffprobe, every line of each .jsonl file a JSON object, every snapshot a complete JPEG, no temporary files.
 Prints one line (what it found | what is wrong); exit 1 when something is wrong. Used by
 test_fault_sigterm.sh and test_fault_enospc.sh."""
 import glob, json, os, subprocess, sys
@@ -45,19 +45,19 @@ if os.path.exists(mp4):
         errs.append("annotated.mp4 (%d bytes) not playable: %s" % (os.path.getsize(mp4), r.stderr.strip()[:200]))
     else:
         found.append("mp4 %s frames" % n)
-ev = os.path.join(out, "events.jsonl")
-if os.path.exists(ev):
+for ev in sorted(glob.glob(os.path.join(out, "*.jsonl"))):
+    name = os.path.basename(ev)
     data = open(ev, "rb").read()
     if data and not data.endswith(b"\n"):
-        errs.append("events.jsonl ends inside a line")
+        errs.append("%s ends inside a line" % name)
     for i, line in enumerate(data.splitlines()):
         try:
             if not isinstance(json.loads(line), dict):
                 raise ValueError("not an object")
         except Exception as e:
-            errs.append("events.jsonl line %d: %s" % (i + 1, e))
+            errs.append("%s line %d: %s" % (name, i + 1, e))
             break
-    found.append("%d events" % len(data.splitlines()))
+    found.append("%s %d lines" % (name, len(data.splitlines())))
 jpgs = glob.glob(os.path.join(out, "snapshots", "*"))
 for j in jpgs:
     b = open(j, "rb").read()
