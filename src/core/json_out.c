@@ -154,7 +154,7 @@ vg_status vg_json_write_file(const json_t *o, const char *path, size_t flags) {
 struct vg_jsonl {
   pthread_mutex_t mu;
   int fd;
-  bool own;  /* a file we opened (not standard output): it can be cut back */
+  bool own;   /* a file we opened (not standard output): it can be cut back */
   off_t good; /* file size after the last line written whole */
   char *buf;  /* whole lines not written yet */
   size_t len, cap;

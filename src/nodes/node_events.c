@@ -65,8 +65,7 @@ static vg_status write_tracks(vg_node *node, ev_state *s, const vg_objects *objs
     json_t *j =
         json_pack("{s:s,s:i,s:I,s:o,s:f,s:I,s:I,s:i,s:i,s:i}", "type", "track", "stream_id",
                   o->stream_id, "track_id", (json_int_t)o->track_id, "text", vg_json_text(o->text),
-                  "confidence",
-                  votes > 0 ? o->text_score / (float)votes : 0.0, "first_frame",
+                  "confidence", votes > 0 ? o->text_score / (float)votes : 0.0, "first_frame",
                   (json_int_t)(o->nattrs >= 1 ? o->attrs[0] : o->frame_no), "last_frame",
                   (json_int_t)(o->nattrs >= 2 ? o->attrs[1] : o->frame_no), "hits",
                   o->nattrs >= 3 ? (int)o->attrs[2] : 0, "votes", votes, "class", o->class_id);

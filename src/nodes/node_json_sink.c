@@ -78,7 +78,8 @@ static vg_status json_sink_process(vg_call *c) {
   json_sink *s = c->state;
   for (int i = 0; i < c->n; i++) {
     json_t *j = packet_json(c->io[i].in[0]);
-    vg_status st = vg_jsonl_write(s->out, j, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6), s->flush);
+    vg_status st =
+        vg_jsonl_write(s->out, j, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6), s->flush);
     json_decref(j);
     if (st != VG_OK) return st; /* the message names the file and the reason */
   }

@@ -31,7 +31,7 @@ typedef struct src_state {
       reconnect_attempts;
   int n;
   vg_source *src[MAX_URLS];
-  bool eof[MAX_URLS]; /* the source ended and its end-of-stream packet went out */
+  bool eof[MAX_URLS];   /* the source ended and its end-of-stream packet went out */
   bool still[MAX_URLS]; /* images (a file or a folder): every frame is VG_PACKET_STILL */
   int ids[MAX_URLS];
   int64_t next_frame[MAX_URLS]; /* frame number the end-of-stream packet carries */

@@ -26,18 +26,10 @@ typedef struct track_state {
   uint64_t ended;
 } track_state;
 
-static const char *const k_tracker_keys[] = {"high_thresh",
-                                             "low_thresh",
-                                             "new_track_thresh",
-                                             "match_iou",
-                                             "low_match_iou",
-                                             "tentative_match_iou",
-                                             "min_hits",
-                                             "max_lost",
-                                             "per_class",
-                                             "max_tracks",
-                                             "text_switch_reads",
-                                             NULL};
+static const char *const k_tracker_keys[] = {
+    "high_thresh",   "low_thresh",          "new_track_thresh",  "match_iou",
+    "low_match_iou", "tentative_match_iou", "min_hits",          "max_lost",
+    "per_class",     "max_tracks",          "text_switch_reads", NULL};
 
 static vg_status tracker_group(vg_node *self, const vg_cnode *params, const vg_param *p,
                                void *field) {

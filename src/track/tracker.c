@@ -32,8 +32,8 @@ typedef struct trk {
   trk_vote votes[VG_TRACK_MAX_VOTES];
   /* readings in a row that disagree with the voted text (see text_switch_reads) */
   trk_vote pending;
-  int64_t pending_first;   /* frame of the first of them */
-  vg_track_info before;    /* the track as it was before them (what ends on a split) */
+  int64_t pending_first; /* frame of the first of them */
+  vg_track_info before;  /* the track as it was before them (what ends on a split) */
 } trk;
 
 struct vg_tracker {

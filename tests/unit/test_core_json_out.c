@@ -131,7 +131,9 @@ static void test_jsonl(void **st) {
   snprintf(path, sizeof path, "%s/e.jsonl", dir);
   vg_jsonl *w;
   assert_int_equal(vg_jsonl_open(path, false, &w), VG_OK);
-  json_t *a = json_pack("{s:i,s:o}", "n", 1, "text", vg_json_text("AB\xFF" "12"));
+  json_t *a = json_pack("{s:i,s:o}", "n", 1, "text",
+                        vg_json_text("AB\xFF"
+                                     "12"));
   json_t *b = json_pack("{s:i}", "n", 2);
   assert_int_equal(vg_jsonl_write(w, a, 0, false), VG_OK);
   assert_int_equal(vg_jsonl_write(w, b, 0, false), VG_OK);
@@ -148,7 +150,7 @@ static void test_jsonl(void **st) {
   size_t n = fread(text, 1, sizeof text - 1, f);
   fclose(f);
   assert_string_equal(text, "{\"n\":1,\"text\":\"AB\xEF\xBF\xBD"
-                                "12\"}\n{\"n\":2}\n{\"n\":2}\n");
+                            "12\"}\n{\"n\":2}\n{\"n\":2}\n");
   assert_int_equal(n, strlen(text));
   unlink(path);
   rmdir(dir);
@@ -167,10 +169,8 @@ static void test_jsonl(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_utf8),
-      cmocka_unit_test(test_json_text),
-      cmocka_unit_test(test_write_file),
-      cmocka_unit_test(test_summary_cut_message),
+      cmocka_unit_test(test_utf8),       cmocka_unit_test(test_json_text),
+      cmocka_unit_test(test_write_file), cmocka_unit_test(test_summary_cut_message),
       cmocka_unit_test(test_jsonl),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

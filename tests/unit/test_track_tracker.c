@@ -294,9 +294,9 @@ static void test_tracker_config(void **st) {
  * plate appears at the same place. Its consistent reads must start a new track (new id, its own
  * text) instead of voting for the old one; misreads and partial reads of one plate must not. */
 static void test_plate_swap(void **st) {
-  assert_true(vg_text_agree("KX52 RTU", "RTU"));       /* entering the frame: a part */
-  assert_true(vg_text_agree("KX52RTU", "KX52 RTV"));   /* one misread character */
-  assert_true(vg_text_agree("AB-123-CD", "AB123CD"));  /* separators do not count */
+  assert_true(vg_text_agree("KX52 RTU", "RTU"));        /* entering the frame: a part */
+  assert_true(vg_text_agree("KX52RTU", "KX52 RTV"));    /* one misread character */
+  assert_true(vg_text_agree("AB-123-CD", "AB123CD"));   /* separators do not count */
   assert_false(vg_text_agree("KX52RTU", "MH12AB1234")); /* another plate */
   assert_false(vg_text_agree("AB12CDE", "XY98ZZE"));
   vg_tracker_params p;
@@ -309,7 +309,10 @@ static void test_plate_swap(void **st) {
   int64_t first = -1, second = -1;
   for (int f = 0; f < 30; f++) {
     vg_objects_clear(&d);
-    const char *text = f < 10 ? (f == 4 ? "KX52RTV" : f == 0 ? "RTU" : "KX52 RTU") : "MH 12 AB 1234";
+    const char *text = f < 10 ? (f == 4   ? "KX52RTV"
+                                 : f == 0 ? "RTU"
+                                          : "KX52 RTU")
+                              : "MH 12 AB 1234";
     if (f < 10 || f >= 14) push_det(&d, 300, 200, 0.9f, 0, text, 0.9f); /* 10..13: nothing */
     VG_ASSERT_OK(vg_tracker_update(t, f, &d));
     if (d.count == 0) continue;
@@ -342,7 +345,8 @@ static void test_plate_swap(void **st) {
   VG_ASSERT_OK(vg_tracker_create(&p, &t));
   for (int f = 0; f < 30; f++) {
     vg_objects_clear(&d);
-    if (f < 10 || f >= 14) push_det(&d, 300, 200, 0.9f, 0, f < 10 ? "KX52 RTU" : "MH 12 AB 1234", 0.9f);
+    if (f < 10 || f >= 14)
+      push_det(&d, 300, 200, 0.9f, 0, f < 10 ? "KX52 RTU" : "MH 12 AB 1234", 0.9f);
     VG_ASSERT_OK(vg_tracker_update(t, f, &d));
   }
   vg_tracker_finish(t);
