@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """torch_infer_reference.py - the PyTorch side of the inference benchmark (docs/PERF.md).
 
-Rebuilds the network of an ONNX model (the generated YOLO-style detector or the 10-layer conv
-net from scripts/gen_test_models.py) in PyTorch from its initializers, node by node (Conv,
-Sigmoid, Mul, Add, Relu, Concat, Reshape, Resize-nearest, Identity), and measures, on the GPU:
+Rebuilds the network of an ONNX model (the generated YOLO-style detectors of
+scripts/gen_test_models.py and scripts/gen_bench_models.py, or the 10-layer conv net) in PyTorch
+from its initializers, node by node (bench/peers/onnx_torch.py: Conv, Sigmoid, Mul, Add, Relu,
+Concat, Split, MaxPool, Reshape, Resize-nearest, Identity), and measures, on the GPU:
 eager latency and CUDA-graph latency, at FP32 and FP16. Each timed run is synchronous (run, then
 torch.cuda.synchronize) like `vidgraph bench`, so the numbers compare one to one.
 
@@ -18,84 +19,15 @@ Needs torch (CUDA) and onnx; numpy comes with them.
 import argparse
 import json
 import math
+import os
 import sys
 import time
 
-import numpy as np
 import onnx
 import torch
-import torch.nn.functional as F
-from onnx import numpy_helper
 
-
-def attrs_of(node):
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-
-
-class OnnxNet(torch.nn.Module):
-    """Executes an ONNX graph's nodes in order with torch ops; weights are buffers."""
-
-    SUPPORTED = {"Conv", "Sigmoid", "Mul", "Add", "Relu", "Concat", "Reshape", "Resize", "Identity"}
-
-    def __init__(self, model):
-        super().__init__()
-        g = model.graph
-        self.consts = {}
-        # shapes and scales stay host-side numbers (reading a GPU tensor inside a CUDA graph
-        # capture would synchronise, which capture forbids)
-        host_side = {i for n in g.node if n.op_type in ("Reshape", "Resize") for i in n.input[1:]}
-        for i, init in enumerate(g.initializer):
-            arr = numpy_helper.to_array(init)
-            if arr.dtype in (np.float32, np.float16) and init.name not in host_side:
-                name = "w%d" % i
-                self.register_buffer(name, torch.from_numpy(arr.astype(np.float32).copy()))
-                self.consts[init.name] = name
-            else:
-                self.consts[init.name] = arr  # shapes, axes: stay numpy
-        self.nodes = []
-        for n in g.node:
-            if n.op_type not in self.SUPPORTED:
-                raise SystemExit("torch_infer_reference: op %s not supported" % n.op_type)
-            self.nodes.append((n.op_type, list(n.input), list(n.output), attrs_of(n)))
-        self.input_name = g.input[0].name
-        self.output_names = [o.name for o in g.output]
-
-    def value(self, env, name):
-        if name in env:
-            return env[name]
-        c = self.consts[name]
-        return getattr(self, c) if isinstance(c, str) else c
-
-    def forward(self, x):
-        env = {self.input_name: x}
-        for op, ins, outs, a in self.nodes:
-            v = [self.value(env, i) if i else None for i in ins]
-            if op == "Conv":
-                pads = a.get("pads", [0, 0, 0, 0])
-                assert pads[:2] == pads[2:], "asymmetric padding"
-                y = F.conv2d(v[0], v[1], v[2] if len(v) > 2 else None, stride=a.get("strides", [1, 1]),
-                             padding=pads[:2], dilation=a.get("dilations", [1, 1]), groups=a.get("group", 1))
-            elif op == "Sigmoid":
-                y = torch.sigmoid(v[0])
-            elif op == "Relu":
-                y = torch.relu(v[0])
-            elif op == "Mul":
-                y = v[0] * v[1]
-            elif op == "Add":
-                y = v[0] + v[1]
-            elif op == "Identity":
-                y = v[0]
-            elif op == "Concat":
-                y = torch.cat(v, dim=a["axis"])
-            elif op == "Reshape":
-                shape = [int(d) if d != 0 else v[0].shape[i] for i, d in enumerate(v[1])]
-                y = v[0].reshape(shape)
-            elif op == "Resize":
-                scales = [float(s) for s in v[2]]
-                assert a.get("mode", b"nearest") in (b"nearest", "nearest")
-                y = F.interpolate(v[0], scale_factor=scales[2:], mode="nearest")
-            env[outs[0]] = y
-        return env[self.output_names[0]]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers"))
+from onnx_torch import OnnxNet  # noqa: E402  (the rebuild, shared with bench/peers/)
 
 
 def stats(ms):
@@ -109,15 +41,16 @@ def stats(ms):
             "max": s[-1], "runs": n}
 
 
-def time_runs(fn, warmup, iterations):
+def time_runs(fn, warmup, iterations, sync=None):
+    sync = sync or torch.cuda.synchronize
     for _ in range(warmup):
         fn()
-    torch.cuda.synchronize()
+    sync()
     ms = []
     for _ in range(iterations):
         t0 = time.perf_counter()
         fn()
-        torch.cuda.synchronize()
+        sync()
         ms.append((time.perf_counter() - t0) * 1e3)
     return stats(ms)
 

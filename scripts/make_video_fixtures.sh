@@ -57,6 +57,13 @@ if [[ $gpu == 1 ]]; then
     h264_1920x1080_bench.h264; do
     md5list "$f"
   done
+  # NVDEC scaling (bench_video_nvdec, tests/gpu/steps/video.sh): 12 s of native 1080p with
+  # temporal noise, about 24 KB a frame (5.8 Mbit/s at 30 fps, a camera's bitrate), 9 MB
+  if [[ ! -s "$out/h264_1920x1080_long.h264" ]]; then
+    "${FF[@]}" -f lavfi -i "testsrc2=size=1920x1080:rate=30" -vf "noise=alls=6:allf=t" \
+      -frames:v 360 -c:v libx264 -preset veryfast -bf 2 -g 60 -crf 24 -pix_fmt yuv420p -f h264 \
+      "$out/h264_1920x1080_long.h264"
+  fi
   exit 0
 fi
 

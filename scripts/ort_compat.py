@@ -10,6 +10,10 @@ Split, Concat, Transpose, MatMul are fine). A Slice over one axis with step 1 an
 rewritten model gives bit-identical results on every provider (checked on the CPU by
 tests/unit/test_infer_compat.c). Slices of other shapes are left alone and listed.
 
+An optional tool now: with the matched core that scripts/setup.sh installs on GPU machines
+(onnxruntime-node 1.29.0's libonnxruntime.so.1) the original recogniser runs on CUDA, and
+examples/plates.yaml uses the original. Keep it for models that must run on a mismatched core.
+
 Idempotent: OUT is rewritten only when missing or older than IN. Needs python3-onnx.
 """
 import os

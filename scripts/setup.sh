@@ -13,6 +13,10 @@
 #  5. The demo's sample video (scripts/make_sample.sh), when that script exists.
 #  6. playwright-core (pinned in package.json/package-lock.json) into node_modules/ for the
 #     dashboard's headless browser test, which drives Debian's chromium (no browser download).
+#  7. promtool (for the server test's `promtool check metrics`): the one binary out of Debian's
+#     prometheus package (2.42), into third_party/promtool/. Only the .deb is fetched and the
+#     binary extracted (19 MB download, 48 MB on disk, ~15 s): installing the package would pull
+#     96 MB, its web assets, and a prometheus service. VG_NO_PROMTOOL=1 skips it.
 #
 # Everything fetched lands in git-ignored folders. On failure it says what failed and the
 # command to retry.
@@ -154,8 +158,9 @@ if [ $need_models = 1 ]; then
   done
 fi
 
-# The recogniser with Slice as Gather: the CUDA provider of these ONNX Runtime packages crashes
-# on Slice (scripts/ort_compat.py says why). Same results; examples/plates.yaml uses it.
+# The recogniser with Slice as Gather (scripts/ort_compat.py, an optional tool now: the matched
+# core runs the original, which examples/plates.yaml uses); tests/unit/test_infer_compat.c
+# checks the two agree.
 /usr/bin/python3 scripts/ort_compat.py "$MODELS/ch_PP-OCRv4_rec_infer.onnx" \
   "$MODELS/ch_PP-OCRv4_rec_infer.gather.onnx" \
   || die "rewriting the recogniser for the CUDA provider" "/usr/bin/python3 scripts/ort_compat.py $MODELS/ch_PP-OCRv4_rec_infer.onnx $MODELS/ch_PP-OCRv4_rec_infer.gather.onnx"
@@ -164,6 +169,9 @@ fi
 # Small ONNX models for the tests and the people-count example (random weights, python3-onnx).
 /usr/bin/python3 scripts/gen_test_models.py >/dev/null \
   || die "generating the test models" "/usr/bin/python3 scripts/gen_test_models.py"
+# the benchmark detector (bench/, issue 13): YOLOv8n-shaped, synthetic weights, ~25 s once
+/usr/bin/python3 scripts/gen_bench_models.py >/dev/null \
+  || die "generating the benchmark model" "/usr/bin/python3 scripts/gen_bench_models.py"
 # The demo's sample videos with their ground truth.
 scripts/make_sample.sh || die "generating the plate sample video" "scripts/make_sample.sh"
 scripts/make_people_sample.sh || die "generating the people sample video" "scripts/make_people_sample.sh"
@@ -176,5 +184,18 @@ if [ "$PW_WANT" != "$PW_HAVE" ]; then
   say "installing playwright-core $PW_WANT (npm ci)"
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent >/dev/null \
     || die "npm ci (playwright-core for the browser test)" "npm ci && scripts/setup.sh"
+fi
+# ------------------------------------------------------------------ 7. promtool (metrics test)
+PROMTOOL_DIR=$ROOT/third_party/promtool
+if [ "${VG_NO_PROMTOOL:-}" != "1" ] && ! command -v promtool >/dev/null 2>&1 && \
+   [ ! -x "$PROMTOOL_DIR/promtool" ]; then
+  say "extracting promtool from Debian's prometheus package"
+  rm -rf "$PROMTOOL_DIR.tmp"; mkdir -p "$PROMTOOL_DIR.tmp"
+  (cd "$PROMTOOL_DIR.tmp" && apt-get download -q prometheus >/dev/null 2>&1 \
+     && dpkg-deb --fsys-tarfile prometheus_*.deb | tar -x ./usr/bin/promtool) \
+    || die "fetching promtool (apt-get download prometheus)" "VG_NO_PROMTOOL=1 scripts/setup.sh (the test then uses its own parser only)"
+  mkdir -p "$PROMTOOL_DIR"
+  mv "$PROMTOOL_DIR.tmp/usr/bin/promtool" "$PROMTOOL_DIR/promtool"
+  rm -rf "$PROMTOOL_DIR.tmp"
 fi
 say "ready (onnxruntime: $ORT, models: $MODELS)"

@@ -167,12 +167,21 @@ function renderSystem(info) {
     const used = g.memory_used || 0, total = g.memory_total || 0;
     const pct = total ? Math.round((100 * used) / total) : 0;
     devs.push(el('li', { class: 'gpu' },
-      el('b', {}, `GPU ${g.index} `), `${g.name} · cc ${g.compute_capability || '?'} · driver ${g.driver || '?'}`,
+      el('b', {}, `GPU ${g.index} `), `${g.name} · cc ${g.compute_capability || '?'} · CUDA driver API ${g.cuda_driver_api || '?'}`,
       el('div', { class: 'mem' }, `memory ${bytes(used)} / ${bytes(total)}`),
       el('div', { class: 'bar' }, el('i', { style: `width:${pct}%` }))));
   }
   if (!(info.gpus || []).length) devs.push(el('li', { class: 'muted' }, 'no GPU'));
+  const drv = info.driver || {};
+  devs.push(el('li', { id: 'driver-release' }, el('b', {}, 'Driver '),
+    drv.release ? drv.release : 'release unknown', drv.reason ? el('div', { class: 'reason' }, drv.reason) : null));
   $('devices').replaceChildren(...devs);
+  const jpeg = info.jpeg || {};
+  const gpuJpeg = jpeg.device_frames === 'nvjpeg';
+  $('jpeg').replaceChildren(el('li', { 'data-encoder': jpeg.device_frames || '' },
+    el('span', { class: 'pill ' + (gpuJpeg ? 'ok' : 'bad') }, gpuJpeg ? 'GPU' : 'CPU'), ' ',
+    gpuJpeg ? `nvjpeg ${jpeg.nvjpeg_version || ''}` : (jpeg.device_frames || '?'),
+    jpeg.reason ? el('div', { class: 'reason' }, jpeg.reason) : null));
   $('providers').replaceChildren(...(info.providers || []).map((p) => el('li', { class: 'provider', 'data-name': p.name },
     el('span', { class: 'pill ' + (p.usable ? 'ok' : 'bad') }, p.usable ? 'usable' : 'unavailable'), ' ',
     shortProvider(p.name), p.reason ? el('div', { class: 'reason' }, p.reason) : null)));

@@ -191,6 +191,10 @@ bool vg_cuda_compiled(void);
  * then vg_cuda_unavailable_reason() says why (e.g. "no CUDA driver found (libcuda.so.1)"). */
 vg_status vg_cuda_device_count(int *count);
 const char *vg_cuda_unavailable_reason(void);
+/* The NVIDIA driver release ("580.65.06", what nvidia-smi shows) through NVML, loaded at run
+ * time; VG_ERR_UNSUPPORTED with the reason in vg_last_error() when NVML is not there. Not the
+ * CUDA driver API version (vg_device_info.driver_version, e.g. 13000). */
+vg_status vg_driver_release(char *out, size_t cap);
 /* Name, memory, compute capability, versions. For the CPU: the processor model and RAM. */
 vg_status vg_device_info_get(vg_device dev, vg_device_info *info);
 /* "cpu" or "cuda:N" into buf; returns buf. */

@@ -521,6 +521,9 @@ typedef struct vg_run_summary {
   uint64_t copy_bytes;
   uint64_t peak_frames_in_flight;
   uint64_t peak_packets_held; /* packets held in the run's variable store at once */
+  /* end to end per completed frame: its capture (the packet's t_capture_ns: packet read, or a
+   * paced file's release; entering the graph when it has none) -> its last node done */
+  vg_latency_summary frame_latency;
   int workers, cuda_streams;
   int nnodes;
   vg_node_metrics *nodes;

@@ -90,6 +90,39 @@ typedef struct vg_cpu_options {
   int threads; /* intra-op threads, 0 = ONNX Runtime's default */
 } vg_cpu_options;
 
+/* Shape buckets (issue 12, stable shapes): a GPU provider pays a slow first run (algorithm
+ * search, allocations, a CUDA graph capture) for every new input shape, so a model with buckets
+ * pads its input to one of a few shapes. batch: the sizes axis 0 is padded up to (a batch above
+ * the largest runs in chunks of the largest); width: the sizes the LAST axis of the input is
+ * padded up to (a width above the largest runs unpadded at its own width). Padding is zeros;
+ * padded rows never come back: outputs are cut to the real rows (their first axis). Buckets
+ * need a model with one input. */
+#define VG_MAX_BUCKETS 12
+
+typedef struct vg_shape_buckets {
+  int enabled; /* -1 = auto (on with a GPU provider, off on the CPU), 0 = off, 1 = on */
+  int nbatch;
+  int64_t batch[VG_MAX_BUCKETS]; /* ascending; nbatch 0 = batch not padded */
+  int nwidth;
+  int64_t width[VG_MAX_BUCKETS]; /* ascending; nwidth 0 = last axis not padded */
+  int nwarm;                     /* dims of the input after the batch axis for the warm-up at */
+  int64_t warm_shape[VG_MAX_DIMS]; /* load where the model's are dynamic (a detector's 3 x H x W);
+                                      nwarm 0 = warm up at the first run of each new H x W */
+} vg_shape_buckets;
+
+/* The smallest width bucket >= w, or w itself when none is (or no width buckets). */
+int64_t vg_buckets_width(const vg_shape_buckets *b, int64_t w);
+/* Splits a run of n rows into chunks: rows[i] real rows of chunk i, padded[i] its bucket
+ * (>= rows[i]). Full chunks of the largest bucket first, then the rest padded to the smallest
+ * bucket that holds it. Without batch buckets: one chunk of n (not padded). n <= 0: no chunk.
+ * Returns the number of chunks, or -1 when more than cap would be needed. */
+int vg_buckets_plan(const vg_shape_buckets *b, int64_t n, int64_t *rows, int64_t *padded, int cap);
+/* Precision of the model file that is loaded (not TensorRT's own fp16/int8 build options). */
+typedef enum vg_model_precision {
+  VG_PRECISION_FP32 = 0, /* the file as given */
+  VG_PRECISION_FP16 = 1  /* its FP16 variant, see vg_model_fp16_path */
+} vg_model_precision;
+
 typedef struct vg_model_spec {
   char name[VG_MODEL_NAME_MAX]; /* for messages and reports; "" = the file's base name */
   char path[VG_MODEL_PATH_MAX]; /* primary file, or "" when bytes are given */
@@ -106,22 +139,43 @@ typedef struct vg_model_spec {
   bool io_binding;  /* GPU providers: bind device tensors in place, outputs on the device */
   int max_batch;    /* 0 = what the model allows; else a larger input batch is an error */
   vg_stream stream; /* CUDA stream ONNX Runtime computes on (user_compute_stream); NULL = its own */
+  vg_shape_buckets buckets; /* input shapes the model is run at (see above) */
+  int warmup; /* run every bucket once before the first frame: -1 = auto (with a GPU provider
+                 and buckets), 0 = off (then the first run of each new shape is logged), 1 = on */
+  vg_model_precision precision; /* FP16: every candidate file is replaced by its FP16 variant */
 } vg_model_spec;
 
+/* The FP16 variant of a model file: "dir/name.onnx" -> "dir/name.fp16.onnx" (a name without
+ * ".onnx" gets ".fp16.onnx" appended; a name already ending in ".fp16.onnx" is its own variant).
+ * scripts/fp16_convert.py makes it (float16 weights and compute, float32 inputs and outputs). */
+vg_status vg_model_fp16_path(const char *path, char *out, size_t cap);
+
+/* Applies spec->precision to the file names: with FP16 the primary path becomes its variant,
+ * which must exist (else VG_ERR_NOT_FOUND naming the command that makes it), and every fallback
+ * becomes its variant when that exists (else it stays out: its name gets the variant's, so the
+ * load reports it missing). Idempotent. A model given as bytes cannot have a variant: error. */
+vg_status vg_model_spec_apply_precision(vg_model_spec *spec);
+
 /* Defaults: required, providers [tensorrt, cuda, cpu], io_binding off, no cuda graph,
- * conv algorithm search exhaustive, builder_opt_level -1, everything else zero. */
+ * conv algorithm search exhaustive, builder_opt_level -1, no buckets (enabled auto), warmup
+ * auto, everything else zero. */
 void vg_model_spec_init(vg_model_spec *spec);
 
 /* Fills a spec (after vg_model_spec_init) from a config map such as
  *   model: models/det.fp16.onnx            (or "path:")
  *   fallback: [models/det.onnx]            (a string or a list)
  *   name: det   required: true   io_binding: true   max_batch: 8
+ *   precision: fp32 | fp16                 (fp16: load <stem>.fp16.onnx, made by
+ *                                           scripts/fp16_convert.py; see vg_model_fp16_path)
  *   providers: [tensorrt, cuda, cpu]
  *   tensorrt: {fp16: true, int8: false, workspace_mb: 2048, builder_optimization_level: 3,
  *              engine_cache: cache/trt, timing_cache: cache/trt}
  *   cuda: {device: 0, conv_algo_search: exhaustive|heuristic|default, mem_limit_mb: 0,
  *          cuda_graph: true}
  *   cpu: {threads: 4}
+ *   buckets: {batch: [1, 2, 4, 8, 16, 32], width: [320, 480], enabled: auto|true|false,
+ *             warm_shape: [3, 544, 960]}
+ *   warmup: auto|true|false
  * Relative paths are taken as they are when they exist from the working directory, else
  * relative to base_dir (the config file's folder; may be NULL). Wrong types, unknown providers
  * and unknown keys inside tensorrt/cuda/cpu are errors naming the file, line and key. Other keys
@@ -189,6 +243,13 @@ typedef struct vg_model_report {
     int nodes;
   } placements[VG_MAX_PLACEMENTS];
   uint64_t runs;
+  char buckets[160];  /* "batch 1,2,4 x width 320,480 (on)", "" without buckets */
+  bool buckets_on;    /* buckets in use (enabled, or auto with a GPU provider) */
+  int warmup_shapes;  /* shapes run at warm-up (0 = none yet) */
+  double warmup_ms;   /* their total time */
+  uint64_t new_shapes; /* runs at a shape not seen before (first runs), warm-up excluded */
+  uint64_t new_shapes_after_warmup; /* of those, after a warm-up: frames that waited */
+  uint64_t padded_rows;             /* rows added by batch buckets (never returned) */
 } vg_model_report;
 
 /* Loads a model: for each candidate file (primary, then fallbacks) and each provider in order,
@@ -211,6 +272,11 @@ int vg_model_output_index(const vg_model *m, const char *name);
 const vg_model_meta *vg_model_metadata(const vg_model *m);
 /* The device outputs are produced on: the GPU with io_binding on a GPU provider, else the CPU. */
 vg_device vg_model_output_device(const vg_model *m);
+
+/* The model's shape buckets when they are in use with its provider, else NULL. A caller that
+ * stacks inputs of several frames may pad their last axis to a common width with zeros when
+ * width buckets are in use (the model pads to a bucket anyway). */
+const vg_shape_buckets *vg_model_buckets(const vg_model *m);
 
 /* A snapshot of the report (copied under the model's lock). */
 void vg_model_get_report(vg_model *m, vg_model_report *out);

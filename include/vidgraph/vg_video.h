@@ -186,11 +186,29 @@ vg_status vg_encoder_close(vg_encoder *e);
 
 /* ===================================================================== images */
 
+/* How a JPEG was made. */
+typedef enum vg_jpeg_path {
+  VG_JPEG_HOST = 0, /* a host frame, libjpeg */
+  VG_JPEG_READBACK, /* a device frame read back to the host once, then libjpeg */
+  VG_JPEG_NVJPEG    /* a device frame encoded on its GPU; only the JPEG bytes crossed */
+} vg_jpeg_path;
+
 /* Writes f (NV12, RGB24, BGR24 or GRAY8; host or device) as a baseline JPEG, quality 1..100. */
 vg_status vg_jpeg_write(const vg_frame *f, const char *path, int quality);
 /* Same, into memory: *out (malloc'd, free it) holds *out_len bytes of JPEG. A device frame is
- * read back to the host once. */
+ * encoded with nvJPEG when libnvjpeg.so.13 (or .12) is loadable, else read back to the host once
+ * and encoded with libjpeg (vg_jpeg_device_encoder says which, and why). */
 vg_status vg_jpeg_encode(const vg_frame *f, int quality, uint8_t **out, size_t *out_len);
+/* The same two, also saying how, and for the file the JPEG's size (how, bytes may be NULL). */
+vg_status vg_jpeg_encode_ex(const vg_frame *f, int quality, uint8_t **out, size_t *out_len,
+                            vg_jpeg_path *how);
+vg_status vg_jpeg_write_ex(const vg_frame *f, const char *path, int quality, vg_jpeg_path *how,
+                           size_t *bytes);
+/* The encoder device frames of CUDA device `ordinal` get: "nvjpeg", or "libjpeg" with the reason
+ * nvJPEG is not used in reason (cap bytes; "" for nvjpeg), e.g. "libnvjpeg.so.13 not found ...". */
+const char *vg_jpeg_device_encoder(int ordinal, char *reason, size_t cap);
+/* The loaded nvJPEG's version ("13.0.1"), or "" when it is not loaded. */
+const char *vg_jpeg_nvjpeg_version(void);
 
 /* Reads a JPEG or PNG file into a host RGB24 frame. */
 vg_status vg_image_read(const char *path, vg_frame *out);

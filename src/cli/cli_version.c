@@ -1,6 +1,8 @@
-/* cli_version.c - `vidgraph version`: version, build options, ONNX Runtime, devices. */
+/* cli_version.c - `vidgraph version`: version, build options, ONNX Runtime, devices, the driver
+ * release (NVML) and the JPEG encoder of device frames (nvJPEG or libjpeg and why). */
 #include "cli.h"
 #include "vidgraph/vg_infer.h"
+#include "vidgraph/vg_video.h"
 
 #include <jansson.h>
 #include <string.h>
@@ -24,11 +26,23 @@ static void print_text(void) {
       printf("  cuda:%d    error: %s\n", i, vg_last_error());
       continue;
     }
-    printf("  cuda:%d    %s, sm_%d%d, %d SMs, %.1f GiB (%.1f free), driver %d.%d, runtime %d.%d\n",
+    printf("  cuda:%d    %s, sm_%d%d, %d SMs, %.1f GiB (%.1f free), CUDA driver API %d.%d, "
+           "runtime %d.%d\n",
            i, d.name, d.cc_major, d.cc_minor, d.multiprocessors, (double)d.total_mem / (1 << 30),
            (double)d.free_mem / (1 << 30), d.driver_version / 1000, (d.driver_version % 1000) / 10,
            d.runtime_version / 1000, (d.runtime_version % 1000) / 10);
   }
+  char rel[96], why[512];
+  if (vg_driver_release(rel, sizeof rel) == VG_OK)
+    printf("driver:       %s\n", rel);
+  else
+    printf("driver:       unknown (%s)\n", vg_last_error());
+  const char *enc = vg_jpeg_device_encoder(0, why, sizeof why);
+  if (why[0])
+    printf("jpeg:         %s (%s)\n", enc, why);
+  else
+    printf("jpeg:         %s %s\n", enc, vg_jpeg_nvjpeg_version());
+  vg_clear_error();
 }
 
 static json_t *device_json(const vg_device_info *d) {
@@ -59,6 +73,17 @@ static void print_json(void) {
   json_object_set_new(root, "devices", devs);
   if (n == 0)
     json_object_set_new(root, "cuda_unavailable", json_string(vg_cuda_unavailable_reason()));
+  char rel[96], why[512];
+  vg_status st = vg_driver_release(rel, sizeof rel);
+  json_object_set_new(root, "driver",
+                      json_pack("{s:o,s:s}", "release",
+                                st == VG_OK ? json_string(rel) : json_null(), "reason",
+                                st == VG_OK ? "" : vg_last_error()));
+  const char *enc = vg_jpeg_device_encoder(0, why, sizeof why);
+  json_object_set_new(root, "jpeg",
+                      json_pack("{s:s,s:s,s:s}", "device_frames", enc, "reason", why,
+                                "nvjpeg_version", vg_jpeg_nvjpeg_version()));
+  vg_clear_error();
   char *s = json_dumps(root, JSON_INDENT(2));
   printf("%s\n", s);
   free(s);

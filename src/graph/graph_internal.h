@@ -102,6 +102,7 @@ struct trip {
   int *var_uses;       /* [nvars] consumers still to read the variable */
   vg_event *events;    /* [nnodes] recorded after a node ran on a CUDA stream; NULL otherwise */
   trip *snext, *sprev; /* trips of the same stream in flight, by seq */
+  int64_t t0_ns;       /* capture (or admission) time of its frame: end-to-end latency */
 };
 
 typedef struct stream_slot {
@@ -178,6 +179,7 @@ struct vg_run {
   vg_pool *dev_pools[16];
   int64_t t_start_ns, t_end_ns;
   uint64_t frames_in, frames_done, frames_dropped;
+  vg_latency *frame_lat; /* end to end per completed frame: capture -> last node done */
   uint64_t peak_frames, packets_held, peak_packets;
   atomic_ullong copies_to_device, copies_to_host, frame_copies_to_host, copy_bytes;
 };

@@ -232,8 +232,11 @@ vg_status vg_run_create(const vg_graph *g, const vg_run_options *opt, vg_run **o
   r->cuda_streams = r->opt.cuda_streams > 0 ? r->opt.cuda_streams : g->settings.cuda_streams;
   if (r->cuda_streams > 16) r->cuda_streams = 16;
   r->nodes = calloc((size_t)g->nnodes, sizeof *r->nodes);
-  vg_status s = r->nodes ? vg_pool_create(VG_POOL_HOST, vg_cpu(), HOST_POOL_CACHE, &r->host_pool)
+  vg_status s = r->nodes ? vg_latency_create(&r->frame_lat)
                          : vg_set_error(VG_ERR_NO_MEMORY, "out of memory creating a run");
+  if (s == VG_OK)
+    s = r->nodes ? vg_pool_create(VG_POOL_HOST, vg_cpu(), HOST_POOL_CACHE, &r->host_pool)
+                 : vg_set_error(VG_ERR_NO_MEMORY, "out of memory creating a run");
   if (s == VG_OK) s = init_nodes(r);
   if (s != VG_OK) {
     vg_run_destroy(r);
@@ -440,6 +443,7 @@ void vg_run_destroy(vg_run *r) {
   if (r->nodes) destroy_nodes(r);
   free(r->nodes);
   free(r->streams);
+  vg_latency_destroy(r->frame_lat);
   vg_pool_unref(r->host_pool);
   for (int d = 0; d < 16; d++)
     vg_pool_unref(r->dev_pools[d]);

@@ -76,8 +76,10 @@ static void trip_unref(vg_run *r, trip *t) {
     ; /* end-of-stream markers are not frames */
   else if (t->dropped)
     r->frames_dropped++;
-  else
+  else {
     r->frames_done++;
+    if (r->frame_lat) vg_latency_add_ns(r->frame_lat, vg_now_ns() - t->t0_ns);
+  }
   trip_free(r, t);
   pthread_cond_broadcast(&r->work_cv); /* the source window has room again */
 }
@@ -384,6 +386,10 @@ void vg__trip_admit(wctx *c, int src, vg_packet **outs) {
   t->stream_id = vg_packet_stream(first);
   t->frame_no = vg_packet_frame_no(first);
   t->eos = (vg_packet_flags(first) & VG_PACKET_EOS) != 0;
+  /* End-to-end latency starts at the frame's capture (the source stamps decode/arrival time on
+   * the monotonic clock), or here when the packet carries none. */
+  int64_t now = vg_now_ns(), cap = vg_packet_t_capture_ns(first);
+  t->t0_ns = cap > 0 && cap <= now ? cap : now;
   t->seq = s->next_seq++;
   t->sprev = s->tail;
   if (s->tail)

@@ -68,6 +68,7 @@ vg_status vg_run_get_summary(vg_run *r, vg_run_summary *out) {
   out->copies_to_host = atomic_load(&r->copies_to_host);
   out->frame_copies_to_host = atomic_load(&r->frame_copies_to_host);
   out->copy_bytes = atomic_load(&r->copy_bytes);
+  if (r->frame_lat) vg_latency_summarize(r->frame_lat, &out->frame_latency);
   out->peak_frames_in_flight = r->peak_frames;
   out->peak_packets_held = r->peak_packets;
   out->workers = r->ncpu_workers;
@@ -134,6 +135,7 @@ char *vg_run_summary_json(const vg_run_summary *s) {
       s->cuda_streams);
   if (!o) return NULL;
   if (s->error[0]) json_object_set_new(o, "error", vg_json_text(s->error));
+  json_object_set_new(o, "frame_latency", latency_json(&s->frame_latency));
   json_t *nodes = json_array();
   for (int i = 0; nodes && i < s->nnodes; i++)
     json_array_append_new(nodes, node_json(&s->nodes[i]));

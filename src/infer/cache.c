@@ -93,13 +93,16 @@ vg_status vg_model_cache_key(const vg_model_spec *spec, char *buf, size_t cap) {
   const vg_trt_options *t = &spec->trt;
   uint64_t opt = vg_hash64(t->engine_cache_dir, strlen(t->engine_cache_dir), VG_HASH_SEED);
   opt = vg_hash64(t->timing_cache_dir, strlen(t->timing_cache_dir), opt);
+  opt = vg_hash64(&spec->buckets, sizeof spec->buckets, opt);
+  opt = vg_hash64(&spec->warmup, sizeof spec->warmup, opt);
   snprintf(buf, cap,
            "%016llx|%s|cuda:%d|%s|bind=%d,graph=%d,algo=%d,mem=%zu,ws=%zu,lvl=%d,thr=%d,batch=%d,"
            "stream=%p,req=%d,opt=%08llx",
            (unsigned long long)h, prov, spec->cuda.device_id,
-           t->int8   ? "int8"
-           : t->fp16 ? "fp16"
-                     : "fp32",
+           t->int8                                ? "int8"
+           : t->fp16                              ? "fp16"
+           : spec->precision == VG_PRECISION_FP16 ? "file-fp16"
+                                                  : "fp32",
            spec->io_binding, spec->cuda.cuda_graph, (int)spec->cuda.conv_algo_search,
            spec->cuda.mem_limit_bytes, t->workspace_bytes, t->builder_opt_level, spec->cpu.threads,
            spec->max_batch, (void *)spec->stream, spec->required,

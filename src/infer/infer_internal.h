@@ -69,7 +69,11 @@ typedef struct vg_io_slot {
   vg_tensor *outs; /* nout adopted outputs (buffer NULL until the first run) */
   OrtValue **vals; /* the OrtValue behind each output (owned by the output buffer) */
   vg_tensor *held; /* graph slot only: the input tensors bound at capture */
+  uint64_t runs;   /* graph slot only: runs so far (ONNX Runtime captures on the second) */
 } vg_io_slot;
+
+/* CUDA graphs captured per model: one per input shape (per bucket with shape buckets). */
+#define VG_GRAPH_SLOTS 16
 
 struct vg_model {
   pthread_mutex_t lock;
@@ -91,11 +95,20 @@ struct vg_model {
   vg_model_report report;
   vg_model_stats stats;
   vg_io_slot cur;   /* last signature (non-graph runs) */
-  vg_io_slot gslot; /* the captured graph's signature */
+  vg_io_slot gslots[VG_GRAPH_SLOTS]; /* captured graphs (gpu_graph_id = index + 1) */
+  int ngslots;
+  uint64_t gslot_runs; /* runs of the slot of the last graph run, before it (retry decision) */
   vg_io_slot *last; /* the slot of the last run (its outputs are handed out) */
   uint64_t graph_runs, graph_other_runs;
   vg_tensor *stage_host, *stage_dev; /* per input staging copies */
   vg_pool *pinned;
+  /* shape buckets (buckets.c) */
+  bool warming;                   /* inside a warm-up: first runs are expected */
+  int nfam;                       /* shape families warmed (dims other than the bucketed ones) */
+  int64_t fam[8][VG_MAX_DIMS + 1];
+  int nseen;                      /* input shapes run so far (the first VG_SEEN_MAX) */
+  int64_t seen[64][VG_MAX_DIMS + 1];
+  vg_tensor pad;                  /* the padded input, reused while its shape repeats */
 };
 
 /* (Re)creates the session with provider index pidx and the loaded candidate; fills report. */
@@ -105,6 +118,24 @@ vg_status vg_model_open_provider(vg_model *m, int pidx, bool want_graph, vg_appe
 vg_status vg_model_try_providers(vg_model *m, int first);
 /* Drops the session and every run-time resource tied to it (slots, binding). */
 void vg_model_close_session(vg_model *m);
+/* Runs ord (model input order, checked) with the CUDA graph and first-run provider fallbacks;
+ * the outputs are in m->last. Records first runs of new shapes. Lock held. */
+vg_status vg_model_run_checked(vg_model *m, const vg_tensor **ord, vg_stream s);
+
+/* ----------------------------------------------------------------- buckets.c */
+
+/* Whether the spec's buckets apply with the provider in use. */
+bool vg_buckets_active(const vg_model *m);
+/* Checks the buckets against the model's input at load; fills the report's bucket fields. */
+vg_status vg_buckets_check(vg_model *m);
+/* Warm-up at load when every other input dimension is fixed (else at the first run). */
+vg_status vg_buckets_warm_at_load(vg_model *m);
+/* A bucketed run of the single input x (lock held): padded, chunked, outputs cut to x's rows. */
+vg_status vg_buckets_run(vg_model *m, const vg_tensor *x, vg_tensor *outputs, int noutputs,
+                         vg_stream s);
+/* Notes the shape of a run about to happen; true when it was not seen before. */
+bool vg_shape_first_seen(vg_model *m, const vg_tensor *x);
+
 /* Frees the outputs and held inputs of a slot. */
 void vg_io_slot_clear(vg_model *m, vg_io_slot *s);
 

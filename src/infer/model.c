@@ -223,7 +223,9 @@ static vg_status session_options(vg_model *m, OrtSessionOptions **out) {
 void vg_model_close_session(vg_model *m) {
   const OrtApi *api = vg_ort_api();
   vg_io_slot_clear(m, &m->cur);
-  vg_io_slot_clear(m, &m->gslot);
+  for (int i = 0; i < m->ngslots; i++)
+    vg_io_slot_clear(m, &m->gslots[i]);
+  m->ngslots = 0;
   if (m->binding) api->ReleaseIoBinding(m->binding);
   if (m->mem_dev) api->ReleaseMemoryInfo(m->mem_dev);
   if (m->mem_cpu) api->ReleaseMemoryInfo(m->mem_cpu);
@@ -242,7 +244,8 @@ static void set_precision(vg_model *m) {
     p = "int8";
   else if (r->used == VG_PROVIDER_TENSORRT && m->spec.trt.fp16)
     p = "fp16";
-  else if (m->nin > 0 && m->inputs[0].onnx_type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16)
+  else if (m->spec.precision == VG_PRECISION_FP16 ||
+           (m->nin > 0 && m->inputs[0].onnx_type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16))
     p = "fp16";
   copy_str(r->precision, sizeof r->precision, p);
 }
@@ -417,6 +420,14 @@ static vg_status model_new(const vg_model_spec *spec, vg_model **out) {
   if (!m) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory for model '%s'", spec->name);
   pthread_mutex_init(&m->lock, NULL);
   m->spec = *spec;
+  if (vg_model_spec_apply_precision(&m->spec) != VG_OK) {
+    vg_status st = vg_last_status();
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", vg_last_error());
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+    return vg_set_error(st, "%s", msg);
+  }
   if (!m->spec.name[0])
     copy_str(m->spec.name, sizeof m->spec.name,
              spec->path[0] ? base_name(spec->path) : "memory-model");
@@ -456,6 +467,12 @@ vg_status vg_model_load(const vg_model_spec *spec, vg_model **out) {
     return s;
   }
   m->report.load_ms = (double)(vg_now_ns() - t0) / 1e6;
+  s = vg_buckets_check(m);
+  if (s == VG_OK) s = vg_buckets_warm_at_load(m);
+  if (s != VG_OK) {
+    vg_model_free(m);
+    return s;
+  }
   char fields[256], nm[VG_MODEL_NAME_MAX * 2];
   snprintf(fields, sizeof fields, "\"model\":\"%s\",\"provider\":\"%s\",\"load_ms\":%.1f",
            vg_json_escape(m->spec.name, nm, sizeof nm), vg_provider_name(m->report.used),
@@ -477,6 +494,7 @@ void vg_model_free(vg_model *m) {
   }
   free(m->stage_host);
   free(m->stage_dev);
+  vg_tensor_release(&m->pad);
   if (m->pinned) vg_pool_unref(m->pinned);
   free(m->inputs);
   free(m->outputs);
@@ -525,9 +543,12 @@ void vg_model_get_report(vg_model *m, vg_model_report *out) {
   pthread_mutex_lock(&m->lock);
   *out = m->report;
   out->runs = m->stats.runs;
+  out->buckets_on = vg_buckets_active(m);
   if (m->graph && m->graph_other_runs)
     snprintf(out->cuda_graph_reason, sizeof out->cuda_graph_reason,
-             "captured for the first input shape only; %llu runs with other shapes ran without it",
+             "captured for %d input shape%s (%s); %llu runs at other shapes ran without it",
+             m->ngslots, m->ngslots == 1 ? "" : "s",
+             vg_buckets_active(m) ? "one per shape bucket, at most 16" : "no buckets: the first",
              (unsigned long long)m->graph_other_runs);
   pthread_mutex_unlock(&m->lock);
 }

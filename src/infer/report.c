@@ -57,6 +57,14 @@ char *vg_model_report_to_json(const vg_model_report *r) {
   json_object_set_new(o, "nodes_per_provider", r->nplacements ? placements_json(r) : json_null());
   json_object_set_new(o, "notes", str_or_null(r->notes));
   json_object_set_new(o, "runs", json_integer((json_int_t)r->runs));
+  json_object_set_new(o, "buckets", str_or_null(r->buckets));
+  json_object_set_new(o, "buckets_on", json_boolean(r->buckets_on));
+  json_object_set_new(o, "warmup_shapes", json_integer(r->warmup_shapes));
+  json_object_set_new(o, "warmup_ms", json_real(r->warmup_ms));
+  json_object_set_new(o, "new_shapes", json_integer((json_int_t)r->new_shapes));
+  json_object_set_new(o, "new_shapes_after_warmup",
+                      json_integer((json_int_t)r->new_shapes_after_warmup));
+  json_object_set_new(o, "padded_rows", json_integer((json_int_t)r->padded_rows));
   char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
   json_decref(o);
   return s;

@@ -405,12 +405,16 @@ static vg_status collect_bound(vg_model *m, vg_io_slot *s, const bool *fresh) {
   return rs;
 }
 
-static vg_status run_options(vg_model *m, bool async, bool skip_graph, OrtRunOptions **out) {
+/* graph_id: 0 = no entry (no CUDA graphs in the session), -1 = this run is not captured, k > 0 =
+ * the captured graph k (one per input shape). */
+static vg_status run_options(vg_model *m, bool async, int graph_id, OrtRunOptions **out) {
   const OrtApi *api = vg_ort_api();
   OrtStatus *st = api->CreateRunOptions(out);
   if (!st && async)
     st = api->AddRunConfigEntry(*out, "disable_synchronize_execution_providers", "1");
-  if (!st && skip_graph) st = api->AddRunConfigEntry(*out, "gpu_graph_id", "-1");
+  char id[16];
+  snprintf(id, sizeof id, "%d", graph_id);
+  if (!st && graph_id != 0) st = api->AddRunConfigEntry(*out, "gpu_graph_id", id);
   if (st) {
     if (*out) api->ReleaseRunOptions(*out);
     *out = NULL;
@@ -419,13 +423,26 @@ static vg_status run_options(vg_model *m, bool async, bool skip_graph, OrtRunOpt
   return VG_OK;
 }
 
+/* The graph slot of signature sig: an existing one, or a new one while there is room (one per
+ * shape bucket when buckets are on, else only the first signature). -1: run uncaptured. */
+static int graph_slot(vg_model *m, const int64_t *sig, int nsig) {
+  for (int i = 0; i < m->ngslots; i++)
+    if (m->gslots[i].nsig == nsig && memcmp(m->gslots[i].sig, sig, sizeof *sig * (size_t)nsig) == 0)
+      return i;
+  int cap = vg_buckets_active(m) ? VG_GRAPH_SLOTS : 1;
+  if (m->ngslots >= cap || slot_take(m, &m->gslots[m->ngslots], sig, nsig) != VG_OK) {
+    vg_clear_error();
+    return -1;
+  }
+  return m->ngslots++;
+}
+
 static vg_status run_bound(vg_model *m, const vg_tensor **ord, const int64_t *sig, int nsig,
                            bool async) {
-  bool graph = m->graph;
-  if (graph && !m->gslot.valid) VG_TRY(slot_take(m, &m->gslot, sig, nsig));
-  graph =
-      graph && m->gslot.nsig == nsig && memcmp(m->gslot.sig, sig, sizeof *sig * (size_t)nsig) == 0;
-  vg_io_slot *s = graph ? &m->gslot : &m->cur;
+  int gi = m->graph ? graph_slot(m, sig, nsig) : -1;
+  bool graph = gi >= 0;
+  vg_io_slot *s = graph ? &m->gslots[gi] : &m->cur;
+  m->gslot_runs = graph ? s->runs : UINT64_MAX;
   if (!graph) VG_TRY(slot_take(m, s, sig, nsig));
   void *ptrs[64];
   bool fresh[64];
@@ -437,7 +454,7 @@ static vg_status run_bound(vg_model *m, const vg_tensor **ord, const int64_t *si
   if (staged && m->dev.kind == VG_DEVICE_CUDA && !m->spec.stream) VG_TRY(vg_stream_sync(NULL));
   VG_TRY(bind_all(m, ord, ptrs, s, graph, fresh));
   OrtRunOptions *ro = NULL;
-  VG_TRY(run_options(m, async, m->graph && !graph, &ro));
+  VG_TRY(run_options(m, async, !m->graph ? 0 : graph ? gi + 1 : -1, &ro));
   OrtStatus *st = vg_ort_api()->RunWithBinding(m->session, ro, m->binding);
   vg_ort_api()->ReleaseRunOptions(ro);
   /* synchronous runs return with device outputs complete (graph replays included) */
@@ -447,10 +464,12 @@ static vg_status run_bound(vg_model *m, const vg_tensor **ord, const int64_t *si
     return vg_ort_fail(st, VG_ERR_BACKEND,
                        graph ? "RunWithBinding (CUDA graph)" : "RunWithBinding");
   m->last = s;
-  if (graph)
+  if (graph) {
     m->graph_runs++;
-  else if (m->graph)
+    s->runs++;
+  } else if (m->graph) {
     m->graph_other_runs++;
+  }
   return collect_bound(m, s, fresh);
 }
 
@@ -487,6 +506,31 @@ static vg_status retry_next_provider(vg_model *m, const vg_tensor **ord, vg_stre
   return run_once(m, ord, s);
 }
 
+vg_status vg_model_run_checked(vg_model *m, const vg_tensor **ord, vg_stream s) {
+  bool first = vg_shape_first_seen(m, ord[0]);
+  int64_t t0 = vg_now_ns();
+  vg_status rs = run_once(m, ord, s);
+  /* a failure in the first runs of a graph slot (warm-up, capture) */
+  if (rs != VG_OK && m->graph && m->gslot_runs <= 1) rs = retry_without_graph(m, ord, s);
+  if (rs != VG_OK && m->stats.runs == 0 && m->pidx + 1 < m->spec.nproviders)
+    rs = retry_next_provider(m, ord, s);
+  if (rs != VG_OK) return rs;
+  m->stats.runs++;
+  if (first && !m->warming) {
+    /* a first run at a new shape: where GPU providers search algorithms and allocate */
+    m->report.new_shapes++;
+    if (m->report.warmup_shapes > 0) m->report.new_shapes_after_warmup++;
+    char sh[160];
+    vg_tensor_str(ord[0], sh, sizeof sh);
+    bool loud = vg_buckets_active(m) || m->spec.warmup == 1;
+    vg_log(loud ? VG_LOG_INFO : VG_LOG_DEBUG, "infer", NULL,
+           "model '%s': first run at input shape %s took %.1f ms (%s)", m->spec.name, sh,
+           (double)(vg_now_ns() - t0) / 1e6,
+           m->report.warmup_shapes > 0 ? "not among the warmed shapes" : "no warm-up");
+  }
+  return VG_OK;
+}
+
 vg_status vg_model_run(vg_model *m, const char *const *names, const vg_tensor *inputs, int ninputs,
                        vg_tensor *outputs, int noutputs, vg_stream s) {
   if (!m || (!inputs && ninputs) || (!outputs && noutputs) || noutputs < 0)
@@ -504,16 +548,11 @@ vg_status vg_model_run(vg_model *m, const char *const *names, const vg_tensor *i
   if (rs == VG_OK && !m->session)
     rs = vg_set_error(VG_ERR_STATE, "model '%s' has no session (an earlier fallback failed)",
                       m->spec.name);
-  if (rs == VG_OK) {
-    rs = run_once(m, ord, s);
-    if (rs != VG_OK && m->graph && m->graph_runs + m->graph_other_runs <= 2)
-      rs = retry_without_graph(m, ord, s);
-    if (rs != VG_OK && m->stats.runs == 0 && m->pidx + 1 < m->spec.nproviders)
-      rs = retry_next_provider(m, ord, s);
-  }
-  if (rs == VG_OK) {
-    m->stats.runs++;
-    for (int k = 0; k < noutputs; k++)
+  if (rs == VG_OK && vg_buckets_active(m)) {
+    rs = vg_buckets_run(m, ord[0], outputs, noutputs, s);
+  } else if (rs == VG_OK) {
+    rs = vg_model_run_checked(m, ord, s);
+    for (int k = 0; rs == VG_OK && k < noutputs; k++)
       vg_tensor_view(&m->last->outs[k], &outputs[k]);
   }
   pthread_mutex_unlock(&m->lock);

@@ -15,17 +15,21 @@ void vg_model_spec_init(vg_model_spec *spec) {
   spec->nproviders = 3;
   spec->trt.builder_opt_level = -1;
   spec->cuda.conv_algo_search = VG_CONV_ALGO_EXHAUSTIVE;
+  spec->buckets.enabled = -1;
+  spec->warmup = -1;
 }
 
 static const char *const g_top_keys[] = {
-    "model",      "path",      "fallback", "fallbacks", "name", "required", "providers",
-    "io_binding", "max_batch", "tensorrt", "cuda",      "cpu",  NULL};
+    "model",      "path",      "fallback", "fallbacks", "name",    "required", "providers",
+    "io_binding", "max_batch", "tensorrt", "cuda",      "cpu",     "buckets",  "warmup",
+    "precision",  NULL};
 static const char *const g_trt_keys[] = {
     "fp16",         "int8", "workspace_mb", "builder_optimization_level", "engine_cache",
     "timing_cache", NULL};
 static const char *const g_cuda_keys[] = {"device", "conv_algo_search", "mem_limit_mb",
                                           "cuda_graph", NULL};
 static const char *const g_cpu_keys[] = {"threads", NULL};
+static const char *const g_bucket_keys[] = {"batch", "width", "enabled", "warm_shape", NULL};
 
 /* Every key of map must be in allowed (extra keys are allowed when extra_ok). */
 static vg_status check_keys(const vg_cnode *map, const char *const *allowed, bool extra_ok) {
@@ -177,6 +181,120 @@ static vg_status read_sections(const vg_cnode *map, vg_model_spec *spec) {
   return VG_OK;
 }
 
+/* auto -> -1, true/false -> 1/0. */
+static vg_status read_tristate(const vg_cnode *map, const char *key, int *out) {
+  const vg_cnode *n = vg_cnode_get(map, key);
+  if (!n) return VG_OK;
+  const char *s;
+  if (vg_cnode_get_kind(n) == VG_CNODE_SCALAR && vg_cnode_as_string(n, &s) == VG_OK &&
+      strcmp(s, "auto") == 0) {
+    *out = -1;
+    return VG_OK;
+  }
+  vg_clear_error();
+  bool b;
+  if (vg_cnode_as_bool(n, &b) != VG_OK)
+    return vg_cnode_error(n, VG_ERR_PARSE, "%s: expected auto, true or false", key);
+  *out = b ? 1 : 0;
+  return VG_OK;
+}
+
+/* A list of 1..VG_MAX_BUCKETS ascending sizes in [1, max]. */
+static vg_status read_sizes(const vg_cnode *n, const char *what, int64_t max, int64_t *out,
+                            int *count) {
+  size_t len = vg_cnode_len(n);
+  if (vg_cnode_get_kind(n) != VG_CNODE_SEQ || len < 1 || len > VG_MAX_BUCKETS)
+    return vg_cnode_error(n, VG_ERR_PARSE, "buckets: %s: expected a list of 1 to %d sizes", what,
+                          VG_MAX_BUCKETS);
+  for (size_t i = 0; i < len; i++) {
+    const vg_cnode *e = vg_cnode_at(n, i);
+    int64_t v;
+    if (vg_cnode_as_int(e, &v) != VG_OK || v < 1 || v > max)
+      return vg_cnode_error(e, VG_ERR_PARSE, "buckets: %s: sizes are integers 1..%lld", what,
+                            (long long)max);
+    if (i > 0 && v <= out[i - 1])
+      return vg_cnode_error(e, VG_ERR_PARSE,
+                            "buckets: %s: sizes must be ascending (%lld after %lld)", what,
+                            (long long)v, (long long)out[i - 1]);
+    out[i] = v;
+  }
+  *count = (int)len;
+  return VG_OK;
+}
+
+static vg_status read_buckets(const vg_cnode *n, vg_shape_buckets *b) {
+  VG_TRY(check_keys(n, g_bucket_keys, false));
+  const vg_cnode *e;
+  if ((e = vg_cnode_get(n, "batch"))) VG_TRY(read_sizes(e, "batch", 4096, b->batch, &b->nbatch));
+  if ((e = vg_cnode_get(n, "width"))) VG_TRY(read_sizes(e, "width", 1 << 16, b->width, &b->nwidth));
+  if (!b->nbatch && !b->nwidth)
+    return vg_cnode_error(n, VG_ERR_PARSE, "buckets: give batch: [sizes] and/or width: [sizes]");
+  if ((e = vg_cnode_get(n, "warm_shape"))) {
+    size_t len = vg_cnode_len(e);
+    if (vg_cnode_get_kind(e) != VG_CNODE_SEQ || len < 1 || len >= VG_MAX_DIMS)
+      return vg_cnode_error(e, VG_ERR_PARSE,
+                            "buckets: warm_shape: the input's dims after the batch axis, 1 to %d "
+                            "sizes",
+                            VG_MAX_DIMS - 1);
+    for (size_t i = 0; i < len; i++) {
+      const vg_cnode *x = vg_cnode_at(e, i);
+      if (vg_cnode_as_int(x, &b->warm_shape[i]) != VG_OK || b->warm_shape[i] < 1 ||
+          b->warm_shape[i] > (1 << 20))
+        return vg_cnode_error(x, VG_ERR_PARSE, "buckets: warm_shape: sizes are integers >= 1");
+    }
+    b->nwarm = (int)len;
+  }
+  return read_tristate(n, "enabled", &b->enabled);
+}
+
+vg_status vg_model_fp16_path(const char *path, char *out, size_t cap) {
+  if (!path || !out || cap == 0)
+    return vg_set_error(VG_ERR_INVALID_ARG, "vg_model_fp16_path: NULL");
+  size_t n = strlen(path);
+  static const char k16[] = ".fp16.onnx", kon[] = ".onnx";
+  if (n >= sizeof k16 - 1 && strcmp(path + n - (sizeof k16 - 1), k16) == 0) {
+    if (n >= cap) return vg_set_error(VG_ERR_INVALID_ARG, "model path '%s' too long", path);
+    memcpy(out, path, n + 1);
+    return VG_OK;
+  }
+  size_t stem = (n >= sizeof kon - 1 && strcmp(path + n - (sizeof kon - 1), kon) == 0)
+                    ? n - (sizeof kon - 1)
+                    : n;
+  if (stem == 0) return vg_set_error(VG_ERR_INVALID_ARG, "model path '%s' has no name", path);
+  if (stem + sizeof k16 > cap)
+    return vg_set_error(VG_ERR_INVALID_ARG, "the FP16 variant of '%s' is longer than %zu bytes",
+                        path, cap - 1);
+  memcpy(out, path, stem);
+  memcpy(out + stem, k16, sizeof k16);
+  return VG_OK;
+}
+
+vg_status vg_model_spec_apply_precision(vg_model_spec *spec) {
+  if (!spec) return vg_set_error(VG_ERR_INVALID_ARG, "vg_model_spec_apply_precision: NULL");
+  if (spec->precision == VG_PRECISION_FP32) return VG_OK;
+  if (spec->precision != VG_PRECISION_FP16)
+    return vg_set_error(VG_ERR_INVALID_ARG, "model '%s': unknown precision %d", spec->name,
+                        (int)spec->precision);
+  if (spec->bytes)
+    return vg_set_error(VG_ERR_INVALID_ARG,
+                        "model '%s': precision fp16 needs a model file (its FP16 variant is found "
+                        "by name), not model bytes",
+                        spec->name[0] ? spec->name : "memory-model");
+  char v[VG_MODEL_PATH_MAX];
+  VG_TRY(vg_model_fp16_path(spec->path, v, sizeof v));
+  if (!file_exists(v))
+    return vg_set_error(VG_ERR_NOT_FOUND,
+                        "model '%s': precision fp16 needs %s, which does not exist; make it with: "
+                        "python3 scripts/fp16_convert.py %s %s",
+                        spec->name[0] ? spec->name : spec->path, v, spec->path, v);
+  snprintf(spec->path, sizeof spec->path, "%s", v);
+  for (int i = 0; i < spec->nfallbacks && i < VG_MODEL_MAX_FALLBACKS; i++) {
+    VG_TRY(vg_model_fp16_path(spec->fallbacks[i], v, sizeof v));
+    snprintf(spec->fallbacks[i], sizeof spec->fallbacks[i], "%s", v);
+  }
+  return VG_OK;
+}
+
 bool vg_model_spec_is_key(const char *key) {
   for (int j = 0; key && g_top_keys[j]; j++)
     if (strcmp(key, g_top_keys[j]) == 0) return true;
@@ -207,5 +325,22 @@ vg_status vg_model_spec_from_config(const vg_cnode *map, const char *base_dir,
   VG_TRY(vg_cfg_int_range(map, "max_batch", false, spec->max_batch, 0, 1 << 16, &mb));
   spec->max_batch = (int)mb;
   if ((n = vg_cnode_get(map, "providers"))) VG_TRY(read_providers(n, spec));
+  if ((n = vg_cnode_get(map, "buckets"))) VG_TRY(read_buckets(n, &spec->buckets));
+  VG_TRY(read_tristate(map, "warmup", &spec->warmup));
+  if ((n = vg_cnode_get(map, "precision"))) {
+    const char *p;
+    VG_TRY(vg_cnode_as_string(n, &p));
+    if (strcmp(p, "fp32") == 0)
+      spec->precision = VG_PRECISION_FP32;
+    else if (strcmp(p, "fp16") == 0)
+      spec->precision = VG_PRECISION_FP16;
+    else
+      return vg_cnode_error(n, VG_ERR_PARSE,
+                            "precision: expected fp32 or fp16, got '%s' (TensorRT's own FP16/INT8 "
+                            "builds are tensorrt: {fp16: true})",
+                            p);
+    if (vg_model_spec_apply_precision(spec) != VG_OK)
+      return vg_cnode_error(n, vg_last_status(), "%s", vg_last_error());
+  }
   return read_sections(map, spec);
 }

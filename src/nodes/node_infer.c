@@ -1,7 +1,9 @@
 /* node_infer.c - the `infer` node: runs an ONNX model (vg_model, ONNX Runtime with the
  * TensorRT -> CUDA -> CPU fallback) on named tensors of the packet and adds the outputs as named
  * tensors. Batching: up to max_batch frames (of any streams) are stacked along the first axis,
- * run once, and the outputs are split back per frame as views (no copies). A frame whose input
+ * run once, and the outputs are split back per frame as views (no copies). The model's shape
+ * buckets (vg_model_spec buckets) pad the stacked batch; with width buckets, frames whose
+ * inputs differ only in their last axis (crops of different widths) are stacked at the widest. A frame whose input
  * has 0 items (e.g. no text regions to read) passes through without a run. */
 #include "node_util.h"
 #include "vidgraph/vg_infer.h"
@@ -119,8 +121,12 @@ static const char *const k_io_keys[] = {"input", "inputs", "output", "outputs", 
 static const vg_param k_params[] = {
     VG_P_GROUP(infer_state, spec, "model", NULL, read_spec,
                "the model (vg_model_spec_from_config): model or path, fallback(s), name, "
-               "required, providers, io_binding, max_batch, tensorrt: {...}, cuda: {...}, "
-               "cpu: {...}",
+               "required, providers, io_binding, max_batch, precision (fp32|fp16: the "
+               "<stem>.fp16.onnx variant), tensorrt: {...}, cuda: {...}, cpu: {...}, buckets: "
+               "{batch: [sizes], width: [sizes], enabled: auto|true|false, warm_shape: [dims]} "
+               "(input padded with zeros to those batch sizes / last-axis widths, padded rows "
+               "cut from the outputs; auto = on with a GPU provider), warmup: auto|true|false "
+               "(run every bucket once before the first frame; auto = with buckets on a GPU)",
                .keys_of = vg_model_spec_keys),
     VG_P_GROUP(infer_state, nin, "io", k_io_keys, check_io,
                "input: tensor for the first model input (default 'input'), inputs: {model input: "
@@ -160,36 +166,53 @@ static void count_model_copies(vg_node *node, infer_state *s) {
   vg_node_stat_add(node, VG_STAT_COPY_BYTES, advance(&s->bytes_seen, st.copy_bytes));
 }
 
-/* Stacks the tensors of n frames along axis 0 into one tensor on dev. */
-static vg_status stack(vg_call *c, const vg_tensor *const *parts, int n, vg_tensor *out) {
+/* Stacks the tensors of n frames along axis 0 into one tensor on dev. With pad_width (the
+ * model pads its input's last axis to width buckets with zeros anyway) tensors that differ only
+ * in their last axis are padded to the widest with zeros, so that crops of several frames run
+ * in one batch. */
+static vg_status stack(vg_call *c, const vg_tensor *const *parts, int n, bool pad_width,
+                       vg_tensor *out) {
   if (n < 1 || !parts[0]) return vg_node_error(c->node, VG_ERR_INTERNAL, "nothing to stack");
   const vg_tensor *a = parts[0];
+  int last = a->ndim - 1;
   int64_t shape[VG_MAX_DIMS];
   memcpy(shape, a->shape, sizeof shape);
   shape[0] = 0;
+  bool ragged = false;
   for (int i = 0; i < n; i++) {
     const vg_tensor *t = parts[i];
     bool same = t->dtype == a->dtype && t->ndim == a->ndim && vg_tensor_is_contiguous(t);
     for (int d = 1; same && d < a->ndim; d++)
-      same = t->shape[d] == a->shape[d];
+      same = t->shape[d] == a->shape[d] || (pad_width && d == last && last >= 1);
     if (!same) /* the caller runs the frames one by one instead */
       return vg_set_error(VG_ERR_UNSUPPORTED, "input tensors differ in shape or dtype");
     shape[0] += t->shape[0];
+    if (a->ndim > 1 && t->shape[last] != shape[last]) ragged = true;
+    if (a->ndim > 1 && t->shape[last] > shape[last]) shape[last] = t->shape[last];
   }
   vg_device dev = vg_tensor_device(a);
   VG_TRY(vg_tensor_alloc(a->dtype, a->ndim, shape, dev, vg_node_pool(c->node), out));
-  size_t off = 0;
-  for (int i = 0; i < n; i++) {
-    size_t nb = vg_tensor_nbytes(parts[i]);
-    vg_status st = vg_memcpy_async((char *)vg_tensor_data(out) + off, dev, vg_tensor_data(parts[i]),
-                                   vg_tensor_device(parts[i]), nb, c->stream);
-    if (st != VG_OK) {
-      vg_tensor_release(out);
-      return st;
+  size_t es = vg_dtype_size(a->dtype), off = 0;
+  vg_status st = ragged ? vg_memset_async(vg_tensor_data(out), dev, 0, vg_tensor_nbytes(out),
+                                          c->stream)
+                        : VG_OK;
+  for (int i = 0; i < n && st == VG_OK; i++) {
+    const vg_tensor *t = parts[i];
+    size_t nb = vg_tensor_nbytes(t);
+    if (!ragged) {
+      st = vg_memcpy_async((char *)vg_tensor_data(out) + off, dev, vg_tensor_data(t),
+                           vg_tensor_device(t), nb, c->stream);
+      off += nb;
+      continue;
     }
-    off += nb;
+    size_t w = (size_t)t->shape[last] * es, W = (size_t)shape[last] * es;
+    size_t rows = w ? nb / w : 0;
+    st = vg_memcpy2d_async((char *)vg_tensor_data(out) + off, W, dev, vg_tensor_data(t), w,
+                           vg_tensor_device(t), w, rows, c->stream);
+    off += rows * W;
   }
-  return VG_OK;
+  if (st != VG_OK) vg_tensor_release(out);
+  return st;
 }
 
 /* Gathers input k of every frame that has items; stacks when several. */
@@ -204,7 +227,9 @@ static vg_status gather(vg_call *c, const infer_state *s, int k, const bool *run
     vg_tensor_view(parts[0], out);
     return VG_OK;
   }
-  return stack(c, parts, m, out);
+  return stack(c, parts, m, k == 0 && vg_model_buckets(s->model) &&
+                                vg_model_buckets(s->model)->nwidth > 0,
+               out);
 }
 
 /* Splits the batched outputs back to the frames (views along axis 0) into their packets. */

@@ -6,8 +6,9 @@
  * does for every sink's path).
  *
  * The input port takes the packet as it is (no scheduler copy): most frames are not written, so
- * a device frame is only read back by vg_jpeg_write for the snapshots actually taken (counted as
- * copies in the summary). */
+ * a device frame is only touched for the snapshots actually taken: encoded on its GPU with nvJPEG
+ * when the library is there (only the JPEG bytes cross: counted as nvjpeg/jpeg_bytes_to_host), or
+ * read back once by vg_jpeg_write (counted as copies in the summary). */
 #include "node_det_util.h"
 #include "vidgraph/vg_video.h"
 
@@ -28,7 +29,7 @@ typedef struct jpeg_state {
   atomic_llong slots; /* files reserved so far (max_files caps them) */
 } jpeg_state;
 
-enum { STAT_WRITTEN = VG_STAT_NODE0, STAT_NOT_WRITTEN };
+enum { STAT_WRITTEN = VG_STAT_NODE0, STAT_NOT_WRITTEN, STAT_NVJPEG, STAT_JPEG_BYTES };
 
 static const vg_param k_params[] = {
     VG_P_STRING(jpeg_state, dir, "path", NULL, "folder of the snapshots (created when absent)",
@@ -92,11 +93,16 @@ static vg_status jpeg_process(vg_call *c) {
     char path[1200];
     snprintf(path, sizeof path, "%s/%s_s%d_f%06lld.jpg", s->dir, s->prefix, vg_packet_stream(p),
              (long long)vg_packet_frame_no(p));
-    VG_TRY(vg_jpeg_write(f, path, s->quality));
+    vg_jpeg_path how = VG_JPEG_HOST;
+    size_t bytes = 0;
+    VG_TRY(vg_jpeg_write_ex(f, path, s->quality, &how, &bytes));
     vg_node_stat_add(c->node, STAT_WRITTEN, 1);
-    if (vg_frame_device(f).kind != VG_DEVICE_CPU) { /* vg_jpeg_write read it back */
+    if (how == VG_JPEG_READBACK) { /* vg_jpeg_write read the frame back */
       vg_node_stat_add(c->node, VG_STAT_COPIES, 1);
       vg_node_stat_add(c->node, VG_STAT_COPY_BYTES, f->buffer ? vg_buffer_size(f->buffer) : 0);
+    } else if (how == VG_JPEG_NVJPEG) { /* only the JPEG bytes crossed */
+      vg_node_stat_add(c->node, STAT_NVJPEG, 1);
+      vg_node_stat_add(c->node, STAT_JPEG_BYTES, (uint64_t)bytes);
     }
   }
   return VG_OK;
@@ -124,5 +130,5 @@ const vg_node_type vg_node_jpeg_sink = {
     .init = jpeg_init,
     .process = jpeg_process,
     .describe = jpeg_describe,
-    .stats = {"written", "not_written_max_files"},
+    .stats = {"written", "not_written_max_files", "nvjpeg", "jpeg_bytes_to_host"},
 };

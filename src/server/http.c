@@ -5,6 +5,7 @@
 #include "server_internal.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -329,7 +330,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ------------------------------------------------------------------ daemon */
 
-static vg_status parse_listen(const char *listen, struct sockaddr_in *sa) {
+/* HOST:PORT with an IPv4 host ("127.0.0.1:8080", ":8080" = every IPv4 address) or a bracketed
+ * IPv6 one ("[::1]:8080"; "[::]:8080" = every address, IPv4 too where the OS allows dual-stack
+ * sockets). *flags gets the libmicrohttpd flags the address family needs. */
+static vg_status parse_listen(const char *listen, struct sockaddr_storage *ss, unsigned *flags) {
   char host[64];
   const char *colon = strrchr(listen, ':');
   if (!colon || (size_t)(colon - listen) >= sizeof host)
@@ -338,9 +342,32 @@ static vg_status parse_listen(const char *listen, struct sockaddr_in *sa) {
   host[colon - listen] = '\0';
   char *end;
   long port = strtol(colon + 1, &end, 10);
-  if (*end || port < 0 || port > 65535)
+  if (!colon[1] || *end || port < 0 || port > 65535)
     return vg_set_error(VG_ERR_INVALID_ARG, "--listen: bad port in '%s'", listen);
-  memset(sa, 0, sizeof *sa);
+  memset(ss, 0, sizeof *ss);
+  *flags = 0;
+  size_t hl = strlen(host);
+  if (host[0] == '[') {
+    if (hl < 3 || host[hl - 1] != ']')
+      return vg_set_error(VG_ERR_INVALID_ARG,
+                          "--listen: '%s': an IPv6 address goes in brackets, "
+                          "e.g. [::1]:8080",
+                          listen);
+    host[hl - 1] = '\0';
+    struct sockaddr_in6 *sa6 = (struct sockaddr_in6 *)ss;
+    sa6->sin6_family = AF_INET6;
+    sa6->sin6_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET6, host + 1, &sa6->sin6_addr) != 1)
+      return vg_set_error(VG_ERR_INVALID_ARG, "--listen: '%s' is not an IPv6 address", host + 1);
+    *flags = IN6_IS_ADDR_UNSPECIFIED(&sa6->sin6_addr) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+    return VG_OK;
+  }
+  if (strchr(host, ':'))
+    return vg_set_error(VG_ERR_INVALID_ARG,
+                        "--listen: '%s': an IPv6 address goes in brackets, "
+                        "e.g. [%s]:%ld",
+                        listen, host, port);
+  struct sockaddr_in *sa = (struct sockaddr_in *)ss;
   sa->sin_family = AF_INET;
   sa->sin_port = htons((uint16_t)port);
   if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sa->sin_addr) != 1)
@@ -349,24 +376,28 @@ static vg_status parse_listen(const char *listen, struct sockaddr_in *sa) {
 }
 
 vg_status vg__server_http_start(vg_server *s) {
-  struct sockaddr_in sa;
-  VG_TRY(parse_listen(s->cfg.listen ? s->cfg.listen : "127.0.0.1:8080", &sa));
+  struct sockaddr_storage ss;
+  unsigned family_flags = 0;
+  const char *listen = s->cfg.listen ? s->cfg.listen : "127.0.0.1:8080";
+  VG_TRY(parse_listen(listen, &ss, &family_flags));
   /* One thread per connection: SSE and MJPEG responses wait (bounded) for the next event in
    * their content callbacks, which must not hold up other clients' requests. The connection
    * limit bounds the threads. */
   s->mhd =
       MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                           MHD_USE_POLL | MHD_USE_ERROR_LOG,
-                       0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                           MHD_USE_POLL | MHD_USE_ERROR_LOG | family_flags,
+                       0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_LIMIT,
                        512u, MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_END);
   if (!s->mhd)
     return vg_set_error(VG_ERR_IO,
                         "cannot listen on %s: %s (port in use, or not an address of "
                         "this machine?)",
-                        s->cfg.listen, strerror(errno));
+                        listen, strerror(errno));
   const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
-  s->port = di ? di->port : ntohs(sa.sin_port);
+  s->port = di ? di->port
+               : ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                : ((struct sockaddr_in *)&ss)->sin_port);
   return VG_OK;
 }
 

@@ -1,8 +1,11 @@
 /* metrics.c - GET /metrics in the Prometheus text format 0.0.4: HTTP requests by route and
- * status, SSE/MJPEG clients and drops, runs by state, cached models, GPU memory, and per graph
+ * status, SSE/MJPEG clients and drops, JPEG encodes by path (nvJPEG, libjpeg on host frames or
+ * on device frames read back), runs by state, cached models, GPU memory used/total, and per graph
  * (every running run and the streaming graph) per-node latency and queue-wait summaries
- * (quantiles 0.5/0.9/0.99 + sum + count), frames, drops, host<->device copies, provider
- * fallbacks; per stream fps, frames, drops, reconnects and feeder queue depth. */
+ * (quantiles 0.5/0.9/0.99 + sum + count, labelled with the node's stage: source, preprocess,
+ * infer, post, track, annotate, sink, other), frames, drops, host<->device copies, provider
+ * fallbacks, memory pool stats (in use, cached, peak, allocations, requests, hits per pool); per
+ * stream fps, decode latency, frames, drops, reconnects and the feeder queue depth. */
 #include "server_internal.h"
 
 #include <stdlib.h>
@@ -39,7 +42,54 @@ static void header(mbuf *m, const char *name, const char *type, const char *help
  * gathered first and printed together (the format wants one block per family). */
 typedef struct fam {
   mbuf lat, wait, frames, dropped, copies, fallbacks, inflight;
+  mbuf pool_bytes, pool_peak, pool_allocs, pool_requests, pool_hits;
 } fam;
+
+/* The pipeline stage a node type belongs to (decode is the streams' own summary). */
+static const char *stage_of(const char *type) {
+  static const char *const map[][2] = {{"source", "source"},
+                                       {"streams", "source"},
+                                       {"input", "source"},
+                                       {"preprocess", "preprocess"},
+                                       {"tiles", "preprocess"},
+                                       {"roi_crop", "preprocess"},
+                                       {"infer", "infer"},
+                                       {"yolo_decode", "post"},
+                                       {"nms", "post"},
+                                       {"tile_fuse", "post"},
+                                       {"classify", "post"},
+                                       {"text_direction", "post"},
+                                       {"text_detect_decode", "post"},
+                                       {"text_recognize_decode", "post"},
+                                       {"track", "track"},
+                                       {"count", "track"},
+                                       {"fatigue", "track"},
+                                       {"overlay", "annotate"}};
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+    if (strcmp(type, map[i][0]) == 0) return map[i][1];
+  if (strstr(type, "decode") || strstr(type, "post")) return "post";
+  if (strstr(type, "sink")) return "sink";
+  return "other";
+}
+
+static void pool_samples(fam *f, const char *g, const char *pool, const vg_pool_stats *p) {
+  srv_buf_printf(&f->pool_bytes.b, &f->pool_bytes.len, &f->pool_bytes.cap,
+                 "vidgraph_pool_bytes{graph=\"%s\",pool=\"%s\",state=\"in_use\"} %zu\n"
+                 "vidgraph_pool_bytes{graph=\"%s\",pool=\"%s\",state=\"cached\"} %zu\n",
+                 g, pool, p->bytes_in_use, g, pool, p->bytes_cached);
+  srv_buf_printf(&f->pool_peak.b, &f->pool_peak.len, &f->pool_peak.cap,
+                 "vidgraph_pool_peak_bytes{graph=\"%s\",pool=\"%s\"} %zu\n", g, pool,
+                 p->peak_bytes);
+  srv_buf_printf(&f->pool_allocs.b, &f->pool_allocs.len, &f->pool_allocs.cap,
+                 "vidgraph_pool_allocations_total{graph=\"%s\",pool=\"%s\"} %llu\n", g, pool,
+                 (unsigned long long)p->allocations);
+  srv_buf_printf(&f->pool_requests.b, &f->pool_requests.len, &f->pool_requests.cap,
+                 "vidgraph_pool_requests_total{graph=\"%s\",pool=\"%s\"} %llu\n", g, pool,
+                 (unsigned long long)p->requests);
+  srv_buf_printf(&f->pool_hits.b, &f->pool_hits.len, &f->pool_hits.cap,
+                 "vidgraph_pool_hits_total{graph=\"%s\",pool=\"%s\"} %llu\n", g, pool,
+                 (unsigned long long)p->hits);
+}
 
 static void summary_samples(mbuf *m, const char *name, const char *labels,
                             const vg_latency_summary *l) {
@@ -51,14 +101,14 @@ static void summary_samples(mbuf *m, const char *name, const char *labels,
                  (unsigned long long)l->count);
 }
 
-static void graph_cb(void *user, const char *owner, const vg_run_summary *s) {
+static void graph_cb(void *user, const char *owner, vg_run *run, const vg_run_summary *s) {
   fam *f = user;
   char g[128], lab[512], n[128];
   esc(owner, g, sizeof g);
   for (int i = 0; i < s->nnodes; i++) {
     const vg_node_metrics *m = &s->nodes[i];
-    snprintf(lab, sizeof lab, "graph=\"%s\",node=\"%s\",type=\"%s\"", g, esc(m->id, n, sizeof n),
-             m->type);
+    snprintf(lab, sizeof lab, "graph=\"%s\",node=\"%s\",type=\"%s\",stage=\"%s\"", g,
+             esc(m->id, n, sizeof n), m->type, stage_of(m->type));
     summary_samples(&f->lat, "vidgraph_node_latency_seconds", lab, &m->latency);
     summary_samples(&f->wait, "vidgraph_node_queue_wait_seconds", lab, &m->queue_wait);
     srv_buf_printf(&f->frames.b, &f->frames.len, &f->frames.cap,
@@ -86,6 +136,10 @@ static void graph_cb(void *user, const char *owner, const vg_run_summary *s) {
   srv_buf_printf(&f->inflight.b, &f->inflight.len, &f->inflight.cap,
                  "vidgraph_graph_frames_in_flight_peak{graph=\"%s\"} %llu\n", g,
                  (unsigned long long)s->peak_frames_in_flight);
+  vg_pool_stats host, dev;
+  vg_run_get_pool_stats(run, &host, &dev);
+  pool_samples(f, g, "host", &host);
+  pool_samples(f, g, "device", &dev);
 }
 
 static void block(mbuf *out, mbuf *in, const char *name, const char *type, const char *help) {
@@ -118,9 +172,17 @@ static void server_families(vg_server *s, mbuf *m) {
   srv_buf_printf(&m->b, &m->len, &m->cap, "vidgraph_mjpeg_frames_skipped_total %lu\n",
                  atomic_load(&s->mjpeg_frames_skipped));
   header(m, "vidgraph_jpeg_encodes_total", "counter",
-         "JPEG encodes for frame.jpg/mjpeg (each reads one frame back to the host)");
-  srv_buf_printf(&m->b, &m->len, &m->cap, "vidgraph_jpeg_encodes_total %lu\n",
-                 atomic_load(&s->jpeg_encodes));
+         "JPEG encodes for frame.jpg/mjpeg by path: host frames (libjpeg), device frames read "
+         "back to the host (libjpeg, one frame copy each), device frames on the GPU (nvjpeg)");
+  static const char *const paths[] = {"host", "readback", "nvjpeg"};
+  for (int i = 0; i < 3; i++)
+    srv_buf_printf(&m->b, &m->len, &m->cap, "vidgraph_jpeg_encodes_total{path=\"%s\"} %lu\n",
+                   paths[i], atomic_load(&s->jpeg_by_path[i]));
+  header(m, "vidgraph_jpeg_gpu_bytes_to_host_total", "counter",
+         "bytes of JPEG made by nvJPEG copied to the host (the only data of those views that "
+         "crosses)");
+  srv_buf_printf(&m->b, &m->len, &m->cap, "vidgraph_jpeg_gpu_bytes_to_host_total %lu\n",
+                 atomic_load(&s->jpeg_gpu_bytes));
   header(m, "vidgraph_http_rejected_bodies_total", "counter", "requests refused as too large");
   srv_buf_printf(&m->b, &m->len, &m->cap, "vidgraph_http_rejected_bodies_total %lu\n",
                  atomic_load(&s->http_rejected_body));
@@ -138,13 +200,22 @@ static void server_families(vg_server *s, mbuf *m) {
                  (double)(vg_now_ns() - s->t_start_ns) / 1e9);
   int n = 0;
   vg_cuda_device_count(&n);
-  header(m, "vidgraph_gpu_memory_used_bytes", "gauge", "device memory in use per GPU");
-  for (int i = 0; i < n; i++) {
-    vg_device_info d;
-    if (vg_device_info_get(vg_cuda(i), &d) == VG_OK)
+  vg_device_info d[16];
+  bool ok[16];
+  n = n > 16 ? 16 : n;
+  for (int i = 0; i < n; i++)
+    ok[i] = vg_device_info_get(vg_cuda(i), &d[i]) == VG_OK;
+  header(m, "vidgraph_gpu_memory_used_bytes", "gauge",
+         "device memory in use per GPU (all processes)");
+  for (int i = 0; i < n; i++)
+    if (ok[i])
       srv_buf_printf(&m->b, &m->len, &m->cap, "vidgraph_gpu_memory_used_bytes{gpu=\"%d\"} %zu\n", i,
-                     d.total_mem - d.free_mem);
-  }
+                     d[i].total_mem - d[i].free_mem);
+  header(m, "vidgraph_gpu_memory_total_bytes", "gauge", "device memory per GPU");
+  for (int i = 0; i < n; i++)
+    if (ok[i])
+      srv_buf_printf(&m->b, &m->len, &m->cap, "vidgraph_gpu_memory_total_bytes{gpu=\"%d\"} %zu\n",
+                     i, d[i].total_mem);
   vg_clear_error();
 }
 
@@ -170,6 +241,16 @@ enum MHD_Result srv_route_metrics(srv_req *rq) {
         "most frames in flight at once");
   block(&m, &f.fallbacks, "vidgraph_provider_fallbacks", "gauge",
         "execution providers a model skipped (1 per skipped provider)");
+  block(&m, &f.pool_bytes, "vidgraph_pool_bytes", "gauge",
+        "memory pool bytes of a graph's run, handed out (in_use) or on free lists (cached)");
+  block(&m, &f.pool_peak, "vidgraph_pool_peak_bytes", "gauge",
+        "most bytes a pool held at once (in use + cached)");
+  block(&m, &f.pool_allocs, "vidgraph_pool_allocations_total", "counter",
+        "blocks a pool obtained from the system");
+  block(&m, &f.pool_requests, "vidgraph_pool_requests_total", "counter",
+        "allocations asked of a pool");
+  block(&m, &f.pool_hits, "vidgraph_pool_hits_total", "counter",
+        "allocations a pool served from its free lists");
   srv_streams_metrics(s, &m.b, &m.len, &m.cap);
   if (!m.b) return srv_reply_error(rq, 500, "no_memory", "out of memory");
   struct MHD_Response *r = MHD_create_response_from_buffer(m.len, m.b, MHD_RESPMEM_MUST_FREE);

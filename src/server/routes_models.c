@@ -56,7 +56,8 @@ typedef struct users_ctx {
   json_t *discovered; /* models found in graphs: source -> node detail (when source NULL) */
 } users_ctx;
 
-static void users_cb(void *user, const char *owner, const vg_run_summary *sum) {
+static void users_cb(void *user, const char *owner, vg_run *run, const vg_run_summary *sum) {
+  (void)run;
   users_ctx *u = user;
   bool listed = false;
   for (int i = 0; i < sum->nnodes; i++) {

@@ -1,6 +1,8 @@
 /* routes_system.c - GET /api/health and GET /api/system/info: version, build flags, CPU, GPUs,
  * ONNX Runtime, every execution provider with the exact reason it is not usable here (the same
- * probe `vidgraph check` runs, done once and kept), decoders (NVDEC or why not), uptime. */
+ * probe `vidgraph check` runs, done once and kept), decoders (NVDEC or why not), the driver
+ * release (NVML) beside each GPU's CUDA driver API version, the JPEG encoder of device frames
+ * (nvJPEG or why not), uptime. */
 #include "server_internal.h"
 #include "vidgraph/vg_video.h"
 
@@ -52,16 +54,39 @@ static json_t *gpus_json(int *count) {
   for (int i = 0; i < *count; i++) {
     vg_device_info d;
     if (vg_device_info_get(vg_cuda(i), &d) != VG_OK) continue;
-    char cc[16], drv[16];
+    char cc[16], api[16];
     snprintf(cc, sizeof cc, "%d.%d", d.cc_major, d.cc_minor);
-    snprintf(drv, sizeof drv, "%d.%d", d.driver_version / 1000, (d.driver_version % 1000) / 10);
-    json_array_append_new(a,
-                          json_pack("{s:i,s:s,s:I,s:I,s:s,s:s,s:i}", "index", i, "name", d.name,
-                                    "memory_used", (json_int_t)(d.total_mem - d.free_mem),
-                                    "memory_total", (json_int_t)d.total_mem, "compute_capability",
-                                    cc, "driver", drv, "multiprocessors", d.multiprocessors));
+    snprintf(api, sizeof api, "%d.%d", d.driver_version / 1000, (d.driver_version % 1000) / 10);
+    json_array_append_new(a, json_pack("{s:i,s:s,s:I,s:I,s:s,s:s,s:i}", "index", i, "name", d.name,
+                                       "memory_used", (json_int_t)(d.total_mem - d.free_mem),
+                                       "memory_total", (json_int_t)d.total_mem,
+                                       "compute_capability", cc, "cuda_driver_api", api,
+                                       "multiprocessors", d.multiprocessors));
   }
   return a;
+}
+
+/* The driver release through NVML ("580.65.06"), or null and the reason. */
+static json_t *driver_json(void) {
+  char rel[96];
+  vg_status st = vg_driver_release(rel, sizeof rel);
+  json_t *o = json_pack("{s:o,s:s}", "release", st == VG_OK ? json_string(rel) : json_null(),
+                        "reason", st == VG_OK ? "" : vg_last_error());
+  vg_clear_error();
+  return o;
+}
+
+/* Which encoder JPEGs of device frames get (frame.jpg, MJPEG, jpeg_sink), and why. */
+static json_t *jpeg_json(void) {
+  char why[512] = "";
+  const char *enc = vg_jpeg_device_encoder(0, why, sizeof why);
+  char summary[600];
+  if (strcmp(enc, "nvjpeg") == 0)
+    snprintf(summary, sizeof summary, "jpeg: nvjpeg %s", vg_jpeg_nvjpeg_version());
+  else
+    snprintf(summary, sizeof summary, "jpeg: libjpeg (%s)", why);
+  return json_pack("{s:s,s:s,s:s,s:s}", "device_frames", enc, "reason", why, "nvjpeg_version",
+                   vg_jpeg_nvjpeg_version(), "summary", summary);
 }
 
 /* The slow part (provider probes create sessions) once per process; GPU memory fresh each time. */
@@ -113,6 +138,8 @@ enum MHD_Result srv_route_system_info(srv_req *rq) {
   int n = 0;
   json_object_set_new(o, "gpus", gpus_json(&n));
   if (n == 0) json_object_set_new(o, "gpu_reason", json_string(vg_cuda_unavailable_reason()));
+  json_object_set_new(o, "driver", driver_json());
+  json_object_set_new(o, "jpeg", jpeg_json());
   json_object_set_new(o, "onnxruntime",
                       json_pack("{s:s,s:s}", "version", vg_infer_runtime_version(), "origin",
                                 vg_infer_provider_lib_dir()));

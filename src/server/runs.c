@@ -647,7 +647,7 @@ void srv_runs_foreach_summary(vg_server *s, srv_summary_fn fn, void *user) {
     if (run->r && run->state == VG_RUN_RUNNING && vg_run_get_summary(run->r, &sum) == VG_OK) {
       char owner[48];
       snprintf(owner, sizeof owner, "run:%s", run->id);
-      fn(user, owner, &sum);
+      fn(user, owner, run->r, &sum);
       vg_run_summary_free(&sum);
     }
     pthread_mutex_unlock(&run->mu);

@@ -88,7 +88,9 @@ struct vg_server {
   int nroute_stats;
   atomic_long sse_clients;
   atomic_ulong sse_dropped_slow, sse_dropped_closed;
-  atomic_ulong mjpeg_frames_skipped, jpeg_encodes;
+  atomic_ulong mjpeg_frames_skipped;
+  atomic_ulong jpeg_by_path[3]; /* vg_jpeg_path: host frames, device frames read back, nvJPEG */
+  atomic_ulong jpeg_gpu_bytes;  /* bytes of nvJPEG output copied to the host */
   atomic_ulong http_rejected_body;
 };
 
@@ -165,7 +167,9 @@ json_t *srv_model_users(vg_server *s, const char *source);
 /* Cancels every run, waits for them, writes their summaries, frees them. */
 void srv_runs_shutdown(vg_server *s);
 /* Calls fn for every run's graph summary (for models' users and metrics), under the run lock. */
-typedef void (*srv_summary_fn)(void *user, const char *owner, const vg_run_summary *sum);
+/* run: the graph's run (for its pool stats), valid during the call. */
+typedef void (*srv_summary_fn)(void *user, const char *owner, vg_run *run,
+                               const vg_run_summary *sum);
 void srv_runs_foreach_summary(vg_server *s, srv_summary_fn fn, void *user);
 /* Counts runs by state for metrics. */
 void srv_runs_count(vg_server *s, int counts[5]);

@@ -39,6 +39,7 @@ typedef struct stream_ent {
   vg_packet *latest;
   uint64_t latest_seq;
   vg_source_info info;
+  vg_latency *decode_lat; /* packet demuxed -> picture ready, per frame (thread-safe itself) */
 } stream_ent;
 
 struct srv_streams {
@@ -249,6 +250,8 @@ static void *reader_main(void *arg) {
       vg_packet_set_frame(p, &f);
     }
     next_frame = f.frame_no + 1;
+    if (e->decode_lat && f.t_decode_ns >= f.t_capture_ns && f.t_capture_ns > 0)
+      vg_latency_add_ns(e->decode_lat, f.t_decode_ns - f.t_capture_ns);
     vg_frame_release(&f);
     pthread_mutex_lock(&h->mu);
     e->frames++;
@@ -296,6 +299,7 @@ static vg_status add_stream(srv_streams *h, const char *id, const char *url, boo
   }
   memset(e, 0, sizeof *e);
   e->used = true;
+  if (vg_latency_create(&e->decode_lat) != VG_OK) vg_clear_error(); /* metrics only: go on */
   e->sid = h->next_sid++;
   if (id[0])
     snprintf(e->id, sizeof e->id, "%s", id);
@@ -335,6 +339,8 @@ static vg_status add_stream(srv_streams *h, const char *id, const char *url, boo
     if (e->src) vg_source_close(e->src);
     free(a);
     pthread_mutex_lock(&h->mu);
+    vg_latency_destroy(e->decode_lat);
+    e->decode_lat = NULL;
     e->used = false;
     pthread_mutex_unlock(&h->mu);
     return vg_set_error(st, "url: %s", msg);
@@ -357,6 +363,8 @@ static void remove_stream(srv_streams *h, stream_ent *e) {
   srv_evlog_push(h->srv->events, "stream", e->id,
                  json_pack("{s:s,s:s,s:f}", "id", e->id, "state", "removed", "fps", 0.0));
   e->latest = NULL;
+  vg_latency_destroy(e->decode_lat);
+  e->decode_lat = NULL;
   e->used = false;
   e->th_started = false;
   pthread_cond_broadcast(&h->frame_cv);
@@ -527,7 +535,7 @@ void srv_streams_summary(vg_server *s, srv_summary_fn fn, void *user) {
   srv_streams *h = s->streams;
   vg_run_summary sum;
   if (!h || !h->r || vg_run_get_summary(h->r, &sum) != VG_OK) return;
-  fn(user, "stream", &sum);
+  fn(user, "stream", h->r, &sum);
   vg_run_summary_free(&sum);
 }
 
@@ -553,6 +561,29 @@ void srv_streams_metrics(vg_server *s, char **buf, size_t *len, size_t *cap) {
                        (unsigned long long)(f == 1   ? e->frames
                                             : f == 2 ? e->drops
                                                      : e->reconnects));
+    }
+    pthread_mutex_unlock(&h->mu);
+  }
+  srv_buf_printf(buf, len, cap,
+                 "# HELP vidgraph_stream_decode_seconds a stream's decode latency per frame "
+                 "(packet read -> picture ready)\n# TYPE vidgraph_stream_decode_seconds summary\n");
+  if (h) {
+    pthread_mutex_lock(&h->mu);
+    for (int i = 0; i < MAX_STREAMS; i++) {
+      stream_ent *e = &h->ents[i];
+      if (!e->used || !e->decode_lat) continue;
+      vg_latency_summary l;
+      vg_latency_summarize(e->decode_lat, &l);
+      static const double q[3] = {0.5, 0.9, 0.99};
+      const double v[3] = {l.p50_ms, l.p90_ms, l.p99_ms};
+      for (int k = 0; k < 3; k++)
+        srv_buf_printf(buf, len, cap,
+                       "vidgraph_stream_decode_seconds{stream=\"%s\",quantile=\"%g\"} %.6f\n",
+                       e->id, q[k], v[k] / 1e3);
+      srv_buf_printf(buf, len, cap,
+                     "vidgraph_stream_decode_seconds_sum{stream=\"%s\"} %.6f\n"
+                     "vidgraph_stream_decode_seconds_count{stream=\"%s\"} %llu\n",
+                     e->id, l.mean_ms * (double)l.count / 1e3, e->id, (unsigned long long)l.count);
     }
     pthread_mutex_unlock(&h->mu);
   }
@@ -704,9 +735,15 @@ static vg_packet *latest_of(srv_streams *h, const char *id, uint64_t *seq, bool 
   return p;
 }
 
+/* Encodes the packet's frame (nvJPEG for device frames where usable; vg_jpeg_encode decides) and
+ * counts how: a device frame read back is the only frame copy to the host a view makes. */
 static vg_status encode(vg_server *s, vg_packet *p, uint8_t **jpg, size_t *n) {
-  atomic_fetch_add(&s->jpeg_encodes, 1);
-  return vg_jpeg_encode(vg_packet_frame(p), 80, jpg, n);
+  vg_jpeg_path how = VG_JPEG_HOST;
+  vg_status st = vg_jpeg_encode_ex(vg_packet_frame(p), 80, jpg, n, &how);
+  if (st != VG_OK) return st;
+  atomic_fetch_add(&s->jpeg_by_path[how], 1);
+  if (how == VG_JPEG_NVJPEG) atomic_fetch_add(&s->jpeg_gpu_bytes, *n);
+  return VG_OK;
 }
 
 enum MHD_Result srv_send_jpeg(srv_req *rq, srv_streams *h, const char *id) {

@@ -7,7 +7,21 @@
  * picture: NVDEC's parser calls back in display order -> cuvidMapVideoFrame -> the visible area
  * of the Y and UV planes is copied device-to-device (cuMemcpy2DAsync) into a frame of the
  * source's bounded frame set -> unmap. Decode surfaces are bounded (the stream's minimum, at most
- * 32) and so are output frames (the frame set). */
+ * 32) and so are output frames (the frame set).
+ *
+ * Each session has its own parser (run on its source's reader thread), its own context lock and
+ * its own CUDA stream; nothing is shared between sessions but the primary context. A looping
+ * source keeps its decoder (the hardware object with its surfaces) from pass to pass and only
+ * gets a new parser (restart): creating a decoder costs milliseconds and the driver serialises
+ * creations across sessions.
+ *
+ * Experiment knobs (environment, read when a session starts; for bench/bench_video_nvdec and
+ * docs/PERF.md, not part of the API):
+ *   VG_NVDEC_DISPLAY_DELAY=N   parser display delay 0..16 (default 4 for files, 2 for live): how
+ *                              many pictures NVDEC decodes ahead of the one being mapped
+ *   VG_NVDEC_RECREATE=1        a new decoder on every loop pass (the old behaviour)
+ *   VG_NVDEC_CONTEXT=own       a context of its own per session instead of the primary one
+ *   VG_NVDEC_DEINTERLACE=adaptive|bob|weave   deinterlace mode (default weave) */
 #include "video_internal.h"
 
 #include <stdio.h>
@@ -33,6 +47,8 @@ static void loader_log(char *buf, const char *fmt, ...) {
 #include <ffnvcodec/dynlink_loader.h>
 
 #define MAX_SURFACES 32
+/* CUDA's CU_MEMORYTYPE_UNIFIED; ffnvcodec's header does not have it */
+#define MEMTYPE_UNIFIED ((CUmemorytype)4)
 
 /* ----------------------------------------------------------------- process-wide libraries */
 
@@ -206,7 +222,8 @@ bool vg_nvdec_available(int ordinal, char *reason, size_t cap) {
 typedef struct nv_dec {
   vgv_decoder base;
   CUdevice dev;
-  CUcontext ctx;
+  CUcontext ctx; /* the primary context (frames live there) */
+  CUcontext own; /* VG_NVDEC_CONTEXT=own: the session's own context, else NULL */
   CUvideoctxlock lock;
   CUstream stream;
   CUvideoparser parser;
@@ -222,7 +239,25 @@ typedef struct nv_dec {
   vg_status cb_status;
   char cb_msg[512];
   CUVIDEOFORMATEX ext;
+  CUVIDPARSERPARAMS parser_params; /* kept for restart */
+  int display_delay;
+  bool own_ctx;
+  cudaVideoDeinterlaceMode deinterlace;
 } nv_dec;
+
+/* An integer knob from the environment within lo..hi, else def. */
+static int env_int(const char *name, int lo, int hi, int def) {
+  const char *v = getenv(name);
+  if (!v || !*v) return def;
+  char *end;
+  long x = strtol(v, &end, 10);
+  return (*end || x < lo || x > hi) ? def : (int)x;
+}
+
+static bool env_is(const char *name, const char *want) {
+  const char *v = getenv(name);
+  return v && strcmp(v, want) == 0;
+}
 
 static int fail_cb(nv_dec *d, vg_status st) {
   if (d->cb_status == VG_OK) {
@@ -239,7 +274,7 @@ static vg_status create_decoder(nv_dec *d, const CUVIDEOFORMAT *f, unsigned surf
   ci.ChromaFormat = f->chroma_format;
   ci.OutputFormat = cudaVideoSurfaceFormat_NV12;
   ci.bitDepthMinus8 = f->bit_depth_luma_minus8;
-  ci.DeinterlaceMode = cudaVideoDeinterlaceMode_Weave; /* same pictures as the CPU decoder */
+  ci.DeinterlaceMode = d->deinterlace; /* weave (default): same pictures as the CPU decoder */
   ci.ulNumOutputSurfaces = 2;
   ci.ulCreationFlags = cudaVideoCreate_PreferCUVID;
   ci.ulNumDecodeSurfaces = surfaces;
@@ -313,8 +348,10 @@ static int CUDAAPI on_decode(void *user, CUVIDPICPARAMS *p) {
 static vg_status copy_out(nv_dec *d, CUdeviceptr src, unsigned pitch, vg_frame *f) {
   CUDA_MEMCPY2D c;
   memset(&c, 0, sizeof c);
-  c.srcMemoryType = CU_MEMORYTYPE_DEVICE;
-  c.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+  /* a context of its own (experiment): the frame set's memory belongs to the primary context,
+   * the driver resolves both pointers through unified addressing */
+  c.srcMemoryType = d->own_ctx ? MEMTYPE_UNIFIED : CU_MEMORYTYPE_DEVICE;
+  c.dstMemoryType = d->own_ctx ? MEMTYPE_UNIFIED : CU_MEMORYTYPE_DEVICE;
   c.srcPitch = pitch;
   c.srcDevice = src + (CUdeviceptr)d->top * pitch + (CUdeviceptr)d->left;
   c.dstDevice = (CUdeviceptr)(uintptr_t)vg_frame_plane(f, 0);
@@ -325,6 +362,8 @@ static vg_status copy_out(nv_dec *d, CUdeviceptr src, unsigned pitch, vg_frame *
   if (r == CUDA_SUCCESS) {
     CUdeviceptr uv = src + (CUdeviceptr)pitch * ((d->coded_h + 1) & ~1u);
     c.srcDevice = uv + (CUdeviceptr)(d->top / 2) * pitch + (CUdeviceptr)d->left;
+    c.srcMemoryType = d->own_ctx ? MEMTYPE_UNIFIED : CU_MEMORYTYPE_DEVICE;
+    c.dstMemoryType = d->own_ctx ? MEMTYPE_UNIFIED : CU_MEMORYTYPE_DEVICE;
     c.dstDevice = (CUdeviceptr)(uintptr_t)vg_frame_plane(f, 1);
     c.dstPitch = (size_t)f->pitch[1];
     c.WidthInBytes = vg_frame_plane_width_bytes(f, 1);
@@ -399,7 +438,7 @@ static vg_status nv_decode(vgv_decoder *base, const vgv_packet *pkt) {
     p.flags = CUVID_PKT_ENDOFSTREAM;
   }
   CUcontext dummy;
-  g_cu->cuCtxPushCurrent(d->ctx);
+  g_cu->cuCtxPushCurrent(d->own_ctx ? d->own : d->ctx);
   CUresult r = g_cv->cuvidParseVideoData(d->parser, &p);
   g_cu->cuCtxPopCurrent(&dummy);
   if (d->cb_status != VG_OK) return vg_set_error(d->cb_status, "%s", d->cb_msg);
@@ -410,19 +449,39 @@ static vg_status nv_decode(vgv_decoder *base, const vgv_packet *pkt) {
   return VG_OK;
 }
 
+/* The next packet starts a new pass over the stream (a loop): a fresh parser, the same decoder
+ * (on_sequence keeps it when the format did not change). The caller drained the old pass. */
+static vg_status nv_restart(vgv_decoder *base) {
+  nv_dec *d = (nv_dec *)base;
+  if (d->cb_status != VG_OK) return vg_set_error(d->cb_status, "%s", d->cb_msg);
+  CUcontext dummy;
+  g_cu->cuCtxPushCurrent(d->own_ctx ? d->own : d->ctx);
+  if (d->parser) g_cv->cuvidDestroyVideoParser(d->parser);
+  d->parser = NULL;
+  CUVIDPARSERPARAMS pp = d->parser_params;
+  CUresult r = g_cv->cuvidCreateVideoParser(&d->parser, &pp);
+  g_cu->cuCtxPopCurrent(&dummy);
+  if (r != CUDA_SUCCESS) {
+    d->parser = NULL;
+    return vg_set_error(VG_ERR_BACKEND, "cannot restart the NVDEC parser on %s: %s", d->gpu,
+                        cu_err(r));
+  }
+  d->have_ts = false;
+  return VG_OK;
+}
+
 static void nv_destroy(vgv_decoder *base) {
   nv_dec *d = (nv_dec *)base;
   if (!d) return;
-  CUcontext dummy;
-  if (d->ctx) g_cu->cuCtxPushCurrent(d->ctx);
+  CUcontext dummy, work = d->own ? d->own : d->ctx;
+  if (work) g_cu->cuCtxPushCurrent(work);
   if (d->parser) g_cv->cuvidDestroyVideoParser(d->parser);
   if (d->dec) g_cv->cuvidDestroyDecoder(d->dec);
   if (d->lock) g_cv->cuvidCtxLockDestroy(d->lock);
   if (d->stream) g_cu->cuStreamDestroy(d->stream);
-  if (d->ctx) {
-    g_cu->cuCtxPopCurrent(&dummy);
-    g_cu->cuDevicePrimaryCtxRelease(d->dev);
-  }
+  if (work) g_cu->cuCtxPopCurrent(&dummy);
+  if (d->own) g_cu->cuCtxDestroy(d->own);
+  if (d->ctx) g_cu->cuDevicePrimaryCtxRelease(d->dev);
   free(d);
 }
 
@@ -434,16 +493,26 @@ static vg_status nv_init(nv_dec *d, const vgv_stream_desc *sd, int ordinal) {
     d->ctx = NULL;
     return vg_set_error(VG_ERR_DEVICE, "cannot use CUDA device %d: %s", ordinal, cu_err(r));
   }
-  CUcontext dummy;
-  g_cu->cuCtxPushCurrent(d->ctx);
-  r = g_cv->cuvidCtxLockCreate(&d->lock, d->ctx);
+  if (env_is("VG_NVDEC_CONTEXT", "own")) {
+    /* experiment: a context of its own; the primary one stays retained for the frames */
+    r = g_cu->cuCtxCreate(&d->own, 0, d->dev);
+    if (r != CUDA_SUCCESS)
+      return vg_set_error(VG_ERR_DEVICE, "cannot create a CUDA context on %s: %s", d->gpu,
+                          cu_err(r));
+    CUcontext dummy;
+    g_cu->cuCtxPopCurrent(&dummy);
+    d->own_ctx = true;
+  }
+  CUcontext dummy, work = d->own_ctx ? d->own : d->ctx;
+  g_cu->cuCtxPushCurrent(work);
+  r = g_cv->cuvidCtxLockCreate(&d->lock, work);
   if (r == CUDA_SUCCESS) r = g_cu->cuStreamCreate(&d->stream, CU_STREAM_NON_BLOCKING);
   if (r == CUDA_SUCCESS) {
     CUVIDPARSERPARAMS pp;
     memset(&pp, 0, sizeof pp);
     pp.CodecType = d->codec;
     pp.ulMaxNumDecodeSurfaces = 1; /* raised by on_sequence */
-    pp.ulMaxDisplayDelay = 2;
+    pp.ulMaxDisplayDelay = (unsigned)d->display_delay;
     pp.pUserData = d;
     pp.pfnSequenceCallback = on_sequence;
     pp.pfnDecodePicture = on_decode;
@@ -455,6 +524,7 @@ static vg_status nv_init(nv_dec *d, const vgv_stream_desc *sd, int ordinal) {
       memcpy(d->ext.raw_seqhdr_data, sd->extradata + 4, (size_t)sd->extradata_size - 4);
       pp.pExtVideoInfo = &d->ext;
     }
+    d->parser_params = pp;
     r = g_cv->cuvidCreateVideoParser(&d->parser, &pp);
   }
   g_cu->cuCtxPopCurrent(&dummy);
@@ -477,9 +547,14 @@ vg_status vgv_nvdec_decoder_create(const vgv_stream_desc *sd, const vg_source_op
   if (!d) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory creating an NVDEC session");
   d->base.decode = nv_decode;
   d->base.destroy = nv_destroy;
+  if (!env_is("VG_NVDEC_RECREATE", "1")) d->base.restart = nv_restart;
   d->base.sink = sink;
   d->codec = cuvid_codec(sd->codec);
   d->surfaces_opt = o->decode_surfaces;
+  d->display_delay = env_int("VG_NVDEC_DISPLAY_DELAY", 0, 16, sd->live ? 2 : 4);
+  d->deinterlace = env_is("VG_NVDEC_DEINTERLACE", "adaptive") ? cudaVideoDeinterlaceMode_Adaptive
+                   : env_is("VG_NVDEC_DEINTERLACE", "bob")    ? cudaVideoDeinterlaceMode_Bob
+                                                              : cudaVideoDeinterlaceMode_Weave;
   vg_status st = nv_init(d, sd, o->device);
   if (st != VG_OK) {
     nv_destroy(&d->base);

@@ -1,6 +1,7 @@
 /* pixels.c - small host-side pixel helpers of the video layer: I420 -> NV12 interleaving and
  * NV12/BGR/GRAY -> RGB24 (for JPEG snapshots and the encoder's non-NV12 inputs), plus codec
- * names. The colour conversion here is the plain BT.601/BT.709 matrix in fixed point. */
+ * names. The colour conversion is the plain BT.601/BT.709 matrix in fixed point (pixels_math.h,
+ * shared with the CUDA twin that feeds nvJPEG). */
 #include "video_internal.h"
 
 #include <string.h>
@@ -36,36 +37,27 @@ void vgv_i420_to_nv12(const uint8_t *y, int ys, const uint8_t *u, int us, const 
   }
 }
 
-static uint8_t clamp8(int v) {
-  return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-}
-
-/* Y'CbCr -> R'G'B' coefficients (x 2^16): cr->r, cb->g, cr->g, cb->b. */
-static void coefs(const vg_frame *f, int *yk, int *yoff, int k[4]) {
+void vgv_yuv_coefs_of(const vg_frame *f, vgv_yuv_coefs *c) {
   bool bt709 = f->colorspace == VG_CS_BT709;
   double kr = bt709 ? 0.2126 : 0.299, kb = bt709 ? 0.0722 : 0.114, kg = 1.0 - kr - kb;
   double ys = f->full_range ? 1.0 : 255.0 / 219.0, cs = f->full_range ? 1.0 : 255.0 / 224.0;
-  *yk = (int)(ys * 65536 + 0.5);
-  *yoff = f->full_range ? 0 : 16;
-  k[0] = (int)(2 * (1 - kr) * cs * 65536 + 0.5);
-  k[1] = (int)(2 * (1 - kb) * kb / kg * cs * 65536 + 0.5);
-  k[2] = (int)(2 * (1 - kr) * kr / kg * cs * 65536 + 0.5);
-  k[3] = (int)(2 * (1 - kb) * cs * 65536 + 0.5);
+  c->yk = (int)(ys * 65536 + 0.5);
+  c->yoff = f->full_range ? 0 : 16;
+  c->k[0] = (int)(2 * (1 - kr) * cs * 65536 + 0.5);
+  c->k[1] = (int)(2 * (1 - kb) * kb / kg * cs * 65536 + 0.5);
+  c->k[2] = (int)(2 * (1 - kr) * kr / kg * cs * 65536 + 0.5);
+  c->k[3] = (int)(2 * (1 - kb) * cs * 65536 + 0.5);
 }
 
 static void nv12_to_rgb24(const vg_frame *f, uint8_t *dst) {
-  int yk, yoff, k[4];
-  coefs(f, &yk, &yoff, k);
+  vgv_yuv_coefs c;
+  vgv_yuv_coefs_of(f, &c);
   const uint8_t *py = vg_frame_plane(f, 0), *puv = vg_frame_plane(f, 1);
   for (int r = 0; r < f->height; r++) {
     const uint8_t *yr = py + (size_t)r * f->pitch[0], *cr = puv + (size_t)(r / 2) * f->pitch[1];
     uint8_t *o = dst + (size_t)r * f->width * 3;
-    for (int x = 0; x < f->width; x++) {
-      int yy = (yr[x] - yoff) * yk, cb = cr[(x / 2) * 2] - 128, crv = cr[(x / 2) * 2 + 1] - 128;
-      o[3 * x] = clamp8((yy + k[0] * crv + 32768) >> 16);
-      o[3 * x + 1] = clamp8((yy - k[1] * cb - k[2] * crv + 32768) >> 16);
-      o[3 * x + 2] = clamp8((yy + k[3] * cb + 32768) >> 16);
-    }
+    for (int x = 0; x < f->width; x++)
+      vgv_yuv_to_rgb(&c, yr[x], cr[(x / 2) * 2], cr[(x / 2) * 2 + 1], o + 3 * x);
   }
 }
 

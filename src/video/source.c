@@ -134,18 +134,22 @@ static void set_frame_duration(vg_source *s) {
   s->dur = d >= 1 ? (int64_t)(d + 0.5) : 1;
 }
 
-static void pace(vg_source *s, int64_t pts) {
-  if (!s->o.realtime || s->info.live) return;
+/* Holds a file's frame until its due time (realtime: true). Returns the time the frame is
+ * released, which stands for its capture time (as a camera would deliver it), or 0 when not
+ * pacing. */
+static int64_t pace(vg_source *s, int64_t pts) {
+  if (!s->o.realtime || s->info.live) return 0;
   int64_t now = vg_now_ns();
   if (!s->paced) {
     s->paced = true;
     s->pace_t0 = now;
     s->pace_p0 = pts;
-    return;
+    return now;
   }
   double sec = (double)(pts - s->pace_p0) * s->desc.tb_num / s->desc.tb_den;
   int64_t due = s->pace_t0 + (int64_t)(sec * 1e9);
   if (due > now) nap(s, (due - now) / 1000000);
+  return vg_now_ns();
 }
 
 static vg_status queue_frame(vg_source *s, vg_frame *f) {
@@ -192,12 +196,12 @@ static vg_status sink_emit(void *ctx, vg_frame *f) {
   }
   s->last_pts = pts;
   s->have_last = true;
-  pace(s, pts);
+  int64_t released = pace(s, pts);
   f->pts = pts;
   f->tb_num = s->desc.tb_num;
   f->tb_den = s->desc.tb_den;
   f->stream_id = s->o.stream_id;
-  f->t_capture_ns = s->t_packet ? s->t_packet : vg_now_ns();
+  f->t_capture_ns = released ? released : s->t_packet ? s->t_packet : vg_now_ns();
   f->t_decode_ns = vg_now_ns();
   pthread_mutex_lock(&s->mu);
   f->frame_no = s->info.frames_out;
@@ -247,6 +251,7 @@ static vg_status new_decoder(vg_source *s) {
   if (s->info.decoder == VG_DECODER_NVDEC) {
     st = s->dm->want_annexb(s->dm);
     s->desc = s->dm->desc;
+    s->desc.live = s->info.live;
     if (st == VG_OK) st = vgv_nvdec_decoder_create(&s->desc, &s->o, sink, &d);
   } else {
 #ifdef VG_HAVE_FFMPEG
@@ -358,8 +363,12 @@ static vg_status restart_pass(vg_source *s) {
     return vg_set_error(VG_ERR_PARSE, "'%s': a whole pass gave no frame; not looping again",
                         s->url);
   VG_TRY(s->dm->rewind(s->dm, s->o.start_sec));
-  drop_decoder(s);
-  VG_TRY(new_decoder(s));
+  if (s->dec->restart) {
+    VG_TRY(s->dec->restart(s->dec));
+  } else {
+    drop_decoder(s);
+    VG_TRY(new_decoder(s));
+  }
   s->rebase = true;
   s->pass_frames = 0;
   s->pass_out = 0;

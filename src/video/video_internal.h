@@ -5,6 +5,7 @@
 #define VIDGRAPH_VIDEO_INTERNAL_H
 
 #include "vidgraph/vg_video.h"
+#include "video/pixels_math.h"
 
 #include <stdatomic.h>
 #include <string.h>
@@ -49,6 +50,7 @@ typedef struct vgv_stream_desc {
   int extradata_size;
   const void *av_params; /* AVCodecParameters * (FFmpeg demuxer only) */
   bool annexb;           /* packets are Annex-B byte streams (what NVDEC's parser wants) */
+  bool live;             /* set by the source: a live stream (decoders keep latency low) */
 } vgv_stream_desc;
 
 typedef struct vgv_packet {
@@ -107,6 +109,9 @@ struct vgv_decoder {
   /* Decodes one packet (NULL = end of stream: drain) and emits what is ready. */
   vg_status (*decode)(vgv_decoder *d, const vgv_packet *pkt);
   void (*destroy)(vgv_decoder *d);
+  /* Optional (NULL: destroy and create a new one): the next packet starts a new pass over the
+   * same stream (a loop), after a drain; keeps what is costly to create. */
+  vg_status (*restart)(vgv_decoder *d);
   atomic_llong decoded, corrupt, concealed;
   char detail[64];
   vgv_sink sink;
@@ -130,7 +135,16 @@ void vgv_i420_to_nv12(const uint8_t *y, int ys, const uint8_t *u, int us, const 
 /* NV12/RGB24/BGR24/GRAY8 host frame -> packed RGB24 rows (dst pitch = width*3). BT.601 or
  * BT.709 after the frame's colorspace, limited or full range. */
 void vgv_to_rgb24(const vg_frame *f, uint8_t *dst);
+/* The coefficients vgv_to_rgb24 uses for an NV12 frame (its colorspace and range). */
+void vgv_yuv_coefs_of(const vg_frame *f, vgv_yuv_coefs *c);
 const char *vgv_codec_long_name(vgv_codec c);
+
+/* nvJPEG (jpeg_nvjpeg.c): whether device frames of CUDA device `ordinal` can be encoded on the
+ * GPU (else the reason); the loaded version or ""; the encode itself, VG_ERR_UNSUPPORTED when
+ * nvJPEG cannot be used for f (host frame, no library, no device), other codes when it failed. */
+bool vgv_nvjpeg_usable(int ordinal, char *reason, size_t cap);
+const char *vgv_nvjpeg_version(void);
+vg_status vgv_nvjpeg_encode(const vg_frame *f, int quality, uint8_t **out, size_t *out_len);
 /* Copies a string (NULL = "") into a fixed array, truncating, always terminated. */
 static inline void vgv_copy(char *dst, size_t cap, const char *src) {
   size_t n = src ? strlen(src) : 0;

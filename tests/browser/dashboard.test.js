@@ -87,6 +87,18 @@ async function main() {
       assert(/running on (CUDA|CPU)/.test(text), `banner does not say what runs instead: ${text}`);
     });
 
+    await check('system panel shows the JPEG encoder of device frames and the driver release', async () => {
+      const api = await page.evaluate(async (t) => (await fetch('/api/system/info', { headers: { Authorization: 'Bearer ' + t } })).json(), a.token);
+      const jpeg = await page.textContent('#jpeg');
+      assert(api.jpeg && api.jpeg.device_frames, 'system info has no jpeg encoder');
+      assert(jpeg.includes(api.jpeg.device_frames), `JPEG panel '${jpeg}' lacks '${api.jpeg.device_frames}'`);
+      if (api.jpeg.reason) assert(jpeg.includes(api.jpeg.reason.slice(0, 30)), `JPEG panel lacks the reason '${api.jpeg.reason}'`);
+      const drv = await page.textContent('#driver-release');
+      assert(api.driver, 'system info has no driver');
+      const want = api.driver.release || api.driver.reason.slice(0, 30);
+      assert(drv.includes(want), `driver line '${drv}' lacks '${want}'`);
+    });
+
     await check('a live stream shows new annotated frames and its fps', async () => {
       // the live stream is added over the API (as another program would), the page picks it up
       let sel = '.card.stream';

@@ -41,7 +41,9 @@ setInterval(() => {
 const info = {
   version: '0.1.0', build: { cuda: true, ffmpeg: true, sanitize: false },
   cpu: { model: 'Mock CPU', cores: 2 },
-  gpus: [{ index: 0, name: 'NVIDIA H200', memory_used: 2e9, memory_total: 1.4e11, compute_capability: '9.0', driver: '580.65' }],
+  gpus: [{ index: 0, name: 'NVIDIA H200', memory_used: 2e9, memory_total: 1.4e11, compute_capability: '9.0', cuda_driver_api: '13.0' }],
+  driver: { release: '580.65.06', reason: '' },
+  jpeg: { device_frames: 'nvjpeg', reason: '', nvjpeg_version: '13.0.0', summary: 'jpeg: nvjpeg 13.0.0' },
   onnxruntime: { version: '1.29.0', origin: 'npm' },
   providers: [
     { name: 'TensorrtExecutionProvider', usable: false, reason: 'libnvinfer.so.10: cannot open shared object file: No such file or directory' },

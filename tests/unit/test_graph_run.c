@@ -1,7 +1,8 @@
 /* test_graph_run.c - run lifecycle: cancel (from a callback, from another thread, by destroy),
  * failure propagation (on_error: fail names the node; on_error: drop counts and goes on), no
  * leaked packets afterwards, bounded waits, graceful stop, two concurrent runs isolated, node
- * state events, one-shot runs with input/output nodes, and the JSON summary. */
+ * state events, one-shot runs with input/output nodes, the JSON summary and the end-to-end frame
+ * latency it reports. */
 #include "vg_test.h"
 
 #include <jansson.h>
@@ -136,6 +137,12 @@ static void test_stop_is_graceful(void **state) {
   VG_ASSERT_OK(vg_run_get_summary(r, &s));
   assert_true(s.frames_done > 0);
   assert_int_equal(s.frames_done, s.frames_in); /* frames in flight finished */
+  /* every finished frame has its latency (entering the graph -> its last node) */
+  assert_int_equal(s.frame_latency.count, s.frames_done);
+  assert_true(s.frame_latency.p50_ms >= 0 && s.frame_latency.p99_ms >= s.frame_latency.p50_ms);
+  char *js = vg_run_summary_json(&s);
+  assert_non_null(strstr(js, "\"frame_latency\":{\"count\":"));
+  free(js);
   vg_run_destroy(r);
   /* the sink was flushed: one line per frame */
   FILE *f = fopen(path, "r");
@@ -402,6 +409,40 @@ static void test_eos_packets(void **state) {
   vg_graph_free(g);
 }
 
+/* Every completed frame adds one end-to-end latency sample (capture -> last node done); a pass
+ * node sleeping 4 ms on the way makes every sample at least that long. */
+static void test_frame_latency(void **state) {
+  (void)state;
+  vg_graph *g = load("nodes:\n"
+                     "  - {id: src, type: test_source, params: {count: 5, streams: 2}}\n"
+                     "  - {id: slow, type: pass, params: {delay_ms: 4}}\n"
+                     "  - {id: out, type: callback_sink}\n"
+                     "edges: [src -> slow, slow -> out]\n");
+  vg_run *r;
+  VG_ASSERT_OK(vg_run_create(g, NULL, &r));
+  VG_ASSERT_OK(vg_run_start(r));
+  VG_ASSERT_OK(vg_run_wait(r, 10000));
+  vg_run_summary s;
+  VG_ASSERT_OK(vg_run_get_summary(r, &s));
+  assert_int_equal(s.frames_done, 10);
+  assert_int_equal(s.frame_latency.count, 10);
+  assert_true(s.frame_latency.min_ms >= 4.0);
+  assert_true(s.frame_latency.p50_ms <= s.frame_latency.p99_ms);
+  assert_true(s.frame_latency.p99_ms <= s.frame_latency.max_ms);
+  char *json = vg_run_summary_json(&s);
+  assert_non_null(json);
+  json_t *j = json_loads(json, 0, NULL);
+  assert_non_null(j);
+  json_t *fl = json_object_get(j, "frame_latency");
+  assert_int_equal(json_integer_value(json_object_get(fl, "count")), 10);
+  assert_true(json_real_value(json_object_get(fl, "p50_ms")) >= 4.0);
+  json_decref(j);
+  free(json);
+  vg_run_summary_free(&s);
+  vg_run_destroy(r);
+  vg_graph_free(g);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cancel_from_callback),
@@ -414,6 +455,7 @@ int main(void) {
       cmocka_unit_test(test_events),
       cmocka_unit_test(test_one_shot),
       cmocka_unit_test(test_eos_packets),
+      cmocka_unit_test(test_frame_latency),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

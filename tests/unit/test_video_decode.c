@@ -319,7 +319,14 @@ static void test_realtime_pacing(void **st) {
   VG_ASSERT_OK(vg_source_open(fx("h264_320x240.mp4"), &o, &s));
   vg_frame f;
   int n = 0;
+  int64_t cap0 = 0, cap_last = 0;
   while (vg_source_read(s, &f, 20000) == VG_OK) {
+    /* a paced frame's capture time is its release time (what a camera would have delivered),
+     * so capture times are spaced by the frame interval: end-to-end latency then starts at the
+     * release, not at a packet read that waited for its due time */
+    if (n == 0) cap0 = f.t_capture_ns;
+    cap_last = f.t_capture_ns;
+    assert_true(f.t_capture_ns >= t0 && f.t_capture_ns <= vg_now_ns());
     vg_frame_release(&f);
     n++;
   }
@@ -328,6 +335,7 @@ static void test_realtime_pacing(void **st) {
   assert_int_equal(n, 6);
   /* 6 frames at 25 fps span 5 frame intervals: delivery cannot be faster than that */
   assert_true(el >= 5 / 25.0 - 0.005);
+  assert_true((cap_last - cap0) / 1e9 >= 5 / 25.0 - 0.005);
 }
 
 static void test_many_sources_at_once(void **st) {

@@ -1,7 +1,9 @@
 # server.sh - `vidgraph serve` on the GPU machine (issue 14, sourced by run_gpu.sh after infer.sh
 # made models/test): a live graph on NVDEC + CUDA, two streams added over the API, then what
 # /api/system/info, /api/models, /api/streams and /metrics say: the GPU, the provider in use,
-# TensorRT's fallback reason, fps, and that no frame crossed to the host except for frame.jpg.
+# TensorRT's fallback reason, fps, the driver release (NVML) and the JPEG encoder; frame.jpg and
+# MJPEG of the live NVDEC frames are encoded with nvJPEG (counted as such, not as frame copies),
+# and no frame crossed to the host.
 server_gpu() {
   local log="$OUT/server-serve.log" port pid
   "$VG_BIN" serve --config tests/gpu/server/serve.yaml --listen 127.0.0.1:0 > "$log" 2>&1 &
@@ -12,7 +14,7 @@ server_gpu() {
   done
   [ -n "$port" ] || { cat "$log"; kill $pid; return 1; }
   python3 - "$port" "$OUT" <<'PY'
-import json, sys, time, urllib.request
+import json, re, sys, time, urllib.request
 port, out = sys.argv[1], sys.argv[2]
 base = "http://127.0.0.1:%s" % port
 def call(method, path, body=None):
@@ -27,6 +29,25 @@ for i in (1, 2):
 time.sleep(8)
 info, models, streams = call("GET", "/api/system/info"), call("GET", "/api/models"), call("GET", "/api/streams")
 jpeg = call("GET", "/api/streams/cam1/frame.jpg")
+def mjpeg_parts(path, want):
+    # reads `want` parts of the multipart stream: each a header block, then Content-Length bytes
+    r = urllib.request.urlopen(base + path, timeout=60)
+    parts = soi = 0
+    try:
+        for _ in range(want):
+            head = b""
+            while b"\r\n\r\n" not in head:
+                c = r.read(1)
+                if not c: return parts, soi
+                head += c
+            m = re.search(rb"Content-Length: (\d+)", head)
+            body = r.read(int(m.group(1))) if m else b""
+            parts += 1
+            soi += body[:2] == b"\xff\xd8"
+    finally:
+        r.close()
+    return parts, soi
+mj_parts, mj_soi = mjpeg_parts("/api/streams/cam2/mjpeg", 5)
 metrics = call("GET", "/metrics").decode()
 json.dump({"info": info, "models": models, "streams": streams}, open(out + "/server-gpu.json", "w"), indent=1)
 open(out + "/server-metrics.txt", "w").write(metrics)
@@ -42,8 +63,36 @@ print("tensorrt:", trt[0][:160] if trt else prov.get("TensorrtExecutionProvider"
 print("jpeg bytes:", len(jpeg))
 copy_lines = [l for l in metrics.splitlines() if "cop" in l and not l.startswith("#")][:8]
 print("\n".join(copy_lines))
-ok = gpu.startswith("NVIDIA") and m.get("execution_provider") == "CUDAExecutionProvider" and len(jpeg) > 1000
-print("KEY: %s, det on %s, 2 streams %.1f fps total, TensorRT reason shown: %s" % (gpu, m.get("execution_provider"), fps, bool(trt)))
+def metric(name, labels=""):
+    tot = 0.0
+    for l in metrics.splitlines():
+        if l.startswith(name + ("{" if labels else " ")) and labels in l:
+            tot += float(l.rsplit(" ", 1)[1])
+    return tot
+nvj = metric("vidgraph_jpeg_encodes_total", 'path="nvjpeg"')
+readback = metric("vidgraph_jpeg_encodes_total", 'path="readback"')
+frame_copies = metric("vidgraph_copies_total", 'direction="frames_to_host"')
+jbytes = metric("vidgraph_jpeg_gpu_bytes_to_host_total")
+jinfo, drv = info.get("jpeg", {}), info.get("driver", {})
+print("jpeg:", jinfo.get("summary"), "| nvjpeg encodes:", nvj, "| readbacks:", readback,
+      "| jpeg bytes to host:", jbytes, "| mjpeg parts:", mj_parts, mj_soi)
+print("driver release:", drv.get("release"), drv.get("reason", ""), "| cuda driver api:",
+      info["gpus"][0].get("cuda_driver_api") if info.get("gpus") else None)
+print("frame copies to host:", frame_copies)
+checks = {
+    "gpu": gpu.startswith("NVIDIA"),
+    "cuda provider": m.get("execution_provider") == "CUDAExecutionProvider",
+    "frame.jpg": len(jpeg) > 1000 and jpeg[:2] == b"\xff\xd8",
+    "mjpeg parts": mj_parts == 5 and mj_soi == 5,
+    "jpeg on nvjpeg": jinfo.get("device_frames") == "nvjpeg" and nvj >= 6 and readback == 0,
+    "jpeg bytes counted": jbytes > 1000,
+    "no frame copies": frame_copies == 0,
+    "driver release": bool(drv.get("release")),
+}
+for k, v in checks.items():
+    print("%s %s" % ("PASS" if v else "FAIL", k))
+ok = all(checks.values())
+print("KEY: %s drv %s, det on %s, %.1f fps, %s x%d, 0 frame copies: %s" % (gpu, drv.get("release"), m.get("execution_provider"), fps, jinfo.get("device_frames"), nvj, frame_copies == 0))
 sys.exit(0 if ok else 1)
 PY
   local rc=$?
@@ -52,3 +101,30 @@ PY
   return $rc
 }
 step server-gpu-live server_gpu
+
+# jpeg_sink on NVDEC frames (`vidgraph run`): every snapshot is encoded by nvJPEG on the GPU, so
+# the node counts no copy (a libjpeg snapshot of a device frame would count one read-back each).
+jpeg_sink_gpu() {
+  local dir="$OUT/jpeg-sink"
+  mkdir -p "$dir"
+  cat > "$dir/graph.yaml" <<YAML
+nodes:
+  - {id: video, type: source, params: {url: $PWD/tests/fixtures-gpu/h264_1920x1080_bench.h264, decoder: nvdec}}
+  - {id: snap, type: jpeg_sink, params: {path: snaps, every: 10, quality: 85}}
+edges: [video -> snap]
+YAML
+  "$VG_BIN" run "$dir/graph.yaml" --json --output "$dir" > "$dir/summary-stdout.json" || return 1
+  python3 - "$dir/summary-stdout.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+n = [x for x in d["nodes"] if x["id"] == "snap"][0]
+det = n["detail"]
+print("snapshots:", det["written"], "| nvjpeg:", det["nvjpeg"], "| jpeg bytes to host:", det["jpeg_bytes_to_host"],
+      "| node copies:", n["copies"], "| frame copies to host:", d["frame_copies_to_host"])
+ok = det["written"] > 0 and det["nvjpeg"] == det["written"] and n["copies"] == 0 and d["frame_copies_to_host"] == 0
+print("%s jpeg_sink on nvJPEG" % ("PASS" if ok else "FAIL"))
+print("KEY: jpeg_sink %d snapshots, %d on nvJPEG, %d B to host, copies %d" % (det["written"], det["nvjpeg"], det["jpeg_bytes_to_host"], n["copies"]))
+sys.exit(0 if ok else 1)
+PY
+}
+step server-jpeg-sink-nvjpeg jpeg_sink_gpu

@@ -1,0 +1,125 @@
+# shapes.sh - issue 12 item 2 (stable shapes) on the GPU machine: the plate graph
+# (examples/plates.yaml) over the varied-size sample (scripts/make_varied_sample.sh:
+# varied.h264 + varied_truth.json in $DATA), 1 and 8 streams (the same file 8 times, several
+# --input), with shape buckets on/off, warm-up on/off and cross-stream batching on/off. One table
+# line per run: fps, rec p50/p99, frame p50/p99, exact reads vs truth (8 streams: the sum over
+# the streams), first runs at new shapes after load, copies to host. PASS/FAIL on correctness
+# only (exact reads not below the buckets-off run of the same stream count, 0 frame copies to
+# the host, every run finished), never on timing. Sourced by run_gpu.sh; logs in $OUT/shapes/.
+# Runs are stopped after SHAPES_TIMEOUT seconds (SIGTERM: the summary is still written, fps is
+# then over the frames done; the line says "stopped").
+DATA=${DATA:-samples}
+SHAPES_TIMEOUT=${SHAPES_TIMEOUT:-30}
+
+shapes_one() { # NAME STREAMS [--set ...]: one run, one table line
+  local name=$1 n=$2; shift 2
+  local dir="$OUT/shapes/$name" ins=() i
+  for ((i = 0; i < n; i++)); do ins+=(--input "$DATA/varied.h264"); done
+  mkdir -p "$dir"
+  timeout -s TERM -k 20 "$SHAPES_TIMEOUT" "$VG_BIN" run examples/plates.yaml "${ins[@]}" \
+    --output "$dir" --set nodes.annotated.params.required=false "$@" > "$dir/run.log" 2>&1
+  echo "$?" > "$dir/rc"
+  local s
+  for ((s = 0; s < n; s++)); do
+    python3 scripts/eval_plates.py --truth "$DATA/varied_truth.json" --events "$dir/events.jsonl" \
+      --stream "$s" > "$dir/eval_$s.txt" 2>&1
+  done
+  python3 - "$dir" "$name" "$n" <<'PY'
+import json, os, re, sys
+d, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rc = open(os.path.join(d, "rc")).read().strip()
+try:
+    s = json.load(open(os.path.join(d, "summary.json")))
+except Exception as e:
+    print("SHAPES %-22s n=%d FAILED: no summary (%s), rc %s" % (name, n, e, rc))
+    json.dump({"name": name, "ok": False}, open(os.path.join(d, "row.json"), "w"))
+    sys.exit(0)
+nodes = {x["id"]: x for x in s.get("nodes", [])}
+exact = total = 0
+for k in range(n):
+    t = open(os.path.join(d, "eval_%d.txt" % k)).read()
+    m = re.search(r"exact reads: (\d+)/(\d+)", t)
+    if m:
+        exact += int(m.group(1)); total += int(m.group(2))
+lat = lambda node, key: nodes.get(node, {}).get("latency", {}).get(key, float("nan"))
+fl = s.get("frame_latency", {})
+first = sum(nodes.get(x, {}).get("detail", {}).get("new_shapes_after_warmup", 0) for x in ("det", "cls", "rec"))
+newsh = sum(nodes.get(x, {}).get("detail", {}).get("new_shapes", 0) for x in ("det", "cls", "rec"))
+warm = sum(nodes.get(x, {}).get("detail", {}).get("warmup_ms", 0) for x in ("det", "cls", "rec"))
+row = {"name": name, "streams": n, "state": s["state"], "rc": rc, "fps": s["fps"],
+       "frames": s["frames_done"], "rec_p50": lat("rec", "p50_ms"), "rec_p99": lat("rec", "p99_ms"),
+       "rec_mean_batch": nodes.get("rec", {}).get("mean_batch", 0),
+       "frame_p50": fl.get("p50_ms", float("nan")), "frame_p99": fl.get("p99_ms", float("nan")),
+       "exact": exact, "total": total, "new_shapes": newsh, "new_after_warmup": first,
+       "warmup_ms": warm, "copies_to_host": s["copies_to_host"],
+       "frame_copies_to_host": s["frame_copies_to_host"],
+       "providers": [nodes.get(x, {}).get("detail", {}).get("provider") for x in ("det", "cls", "rec")],
+       "rec_buckets": nodes.get("rec", {}).get("detail", {}).get("buckets"),
+       "rec_cuda_graph_reason": nodes.get("rec", {}).get("detail", {}).get("cuda_graph_reason"),
+       "rec_nodes": nodes.get("rec", {}).get("detail", {}).get("nodes_per_provider"),
+       "graphs": {x: [nodes.get(x, {}).get("detail", {}).get("cuda_graph"),
+                      nodes.get(x, {}).get("detail", {}).get("cuda_graph_reason")] for x in ("det", "cls", "rec")}}
+row["ok"] = s["state"] in ("succeeded", "stopped") and s["frame_copies_to_host"] == 0
+json.dump(row, open(os.path.join(d, "row.json"), "w"))
+print("SHAPES %-22s n=%d %-9s %4d fr %7.1f fps | rec p50 %6.2f p99 %7.2f ms b%.1f | frame p50 %7.2f p99 %8.2f ms | "
+      "exact %d/%d | new shapes %d (after warm-up %d), warm-up %.0f ms | copies to host %d (frames %d) | %s"
+      % (name, n, s["state"], s["frames_done"], s["fps"], row["rec_p50"], row["rec_p99"], row["rec_mean_batch"],
+         row["frame_p50"], row["frame_p99"], exact, total, newsh, first, warm, s["copies_to_host"],
+         s["frame_copies_to_host"], ",".join(str(p) for p in row["providers"])))
+if "graphs" in name:
+    for x, (on, why) in row["graphs"].items():
+        print("SHAPES   %s: cuda_graph %s: %s" % (x, on, why))
+print("SHAPES   rec: %s, nodes per provider %s" % (row["rec_buckets"], row["rec_nodes"]))
+PY
+}
+
+shapes_gpu() {
+  [ -s "$DATA/varied.h264" ] && [ -s "$DATA/varied_truth.json" ] || {
+    echo "SKIP: $DATA/varied.h264 / varied_truth.json missing (scripts/make_varied_sample.sh)"; return 77; }
+  local off="--set nodes.det.params.buckets.enabled=false --set nodes.cls.params.buckets.enabled=false --set nodes.rec.params.buckets.enabled=false"
+  local cold="--set nodes.det.params.warmup=false --set nodes.cls.params.warmup=false --set nodes.rec.params.warmup=false"
+  local nobatch="--set nodes.det.max_batch=1 --set nodes.cls.max_batch=1 --set nodes.rec.max_batch=1"
+  local batch="--set nodes.det.max_batch=8 --set nodes.cls.max_batch=8 --set nodes.rec.max_batch=8"
+  local n
+  for n in 1 8; do
+    # shellcheck disable=SC2086
+    {
+      shapes_one "s${n}_buckets_off" $n $off $nobatch
+      shapes_one "s${n}_buckets" $n $nobatch
+      shapes_one "s${n}_buckets_nowarmup" $n $cold $nobatch
+      shapes_one "s${n}_buckets_batch" $n $batch
+      shapes_one "s${n}_buckets_off_batch" $n $off $batch
+    }
+  done
+  # CUDA graphs per bucket (needs every node of a model on CUDA; the reason is printed when not)
+  local graphs="--set nodes.det.params.cuda.cuda_graph=true --set nodes.cls.params.cuda.cuda_graph=true --set nodes.rec.params.cuda.cuda_graph=true"
+  # shellcheck disable=SC2086
+  shapes_one "s1_buckets_graphs" 1 $graphs $nobatch
+  python3 - "$OUT/shapes" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+rows = {}
+for name in sorted(os.listdir(d)):
+    p = os.path.join(d, name, "row.json")
+    if os.path.exists(p):
+        rows[name] = json.load(open(p))
+bad = []
+for name, r in rows.items():
+    if not r.get("ok"):
+        bad.append("%s: state %s, frame copies %s" % (name, r.get("state"), r.get("frame_copies_to_host")))
+for n in (1, 8):
+    ref = rows.get("s%d_buckets_off" % n)
+    for name, r in rows.items():
+        # (the CUDA-graph run is informative: a graph's outputs are fixed buffers that the next
+        # run overwrites, so its reads are printed, not checked)
+        if ref and r.get("streams") == n and "graphs" not in name and r.get("state") == "succeeded" and ref.get("state") == "succeeded" \
+           and r["exact"] < ref["exact"]:
+            bad.append("%s: exact reads %d < buckets off %d" % (name, r["exact"], ref["exact"]))
+b1, b8 = rows.get("s1_buckets_batch", {}), rows.get("s8_buckets_batch", {})
+print("KEY: 1 stream %.0f fps (rec p50 %.2f p99 %.2f), 8 streams %.0f fps, exact %s/%s; %s" % (
+    b1.get("fps", 0), b1.get("rec_p50", 0), b1.get("rec_p99", 0), b8.get("fps", 0), b1.get("exact"),
+    b1.get("total"), "FAIL: " + "; ".join(bad) if bad else "all correct"))
+sys.exit(1 if bad else 0)
+PY
+}
+step shapes-buckets shapes_gpu
