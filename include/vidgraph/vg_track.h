@@ -104,7 +104,7 @@ void vg_tracker_finish(vg_tracker *t);
 void vg_tracker_restart(vg_tracker *t);
 
 /* Two readings of one object's text agree: equal, one a part of the other (a plate read while
- * it enters the frame), or a few characters apart (at most a third of the longer, at least 1),
+ * it enters the frame), or a few characters apart (at most half of the longer, at least 2),
  * comparing letters and digits only, case-insensitively. */
 bool vg_text_agree(const char *a, const char *b);
 

@@ -178,7 +178,7 @@ bool vg_text_agree(const char *a, const char *b) {
     }
   }
   size_t longer = n > m ? n : m;
-  int limit = (int)(longer / 3) > 1 ? (int)(longer / 3) : 1;
+  int limit = (int)(longer / 2) > 2 ? (int)(longer / 2) : 2;
   return row[m] <= limit;
 }
 

@@ -297,6 +297,7 @@ static void test_plate_swap(void **st) {
   assert_true(vg_text_agree("KX52 RTU", "RTU"));        /* entering the frame: a part */
   assert_true(vg_text_agree("KX52RTU", "KX52 RTV"));    /* one misread character */
   assert_true(vg_text_agree("AB-123-CD", "AB123CD"));   /* separators do not count */
+  assert_true(vg_text_agree("AB12CDE", "8812COE"));     /* three OCR confusions of seven */
   assert_false(vg_text_agree("KX52RTU", "MH12AB1234")); /* another plate */
   assert_false(vg_text_agree("AB12CDE", "XY98ZZE"));
   vg_tracker_params p;
