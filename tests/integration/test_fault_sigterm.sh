@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_fault_sigterm.sh - SIGTERM at random points of a run (issue 15, faults): the people-count
 # graph (model load, tiles, detector, tracker, counter, overlay, MP4 + JSONL + JPEG sinks) over a
-# short clip is first run to the end to time it, then VG_SIGTERM_KILLS runs (default 8) are sent
+# short clip is first run to the end to time it, then VG_SIGTERM_KILLS runs (default 6) are sent
 # SIGTERM after a random delay in [0, 1.2 x that time], so the signal lands during start-up
 # (option parsing, model loading), steady state and shutdown (sinks finalising, summary), or after
 # the end. Each run must:
@@ -22,7 +22,7 @@ for t in ffmpeg ffprobe python3; do
 done
 [ -f samples/people.mp4 ] || { echo "SKIP: samples/people.mp4 missing (scripts/setup.sh)"; exit 77; }
 [ -f models/test/yolo_like.onnx ] || { echo "SKIP: models/test missing (scripts/setup.sh)"; exit 77; }
-kills=${VG_SIGTERM_KILLS:-8}
+kills=${VG_SIGTERM_KILLS:-6}
 seed=${VG_SIGTERM_SEED:-$((RANDOM * 32768 + RANDOM))}
 tmp=$(mktemp -d /tmp/vg_sigterm_XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

@@ -81,6 +81,7 @@ for i, im in enumerate(sorted(truth, key=lambda t: t["file"])):
         print("%s: plates %r, read %r (tracks %r)" % (im["file"], im["texts"], texts, ids))
 print("stills: %d/%d plates read, %d exact" % (hit, want, exact))
 assert hit >= rate * want, "below %.0f%%" % (100 * rate)
+assert exact >= rate * want, "exact texts below %.0f%%" % (100 * rate)
 PY
   ok "stills read"
 else
