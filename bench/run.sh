@@ -5,7 +5,7 @@
 #   bench/run.sh [--smoke] [--out DIR] [--only SUITE[,SUITE]] [--budget SECONDS]
 #
 # Suites: ceiling, model, detection, tiles4k, plates (bench/suite.py says what each measures).
-# The full run is sized for one device call of at most 9 minutes on the H200 (budget 530 s, each
+# The full run is sized for one device call of at most 9 minutes on the H200 (budget 470 s, each
 # run time-boxed); --smoke is the CPU variant CI runs (< 60 s, tiny clip, GPU cases recorded as
 # skipped with the reason, nothing timed is asserted). Output: DIR/results.json (validated by
 # bench/validate.py), DIR/runs/*/summary.json, DIR/logs/. Default DIR: out/bench-full|smoke.

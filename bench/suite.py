@@ -76,25 +76,34 @@ def cmdline(cmd):
 
 class GpuMem:
     """Samples the GPU memory used by one process (nvidia-smi, every 0.25 s) while it runs;
-    peak in MB, or None without nvidia-smi or when the process never showed up."""
+    peak in MB. When the process never shows up by its pid (a container's pid namespace), the
+    peak of the device's used memory above what was used when it started; None without
+    nvidia-smi."""
 
     def __init__(self, pid):
         self.pid, self.peak, self.stop = pid, None, threading.Event()
+        self.base, self.peak_dev = None, None
         self.smi = shutil.which("nvidia-smi")
         self.t = threading.Thread(target=self.loop, daemon=True)
         if self.smi:
             self.t.start()
 
+    def query(self, what):
+        return subprocess.run([self.smi, what, "--format=csv,noheader,nounits"],
+                              capture_output=True, text=True, timeout=5).stdout
+
     def loop(self):
         while not self.stop.is_set():
             try:
-                out = subprocess.run([self.smi, "--query-compute-apps=pid,used_memory",
-                                      "--format=csv,noheader,nounits"], capture_output=True,
-                                     text=True, timeout=5).stdout
-                for line in out.splitlines():
+                for line in self.query("--query-compute-apps=pid,used_memory").splitlines():
                     f = [x.strip() for x in line.split(",")]
                     if len(f) == 2 and f[0] == str(self.pid) and f[1].isdigit():
                         self.peak = max(self.peak or 0, int(f[1]))
+                used = self.query("--query-gpu=memory.used").split()
+                if used and used[0].isdigit():
+                    u = int(used[0])
+                    self.base = u if self.base is None else self.base
+                    self.peak_dev = max(self.peak_dev or 0, u)
             except (OSError, subprocess.SubprocessError):
                 return
             self.stop.wait(0.25)
@@ -102,7 +111,9 @@ class GpuMem:
     def done(self):
         self.stop.set()
         if self.smi:
-            self.t.join(timeout=6)
+            self.t.join(timeout=12)
+        if self.peak is None and self.peak_dev is not None and self.base is not None:
+            return self.peak_dev - self.base or None
         return self.peak
 
 
@@ -113,7 +124,7 @@ class Bench:
         self.out = os.path.abspath(args.out)
         os.makedirs(os.path.join(self.out, "logs"), exist_ok=True)
         self.t0 = time.monotonic()
-        self.budget = args.budget if args.budget else (55 if self.smoke else 530)
+        self.budget = args.budget if args.budget else (55 if self.smoke else 470)
         self.results, self.ledger, self.rows = [], [], []
         self.vg = os.environ.get("VG_BIN") or next(
             (p for p in ("build/vidgraph", "build-gpu/vidgraph") if os.access(p, os.X_OK)),
@@ -693,14 +704,9 @@ class Bench:
                 log("suite %s failed: %r" % (s, e))
                 self.skip(s, "%s/driver-error" % s, "vidgraph", "driver error: %r" % e)
             log("suite %s: %.1f s" % (s, time.monotonic() - t))
-        doc = {"schema": 1, "mode": "smoke" if self.smoke else "full", "started": started,
-               "duration_s": round(time.monotonic() - self.t0, 1), "machine": machine,
-               "versions": versions, "results": self.results, "ledger": self.ledger,
-               "targets": self.targets()}
+            self.write(started, machine, versions)  # what is done survives a kill
+        doc = self.write(started, machine, versions)
         path = os.path.join(self.out, "results.json")
-        with open(path, "w") as f:
-            json.dump(doc, f, indent=1)
-            f.write("\n")
         errs = validate.check_doc(doc)
         self.table(doc)
         if errs:
@@ -708,6 +714,18 @@ class Bench:
             return 1
         log("wrote %s (%d results, %d targets)" % (path, len(self.results), len(doc["targets"])))
         return 0
+
+    def write(self, started, machine, versions):
+        doc = {"schema": 1, "mode": "smoke" if self.smoke else "full", "started": started,
+               "duration_s": round(time.monotonic() - self.t0, 1), "machine": machine,
+               "versions": versions, "results": self.results, "ledger": self.ledger,
+               "targets": self.targets()}
+        path = os.path.join(self.out, "results.json")
+        with open(path + ".tmp", "w") as f:
+            json.dump(doc, f, indent=1)
+            f.write("\n")
+        os.replace(path + ".tmp", path)
+        return doc
 
     def table(self, doc):
         print("%-40s %-14s %14s %13s  %s" % ("NAME", "IMPL", "FPS|VALUE", "P50/P99 ms", "NOTES"))

@@ -109,6 +109,11 @@ const char *vg_port_types_str(unsigned types, char *buf, size_t cap);
 #define VG_MAX_PORTS 8
 /* The largest max_batch a spec may give a batching node (frames per call). */
 #define VG_MAX_BATCH 1024
+/* The most streams one run has open at once (a stream opens with its first packet and closes
+ * after its end-of-stream packet has gone through the graph; its slot is then reused). The
+ * scheduler keeps the per-stream slots (ordering and the nodes' per-stream state); a packet of
+ * one more stream fails the run with "too many streams: ...". */
+#define VG_GRAPH_MAX_STREAMS 256
 
 typedef struct vg_port {
   const char *name; /* NULL ends the list */
@@ -135,6 +140,9 @@ typedef struct vg_node vg_node; /* one node of one run */
 typedef struct vg_node_io {
   vg_packet *in[VG_MAX_PORTS];
   vg_packet *out[VG_MAX_PORTS];
+  /* The per-stream state of this frame's stream (stream_state_size bytes, stream_init already
+   * run), for a type with a stream_state_size; NULL otherwise. */
+  void *stream_state;
 } vg_node_io;
 
 /* One call of process(). */
@@ -291,6 +299,19 @@ typedef struct vg_node_type {
   vg_status (*flush)(vg_node *self, void *state);
   /* Releases what state holds (see above). Optional. */
   void (*destroy)(void *state);
+  /* Per-stream state (ordered types only). With a stream_state_size, the scheduler allocates
+   * that many zeroed bytes for each stream the node sees, before the node's first call for the
+   * stream, then calls stream_init (optional) with the node's state; process finds the block in
+   * io[k].stream_state. stream_destroy (optional) releases what the block holds and the
+   * scheduler frees it: when the stream ends (its end-of-stream packet went through the graph),
+   * at the end of the run and at teardown; always once per block, also after a failed
+   * stream_init (so it must accept a partly filled block). A failed stream_init fails the call
+   * like a failed process (on_error applies). Calls for one stream never overlap, so the block
+   * needs no lock; the node's own state is shared by all streams. At most VG_GRAPH_MAX_STREAMS
+   * streams at once. */
+  size_t stream_state_size;
+  vg_status (*stream_init)(vg_node *self, void *state, void *stream_state, int stream_id);
+  void (*stream_destroy)(vg_node *self, void *state, void *stream_state);
   /* Names of the type's own counters (VG_STAT_NODE0 + k), NULL-terminated; e.g. "detections". */
   const char *stats[VG_NODE_MAX_STATS];
   /* What the node wants the run summary to show (a model's provider and fallback reasons, a

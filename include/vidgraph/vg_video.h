@@ -63,6 +63,14 @@ typedef struct vg_video_event {
 /* Called on the source's reader thread; must be quick and must not call back into the source. */
 typedef void (*vg_video_event_fn)(void *user, const vg_video_event *ev);
 
+/* Defaults of vg_source_opts (vg_source_opts_default); the `source` node's parameter table
+ * takes its defaults from these too. */
+#define VG_SOURCE_DEFAULT_OUTPUT_FRAMES 6
+#define VG_SOURCE_DEFAULT_OPEN_TIMEOUT_MS 10000
+#define VG_SOURCE_DEFAULT_READ_TIMEOUT_MS 5000
+#define VG_SOURCE_DEFAULT_RECONNECT_ATTEMPTS 5
+#define VG_SOURCE_DEFAULT_IMAGE_FPS 1.0
+
 typedef struct vg_source_opts {
   int stream_id;            /* copied into every frame (default 0) */
   bool loop;                /* files: start again at the end (frame numbers keep counting) */

@@ -19,11 +19,12 @@ static void ports(const vg_port *p, char *buf, size_t cap) {
 }
 
 static void flags(const vg_node_type *t, char *buf, size_t cap) {
-  snprintf(buf, cap, "%s%s%s%s%s", (t->flags & VG_NODE_SOURCE) ? "source " : "",
+  snprintf(buf, cap, "%s%s%s%s%s%s", (t->flags & VG_NODE_SOURCE) ? "source " : "",
            (t->flags & VG_NODE_ORDERED) ? "ordered " : "",
            (t->flags & VG_NODE_BATCHING) ? "batching " : "",
            (t->flags & VG_NODE_SEES_SKIPPED) ? "sees-skipped " : "",
-           (t->flags & VG_NODE_SEES_EOS) ? "sees-eos " : "");
+           (t->flags & VG_NODE_SEES_EOS) ? "sees-eos " : "",
+           t->stream_state_size ? "per-stream-state " : "");
   size_t n = strlen(buf);
   if (n) buf[n - 1] = '\0';
 }
@@ -96,7 +97,11 @@ static void print_markdown(const vg_registry *reg) {
          "edit by hand (`tests/integration/test_nodes_doc.sh` fails when this file is stale).\n"
          "Every node of a graph spec takes `params:` from the table of its type; unknown keys are\n"
          "errors that list the known ones. A *group* is a set of keys read together by a layer\n"
-         "(its doc says which).\n\n");
+         "(its doc says which). The flag `per-stream-state` marks an ordered node that keeps\n"
+         "state per stream (a tracker, counters, a file) in the scheduler's stream slots: a run\n"
+         "has at most %d streams open at once (VG_GRAPH_MAX_STREAMS); a stream's state is\n"
+         "released when its end-of-stream packet has gone through the graph.\n\n",
+         VG_GRAPH_MAX_STREAMS);
   for (size_t i = 0; i < vg_registry_count(reg); i++) {
     const vg_node_type *t = vg_registry_at(reg, i);
     char in[256], out[256], dev[32], fl[128];

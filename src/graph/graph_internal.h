@@ -10,7 +10,6 @@
 
 #define VG_ID_MAX 64
 #define VG_MAX_NODES 1024
-#define VG_MAX_STREAMS 4096
 
 /* ----------------------------------------------------------------------------- graph */
 
@@ -71,6 +70,15 @@ struct vg_graph {
 
 typedef struct trip trip;
 
+/* The per-stream state blocks of one stream, one per node (NULL for nodes without
+ * stream_state_size, or that have not run for the stream yet). Allocated when the stream opens,
+ * kept at a stable address (trips point at it), retired when the stream closes. */
+typedef struct stream_states {
+  struct stream_states *next; /* in the run's list of retired sets */
+  int stream_id;
+  void *of[]; /* [nnodes] */
+} stream_states;
+
 /* State of one node in one trip. */
 enum { I_UNREACHED = 0, I_PENDING, I_WAIT_ORDER, I_READY, I_RUNNING, I_DONE, I_DEAD };
 
@@ -93,6 +101,7 @@ struct trip {
   int plan;
   int stream_slot;
   int stream_id;
+  stream_states *ss; /* its stream's per-stream state (the slot's) */
   int64_t frame_no, seq;
   int refs; /* reached instances not yet done or dead, plus queued flow steps naming this trip */
   bool dropped;
@@ -105,10 +114,15 @@ struct trip {
   int64_t t0_ns;       /* capture (or admission) time of its frame: end-to-end latency */
 };
 
+/* A stream open in a run: its trips in flight by seq, and its per-stream state. Slots are
+ * reused once a stream closed (used = false). */
 typedef struct stream_slot {
   int stream_id;
+  bool used;
+  bool ended; /* its end-of-stream packet was admitted */
   int64_t next_seq;
   trip *head, *tail;
+  stream_states *ss;
 } stream_slot;
 
 /* A ring of trips waiting for one node. */
@@ -173,7 +187,10 @@ struct vg_run {
   int first_cuda; /* lowest CUDA ordinal a node uses, -1 when none */
   int running_tasks;
   stream_slot *streams;
-  int nstreams;
+  int nstreams;           /* slots allocated (used or free) */
+  int nopen;              /* slots used: at most VG_GRAPH_MAX_STREAMS */
+  stream_states *retired; /* closed streams whose state blocks are still to destroy */
+  atomic_int nretired;    /* length of that list (read without the lock) */
   int frames_in_flight;
   vg_pool *host_pool;
   vg_pool *dev_pools[16];
@@ -188,6 +205,23 @@ struct vg_run {
 void *vg__worker_main(void *arg);
 /* sched_flow.c: frees every trip still in flight (lock held, or no worker running) */
 void vg__run_teardown_frames(vg_run *r);
+
+/* sched_streams.c: per-stream slots and the nodes' per-stream state */
+/* The slot of stream_id, opened on the stream's first packet; -1 with the error set (too many
+ * streams, out of memory). Lock held. */
+int vg__stream_open_locked(vg_run *r, int stream_id);
+/* After trip t of slot s left the graph: a stream whose end-of-stream packet has gone through
+ * closes (its state blocks are queued for vg__streams_reap). Lock held. */
+void vg__stream_trip_gone_locked(vg_run *r, int s, bool eos);
+/* Closes every open stream that has no trip in flight (the end of a run). Lock held. */
+void vg__streams_close_idle_locked(vg_run *r);
+/* Destroys the state blocks of closed streams (nodes' stream_destroy). Lock NOT held. */
+void vg__streams_reap(vg_run *r);
+/* The state block of node i for the stream of trip t, created (and stream_init run) on the
+ * node's first call for the stream. Lock NOT held; only the caller runs node i on that stream. */
+vg_status vg__stream_state(vg_run *r, int i, trip *t, void **out);
+/* Teardown: closes and destroys every stream's state and frees the slots (no worker runs). */
+void vg__streams_free(vg_run *r);
 
 /* params.c */
 vg_status vg__params_check_table(const vg_node_type *t);

@@ -105,6 +105,14 @@ static vg_status check_type(const vg_node_type *t) {
     return vg_set_error(VG_ERR_INVALID_ARG, "node type '%s': a source cannot batch", t->name);
   if (t->max_in_flight < 0)
     return vg_set_error(VG_ERR_INVALID_ARG, "node type '%s': negative max_in_flight", t->name);
+  if (t->stream_state_size && (!(t->flags & VG_NODE_ORDERED) || (t->flags & VG_NODE_SOURCE)))
+    return vg_set_error(VG_ERR_INVALID_ARG,
+                        "node type '%s': per-stream state needs an ordered type, not a source",
+                        t->name);
+  if (!t->stream_state_size && (t->stream_init || t->stream_destroy))
+    return vg_set_error(VG_ERR_INVALID_ARG,
+                        "node type '%s': stream_init/stream_destroy without stream_state_size",
+                        t->name);
   return vg__params_check_table(t);
 }
 

@@ -440,9 +440,9 @@ void vg_run_destroy(vg_run *r) {
   }
   free(r->workers);
   vg__run_teardown_frames(r); /* frames left when workers never ran */
+  vg__streams_free(r);        /* per-stream state goes before the nodes' own */
   if (r->nodes) destroy_nodes(r);
   free(r->nodes);
-  free(r->streams);
   vg_latency_destroy(r->frame_lat);
   vg_pool_unref(r->host_pool);
   for (int d = 0; d < 16; d++)

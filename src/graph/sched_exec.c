@@ -223,6 +223,8 @@ void vg__exec_task(wctx *c, int i, int n) {
       vg__emit(r, i, VG_NODE_RUNNING, t->stream_id, t->frame_no, 0, false, false, NULL, NULL);
   }
   vg_status s = prepare_inputs(c, i, n);
+  for (int b = 0; b < n && s == VG_OK; b++)
+    s = vg__stream_state(r, i, c->items[b], &c->io[b].stream_state);
   char msg[400] = "";
   if (s == VG_OK) {
     vg_call call = {nd, nd->state, c->w->stream, n, c->io};

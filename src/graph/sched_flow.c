@@ -65,6 +65,7 @@ static void trip_unlink(vg_run *r, trip *t) {
   vg_node *src = &r->nodes[r->g->plans[t->plan].source];
   src->inflight--;
   r->frames_in_flight--;
+  vg__stream_trip_gone_locked(r, t->stream_slot, t->eos);
 }
 
 /* Drops one reference (an instance ended, or a queued step was done); the last ends the trip. */
@@ -346,21 +347,6 @@ void vg__trip_kill(wctx *c, trip *t, int i, const char *reason) {
   drain(c);
 }
 
-static int stream_slot_of(vg_run *r, int stream_id) {
-  for (int s = 0; s < r->nstreams; s++)
-    if (r->streams[s].stream_id == stream_id) return s;
-  if (r->nstreams == VG_MAX_STREAMS) return -1;
-  if (r->nstreams % 64 == 0) {
-    stream_slot *ns = realloc(r->streams, (size_t)(r->nstreams + 64) * sizeof *ns);
-    if (!ns) return -1;
-    r->streams = ns;
-  }
-  stream_slot *s = &r->streams[r->nstreams];
-  memset(s, 0, sizeof *s);
-  s->stream_id = stream_id;
-  return r->nstreams++;
-}
-
 void vg__trip_admit(wctx *c, int src, vg_packet **outs) {
   vg_run *r = c->r;
   const vg_graph *g = r->g;
@@ -368,16 +354,17 @@ void vg__trip_admit(wctx *c, int src, vg_packet **outs) {
   vg_packet *first = NULL;
   for (int p = 0; p < n->nout && !first; p++)
     first = outs[p];
-  char msg[300];
-  int slot = first ? stream_slot_of(r, vg_packet_stream(first)) : -1;
+  char msg[400];
+  int slot = first ? vg__stream_open_locked(r, vg_packet_stream(first)) : -1;
+  vg_status st = slot < 0 ? vg_last_status() : VG_ERR_NO_MEMORY;
   trip *t = first && slot >= 0 ? trip_alloc(g) : NULL;
   if (!t) {
     for (int p = 0; p < n->nout; p++)
       vg_packet_unref(outs[p]);
     if (!first) return; /* nothing this time */
     snprintf(msg, sizeof msg, "node '%s' (%s): %s", n->id, n->type->name,
-             slot < 0 ? "too many streams (or out of memory)" : "out of memory for a frame");
-    vg__fail_run_locked(r, VG_ERR_NO_MEMORY, msg);
+             slot < 0 ? vg_last_error() : "out of memory for a frame");
+    vg__fail_run_locked(r, st, msg);
     return;
   }
   stream_slot *s = &r->streams[slot];
@@ -386,6 +373,8 @@ void vg__trip_admit(wctx *c, int src, vg_packet **outs) {
   t->stream_id = vg_packet_stream(first);
   t->frame_no = vg_packet_frame_no(first);
   t->eos = (vg_packet_flags(first) & VG_PACKET_EOS) != 0;
+  t->ss = s->ss;
+  if (!t->eos) s->ended = false; /* a stream that goes on after its end stays open */
   /* End-to-end latency starts at the frame's capture (the source stamps decode/arrival time on
    * the monotonic clock), or here when the packet carries none. */
   int64_t now = vg_now_ns(), cap = vg_packet_t_capture_ns(first);

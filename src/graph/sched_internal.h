@@ -4,6 +4,7 @@
  *                    how an instance is routed (run, pass through, interval skip)
  *   sched_exec.c     calling a node: inputs moved across devices (copies counted), CUDA events
  *   sched_workers.c  threads: pool workers, CUDA stream workers, source threads, ending a run
+ *   sched_streams.c  streams: slots opened and closed, the nodes' per-stream state
  *
  * Lock convention (one rule for the whole scheduler): functions with the suffix _locked, and
  * every vg__trip_*, vg__route, vg__pick and vg__defer_ev, are called with the run lock held and

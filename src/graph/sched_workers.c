@@ -4,7 +4,8 @@
  * device one thread per stream) take ready tasks of their device. Workers that find nothing to
  * do check whether the run is over (every source ended and every trip done: flush the nodes in
  * topological order; or canceled: tear the trips down) and otherwise wait, never longer than
- * IDLE_WAKE_MS. Events decided under the run lock are deferred and delivered after it. */
+ * IDLE_WAKE_MS. Events decided under the run lock are deferred and delivered after it, and so
+ * is the destruction of closed streams' state (sched_streams.c). */
 #include "sched_internal.h"
 
 #include <stdio.h>
@@ -35,8 +36,10 @@ void vg__defer_ev(wctx *c, int node, vg_node_state st, int stream_id, int64_t fr
   snprintf(e->msg, sizeof e->msg, "%s", msg ? msg : "");
 }
 
-/* Delivers the deferred events. Called without the lock. */
+/* Delivers the deferred events and destroys the state of closed streams. Called without the
+ * lock. */
 static void flush_evs(wctx *c) {
+  vg__streams_reap(c->r);
   for (int i = 0; i < c->nevs; i++) {
     pending_ev *e = &c->evs[i];
     vg__emit(c->r, e->node, e->state, e->stream_id, e->frame_no, 0, e->skipped, e->dropped,
@@ -45,9 +48,9 @@ static void flush_evs(wctx *c) {
   c->nevs = 0;
 }
 
-/* Delivers the deferred events. Called with the lock held, which it drops meanwhile. */
+/* flush_evs, called with the lock held, which it drops meanwhile. */
 static void flush_evs_locked(wctx *c) {
-  if (!c->nevs) return;
+  if (!c->nevs && !atomic_load(&c->r->nretired)) return;
   pthread_mutex_unlock(&c->r->mu);
   flush_evs(c);
   pthread_mutex_lock(&c->r->mu);
@@ -105,7 +108,9 @@ static void maybe_end_locked(wctx *c) {
   }
   if (!sources_done(r) || r->frames_in_flight > 0) return;
   r->finishing = true;
+  vg__streams_close_idle_locked(r); /* every stream ends with the run, before the nodes flush */
   pthread_mutex_unlock(&r->mu);
+  vg__streams_reap(r);
   vg_status s = VG_OK;
   char msg[400] = "";
   for (int k = 0; k < r->nnodes && s == VG_OK; k++) {

@@ -13,8 +13,11 @@
  * ("door in 3 out 1", "queue 2 inside"): any overlay draws them. `events` carries one object per
  * event of this frame (always a packet, empty when nothing happened): the tracked object's box,
  * track, class, label and score, text "line:<name>:in|out" or "zone:<name>:enter|leave", and for
- * leaves attrs[0] = dwell seconds. Totals per line and class, and zone occupancy, are in the run
- * summary (describe). */
+ * leaves attrs[0] = dwell seconds. Totals per line and class, and zone occupancy (objects
+ * inside when each stream last ran), are in the run summary (describe; frames and
+ * events_dropped are node stats). A stream's counters are its per-stream state (the scheduler
+ * keeps it); the totals over streams are guarded by tally_mu, as calls for different streams may
+ * run at once. */
 #include "node_det_util.h"
 #include "vidgraph/vg_track.h"
 
@@ -27,7 +30,6 @@
 
 #define COUNT_MAX_LINES 16
 #define COUNT_MAX_ZONES 16
-#define COUNT_MAX_STREAMS 256
 #define COUNT_MAX_CLASSES 64 /* per line, in the summary table */
 #define COUNT_NAME_MAX 32
 
@@ -51,12 +53,13 @@ typedef struct zone_def {
   int64_t entered, left;
 } zone_def;
 
+/* One stream's counters (per-stream state). */
 typedef struct stream_state {
-  int stream_id;
   int64_t last_frame;
   double last_t;
   vg_line_counter *lines[COUNT_MAX_LINES];
   vg_zone *zones[COUNT_MAX_ZONES];
+  int occupancy[COUNT_MAX_ZONES]; /* as last added to the zones' totals */
 } stream_state;
 
 typedef struct count_state {
@@ -67,30 +70,19 @@ typedef struct count_state {
   int classes[VG_COUNT_MAX_CLASSES];
   double fps;
   bool annotate;
-  pthread_mutex_t mu; /* everything below (describe reads it while frames run) */
-  bool mu_inited;
-  int nstreams;
-  stream_state *streams[COUNT_MAX_STREAMS];
-  uint64_t frames, events_dropped;
+  pthread_mutex_t tally_mu; /* the totals over streams: lines' and zones' tallies, occupancy */
+  bool tally_inited;
+  int occupancy[COUNT_MAX_ZONES];
 } count_state;
+
+enum { ST_FRAMES = VG_STAT_NODE0, ST_STREAMS, ST_EVENTS_DROPPED };
 
 static const char *const k_line[] = {"name", "line", "anchor", "max_age", NULL};
 static const char *const k_zone[] = {"name", "polygon", "anchor", "max_age_sec", NULL};
 
-static void stream_free(count_state *s, stream_state *st) {
-  if (!st) return;
-  for (int i = 0; i < s->nlines; i++)
-    vg_line_counter_destroy(st->lines[i]);
-  for (int i = 0; i < s->nzones; i++)
-    vg_zone_destroy(st->zones[i]);
-  free(st);
-}
-
 static void count_destroy(void *state) {
   count_state *s = state;
-  for (int i = 0; i < s->nstreams; i++)
-    stream_free(s, s->streams[i]);
-  if (s->mu_inited) pthread_mutex_destroy(&s->mu);
+  if (s->tally_inited) pthread_mutex_destroy(&s->tally_mu);
 }
 
 /* name: a short text; default "<kind><index>". */
@@ -168,32 +160,32 @@ static const vg_param k_params[] = {
 
 static vg_status count_init(vg_node *self, const vg_cnode *params, void **state) {
   count_state *s = *state;
-  pthread_mutex_init(&s->mu, NULL);
-  s->mu_inited = true;
+  pthread_mutex_init(&s->tally_mu, NULL);
+  s->tally_inited = true;
   return VG_OK;
 }
 
-/* The counters of a stream (created on its first frame). Called with s->mu held. */
-static vg_status stream_for(count_state *s, int stream_id, stream_state **out) {
-  for (int i = 0; i < s->nstreams; i++)
-    if (s->streams[i]->stream_id == stream_id) {
-      *out = s->streams[i];
-      return VG_OK;
-    }
-  if (s->nstreams == COUNT_MAX_STREAMS)
-    return vg_set_error(VG_ERR_INVALID_ARG, "more than %d streams", COUNT_MAX_STREAMS);
-  stream_state *st = calloc(1, sizeof *st);
-  if (!st) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
-  st->stream_id = stream_id;
+/* The counters of a stream, on its first frame. */
+static vg_status count_stream_init(vg_node *self, void *state, void *stream, int stream_id) {
+  count_state *s = state;
+  stream_state *st = stream;
   st->last_frame = INT64_MIN;
   st->last_t = -INFINITY;
-  s->streams[s->nstreams++] = st; /* freed with the state even when a counter fails below */
+  vg_node_stat_add(self, ST_STREAMS, 1);
   for (int i = 0; i < s->nlines; i++)
     VG_TRY(vg_line_counter_create(&s->lines[i].p, &st->lines[i]));
   for (int i = 0; i < s->nzones; i++)
     VG_TRY(vg_zone_create(&s->zones[i].p, &st->zones[i]));
-  *out = st;
   return VG_OK;
+}
+
+static void count_stream_destroy(vg_node *self, void *state, void *stream) {
+  count_state *s = state;
+  stream_state *st = stream;
+  for (int i = 0; i < s->nlines; i++)
+    vg_line_counter_destroy(st->lines[i]);
+  for (int i = 0; i < s->nzones; i++)
+    vg_zone_destroy(st->zones[i]);
 }
 
 /* The object of a track in list (NULL when absent). */
@@ -236,9 +228,10 @@ static void line_tally(line_def *l, const vg_objects *objs, const vg_cross_event
   if (t) e->in ? t->in++ : t->out++;
 }
 
-/* Feeds the lines of one stream; events appended to ev. Called with s->mu held. */
-static vg_status update_lines(count_state *s, stream_state *st, const vg_objects *objs, int64_t fno,
+/* Feeds the lines of one stream; events appended to ev. */
+static vg_status update_lines(vg_call *c, stream_state *st, const vg_objects *objs, int64_t fno,
                               vg_objects *ev) {
+  count_state *s = c->state;
   size_t cap = objs->count + 1;
   vg_cross_event *ce = malloc(cap * sizeof *ce);
   if (!ce) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
@@ -246,11 +239,13 @@ static vg_status update_lines(count_state *s, stream_state *st, const vg_objects
   for (int i = 0; i < s->nlines && rc == VG_OK; i++) {
     size_t n = 0;
     rc = vg_line_counter_update(st->lines[i], objs, fno, ce, cap, &n);
-    if (n > cap) s->events_dropped += n - cap, n = cap;
+    if (n > cap) vg_node_stat_add(c->node, ST_EVENTS_DROPPED, n - cap), n = cap;
     for (size_t k = 0; k < n && rc == VG_OK; k++) {
       char text[VG_TEXT_MAX];
       snprintf(text, sizeof text, "line:%s:%s", s->lines[i].name, ce[k].in ? "in" : "out");
+      pthread_mutex_lock(&s->tally_mu);
       line_tally(&s->lines[i], objs, &ce[k]);
+      pthread_mutex_unlock(&s->tally_mu);
       rc = push_event(ev, objs, ce[k].track_id, ce[k].class_id, text, -1);
     }
   }
@@ -258,20 +253,27 @@ static vg_status update_lines(count_state *s, stream_state *st, const vg_objects
   return rc;
 }
 
-/* Feeds the zones of one stream; events appended to ev. Called with s->mu held. */
-static vg_status update_zones(count_state *s, stream_state *st, const vg_objects *objs, double t,
+/* Feeds the zones of one stream; events appended to ev. */
+static vg_status update_zones(vg_call *c, stream_state *st, const vg_objects *objs, double t,
                               vg_objects *ev) {
+  count_state *s = c->state;
   vg_status rc = VG_OK;
   for (int i = 0; i < s->nzones && rc == VG_OK; i++) {
     size_t cap = objs->count + (size_t)vg_zone_occupancy(st->zones[i], -1) + 1, n = 0;
     vg_zone_event *ze = malloc(cap * sizeof *ze);
     if (!ze) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory");
     rc = vg_zone_update(st->zones[i], objs, t, ze, cap, &n);
-    if (n > cap) s->events_dropped += n - cap, n = cap;
+    if (n > cap) vg_node_stat_add(c->node, ST_EVENTS_DROPPED, n - cap), n = cap;
+    int occ = vg_zone_occupancy(st->zones[i], -1);
+    pthread_mutex_lock(&s->tally_mu);
+    for (size_t k = 0; k < n; k++)
+      ze[k].enter ? s->zones[i].entered++ : s->zones[i].left++;
+    s->occupancy[i] += occ - st->occupancy[i];
+    pthread_mutex_unlock(&s->tally_mu);
+    st->occupancy[i] = occ;
     for (size_t k = 0; k < n && rc == VG_OK; k++) {
       char text[VG_TEXT_MAX];
       snprintf(text, sizeof text, "zone:%s:%s", s->zones[i].name, ze[k].enter ? "enter" : "leave");
-      ze[k].enter ? s->zones[i].entered++ : s->zones[i].left++;
       rc = push_event(ev, objs, ze[k].track_id, ze[k].class_id, text,
                       ze[k].enter ? -1 : ze[k].dwell_sec);
     }
@@ -291,7 +293,7 @@ static vg_status counted(const count_state *s, const vg_objects *in, vg_objects 
   return VG_OK;
 }
 
-/* Annotation objects with this stream's live counts. Called with s->mu held. */
+/* Annotation objects with this stream's live counts. */
 static vg_status annotate(const count_state *s, const stream_state *st, const vg_packet *in,
                           vg_objects *list) {
   size_t first = list->count;
@@ -336,11 +338,11 @@ static vg_status annotate(const count_state *s, const stream_state *st, const vg
   return VG_OK;
 }
 
-/* One frame of one stream. Called with s->mu held. */
-static vg_status count_one_locked(count_state *s, vg_node_io *io) {
+/* One frame of one stream. */
+static vg_status count_one(vg_call *c, vg_node_io *io) {
+  count_state *s = c->state;
   vg_packet *in = io->in[0];
-  stream_state *st = NULL;
-  VG_TRY(stream_for(s, vg_packet_stream(in), &st));
+  stream_state *st = io->stream_state;
   /* counters need increasing frames and times; a looping source may restart them */
   int64_t fno = vg_packet_frame_no(in);
   if (st->last_frame != INT64_MIN && fno <= st->last_frame) fno = st->last_frame + 1;
@@ -351,8 +353,8 @@ static vg_status count_one_locked(count_state *s, vg_node_io *io) {
   vg_objects objs = {0}, ev = {0};
   vg_packet *out = NULL, *evp = NULL;
   vg_status rc = counted(s, vg_packet_objects(in), &objs);
-  if (rc == VG_OK) rc = update_lines(s, st, &objs, fno, &ev);
-  if (rc == VG_OK) rc = update_zones(s, st, &objs, t, &ev);
+  if (rc == VG_OK) rc = update_lines(c, st, &objs, fno, &ev);
+  if (rc == VG_OK) rc = update_zones(c, st, &objs, t, &ev);
   if (rc == VG_OK) det_stamp(&ev, 0, in);
   if (rc == VG_OK) rc = vg_packet_derive(in, &evp);
   if (rc == VG_OK) rc = vg_packet_set_objects(evp, &ev);
@@ -367,20 +369,16 @@ static vg_status count_one_locked(count_state *s, vg_node_io *io) {
     vg_packet_unref(evp);
     return rc;
   }
-  s->frames++;
+  vg_node_stat_add(c->node, ST_FRAMES, 1);
   io->out[0] = out;
   io->out[1] = evp;
   return VG_OK;
 }
 
 static vg_status count_process(vg_call *c) {
-  count_state *s = c->state;
-  vg_status rc = VG_OK;
-  pthread_mutex_lock(&s->mu);
-  for (int i = 0; i < c->n && rc == VG_OK; i++)
-    rc = count_one_locked(s, &c->io[i]);
-  pthread_mutex_unlock(&s->mu);
-  return rc;
+  for (int i = 0; i < c->n; i++)
+    VG_TRY(count_one(c, &c->io[i]));
+  return VG_OK;
 }
 
 static json_t *line_json(const line_def *l) {
@@ -398,22 +396,17 @@ static json_t *line_json(const line_def *l) {
 
 static char *count_describe(void *state) {
   count_state *s = state;
-  pthread_mutex_lock(&s->mu);
+  pthread_mutex_lock(&s->tally_mu);
   json_t *lines = json_array(), *zones = json_array();
   for (int i = 0; i < s->nlines; i++)
     json_array_append_new(lines, line_json(&s->lines[i]));
-  for (int i = 0; i < s->nzones; i++) {
-    int occ = 0;
-    for (int k = 0; k < s->nstreams; k++)
-      occ += vg_zone_occupancy(s->streams[k]->zones[i], -1);
-    json_array_append_new(
-        zones, json_pack("{s:s,s:i,s:I,s:I}", "name", s->zones[i].name, "occupancy", occ, "entered",
-                         (json_int_t)s->zones[i].entered, "left", (json_int_t)s->zones[i].left));
-  }
-  json_t *o =
-      json_pack("{s:I,s:i,s:o,s:o,s:I}", "frames", (json_int_t)s->frames, "streams", s->nstreams,
-                "lines", lines, "zones", zones, "events_dropped", (json_int_t)s->events_dropped);
-  pthread_mutex_unlock(&s->mu);
+  for (int i = 0; i < s->nzones; i++)
+    json_array_append_new(zones,
+                          json_pack("{s:s,s:i,s:I,s:I}", "name", s->zones[i].name, "occupancy",
+                                    s->occupancy[i], "entered", (json_int_t)s->zones[i].entered,
+                                    "left", (json_int_t)s->zones[i].left));
+  pthread_mutex_unlock(&s->tally_mu);
+  json_t *o = json_pack("{s:o,s:o}", "lines", lines, "zones", zones);
   char *t = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   json_decref(o);
   return t;
@@ -431,8 +424,12 @@ const vg_node_type vg_node_count = {
     .flags = VG_NODE_ORDERED | VG_NODE_SEES_SKIPPED,
     .params = k_params,
     .state_size = sizeof(count_state),
+    .stream_state_size = sizeof(stream_state),
+    .stream_init = count_stream_init,
+    .stream_destroy = count_stream_destroy,
     .init = count_init,
     .process = count_process,
     .destroy = count_destroy,
     .describe = count_describe,
+    .stats = {"frames", "streams", "events_dropped"},
 };

@@ -5,18 +5,17 @@
  *
  * The result goes on the packet's first object (the driver's face) when there is one, else on a
  * new object around the landmarks (mapped to frame pixels with the packet's first transform):
- * text = level, attrs = [ear, perclos, closed_sec], label "face" on a new object. */
+ * text = level, attrs = [ear, perclos, closed_sec], label "face" on a new object. The vg_fatigue
+ * of a stream is the node's per-stream state (kept by the scheduler). */
 #include "node_det_util.h"
 #include "node_util.h"
 #include "vidgraph/vg_track.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define FAT_MAX_STREAMS 256
 #define FAT_MAX_POINTS 1024
 
 typedef struct fat_state {
@@ -26,12 +25,11 @@ typedef struct fat_state {
   int left[6], right[6];
   double fps;
   bool keep_tensors;
-  pthread_mutex_t mu;
-  bool mu_inited;
-  int nstreams;
-  int stream_ids[FAT_MAX_STREAMS];
-  vg_fatigue *f[FAT_MAX_STREAMS];
 } fat_state;
+
+typedef struct fat_stream {
+  vg_fatigue *f;
+} fat_stream;
 
 static const char *const k_fatigue_keys[] = {
     "ear_closed",  "window_sec", "drowsy_perclos", "asleep_perclos", "asleep_closed_sec",
@@ -69,18 +67,12 @@ static const vg_param k_params[] = {
                "EAR threshold, PERCLOS window and levels (vg_fatigue_params)"),
     {0}};
 
-static void fat_destroy(void *state) {
-  fat_state *s = state;
-  for (int i = 0; i < s->nstreams; i++)
-    vg_fatigue_destroy(s->f[i]);
-  if (s->mu_inited) pthread_mutex_destroy(&s->mu);
+static vg_status fat_stream_init(vg_node *self, void *state, void *stream, int stream_id) {
+  return vg_fatigue_create(&((fat_state *)state)->p, &((fat_stream *)stream)->f);
 }
 
-static vg_status fat_init(vg_node *self, const vg_cnode *params, void **state) {
-  fat_state *s = *state;
-  pthread_mutex_init(&s->mu, NULL);
-  s->mu_inited = true;
-  return VG_OK;
+static void fat_stream_destroy(vg_node *self, void *state, void *stream) {
+  vg_fatigue_destroy(((fat_stream *)stream)->f);
 }
 
 /* Landmark k (x, y) of row 0, in model pixels. */
@@ -124,20 +116,6 @@ static vg_status landmarks(const fat_state *s, const vg_packet *p, const vg_tens
   return VG_OK;
 }
 
-static vg_status fatigue_for(fat_state *s, int stream, vg_fatigue **out) {
-  for (int i = 0; i < s->nstreams; i++)
-    if (s->stream_ids[i] == stream) {
-      *out = s->f[i];
-      return VG_OK;
-    }
-  if (s->nstreams == FAT_MAX_STREAMS)
-    return vg_set_error(VG_ERR_INVALID_ARG, "more than %d streams", FAT_MAX_STREAMS);
-  VG_TRY(vg_fatigue_create(&s->p, &s->f[s->nstreams]));
-  s->stream_ids[s->nstreams] = stream;
-  *out = s->f[s->nstreams++];
-  return VG_OK;
-}
-
 /* The box around the landmarks in frame pixels. */
 static vg_box landmark_box(const vg_tensor *t, int dims, int k, const vg_packet *p) {
   int nx = 0;
@@ -162,14 +140,11 @@ static vg_status fat_one(fat_state *s, vg_node_io *io) {
     point(t, s->dims, s->left[i], &l6[2 * i], &l6[2 * i + 1]);
     point(t, s->dims, s->right[i], &r6[2 * i], &r6[2 * i + 1]);
   }
-  vg_fatigue *f = NULL;
   vg_fatigue_state fs;
-  pthread_mutex_lock(&s->mu);
-  vg_status st = fatigue_for(s, vg_packet_stream(in), &f);
-  if (st == VG_OK) st = vg_fatigue_update(f, det_packet_seconds(in, s->fps), l6, r6, &fs);
-  pthread_mutex_unlock(&s->mu);
-  VG_TRY(st);
+  fat_stream *fst = io->stream_state;
+  VG_TRY(vg_fatigue_update(fst->f, det_packet_seconds(in, s->fps), l6, r6, &fs));
   vg_packet *out;
+  vg_status st;
   vg_objects *list;
   VG_TRY(vg_packet_derive(in, &out));
   st = vg_packet_objects_edit(out, &list);
@@ -210,7 +185,8 @@ const vg_node_type vg_node_fatigue = {
     .flags = VG_NODE_ORDERED,
     .params = k_params,
     .state_size = sizeof(fat_state),
-    .init = fat_init,
+    .stream_state_size = sizeof(fat_stream),
+    .stream_init = fat_stream_init,
+    .stream_destroy = fat_stream_destroy,
     .process = fat_process,
-    .destroy = fat_destroy,
 };

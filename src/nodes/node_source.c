@@ -75,13 +75,18 @@ static const vg_param k_params[] = {
     VG_P_BOOL(src_state, realtime, "realtime", false, "pace files at their frame rate"),
     VG_P_INT(src_state, stream_id, "stream_id", 0, 0, 1 << 20, "stream id of the first url"),
     VG_P_INT(src_state, device, "device", -1, -1, 64, "CUDA device; -1 = the node's"),
-    VG_P_INT(src_state, output_frames, "output_frames", 6, 2, 64, "decoded frames in flight"),
+    VG_P_INT(src_state, output_frames, "output_frames", VG_SOURCE_DEFAULT_OUTPUT_FRAMES, 2, 64,
+             "decoded frames in flight"),
     VG_P_INT(src_state, threads, "threads", 0, 0, 64, "CPU decoder threads; 0 = automatic"),
-    VG_P_INT(src_state, open_timeout_ms, "open_timeout_ms", 10000, 1, 600000, "opening limit"),
-    VG_P_INT(src_state, read_timeout_ms, "read_timeout_ms", 5000, 1, 600000, "read limit"),
-    VG_P_INT(src_state, reconnect_attempts, "reconnect_attempts", 5, -1, 1000000,
+    VG_P_INT(src_state, open_timeout_ms, "open_timeout_ms", VG_SOURCE_DEFAULT_OPEN_TIMEOUT_MS, 1,
+             600000, "opening limit"),
+    VG_P_INT(src_state, read_timeout_ms, "read_timeout_ms", VG_SOURCE_DEFAULT_READ_TIMEOUT_MS, 1,
+             600000, "read limit"),
+    VG_P_INT(src_state, reconnect_attempts, "reconnect_attempts",
+             VG_SOURCE_DEFAULT_RECONNECT_ATTEMPTS, -1, 1000000,
              "live sources: reconnections; -1 = forever"),
-    VG_P_DOUBLE(src_state, image_fps, "image_fps", 1.0, 0.001, 1000, "frame rate of images"),
+    VG_P_DOUBLE(src_state, image_fps, "image_fps", VG_SOURCE_DEFAULT_IMAGE_FPS, 0.001, 1000,
+                "frame rate of images"),
     {0}};
 
 static void src_destroy(void *state) {

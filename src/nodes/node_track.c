@@ -4,27 +4,28 @@
  * skipped (predicted boxes), and sends tracks that ended on the `tracks` port, one object per
  * track: track_id, class, label, box = last box, score = best detection score, text = voted
  * text, text_score = its summed confidence, frame_no = last frame, attrs = [first_frame,
- * last_frame, hits, text_votes]. At the end of a stream every remaining track ends. */
+ * last_frame, hits, text_votes]. At the end of a stream every remaining track ends. The
+ * tracker of a stream is its per-stream state (the scheduler keeps it); the summary's counters
+ * (streams, tentative/tracked/lost tracks now, tracks ended) are node stats. */
 #include "node_util.h"
 #include "vidgraph/vg_track.h"
 
-#include <jansson.h>
-#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_STREAMS 256
 
 typedef struct track_state {
   vg_tracker_params p;
   bool vote_text;
-  pthread_mutex_t mu; /* the map of trackers (describe reads it) */
-  bool mu_inited;
-  int nstreams;
-  int stream_ids[MAX_STREAMS];
-  vg_tracker *trackers[MAX_STREAMS];
-  uint64_t ended;
 } track_state;
+
+/* One stream: its tracker and the track counts it last added to the node's stats. */
+typedef struct track_stream {
+  vg_tracker *t;
+  int counts[3]; /* tentative, tracked, lost */
+} track_stream;
+
+enum { ST_STREAMS = VG_STAT_NODE0, ST_TENTATIVE, ST_TRACKED, ST_LOST, ST_ENDED };
 
 static const char *const k_tracker_keys[] = {
     "high_thresh",   "low_thresh",          "new_track_thresh",  "match_iou",
@@ -42,41 +43,32 @@ static const vg_param k_params[] = {
     VG_P_BOOL(track_state, vote_text, "vote_text", true, "objects' texts vote for their track"),
     {0}};
 
-static void track_destroy(void *state) {
+static vg_status track_stream_init(vg_node *self, void *state, void *stream, int stream_id) {
   track_state *s = state;
-  for (int i = 0; i < s->nstreams; i++)
-    vg_tracker_destroy(s->trackers[i]);
-  if (s->mu_inited) pthread_mutex_destroy(&s->mu);
+  track_stream *ts = stream;
+  vg_node_stat_add(self, ST_STREAMS, 1);
+  return vg_tracker_create(&s->p, &ts->t);
 }
 
-static vg_status track_init(vg_node *self, const vg_cnode *params, void **state) {
-  track_state *s = *state;
-  pthread_mutex_init(&s->mu, NULL);
-  s->mu_inited = true;
-  return VG_OK;
+/* Moves the node's track gauges by this stream's change (to 0 when gone). */
+static void update_counts(vg_node *self, track_stream *ts, bool gone) {
+  int now[3] = {0, 0, 0};
+  if (!gone) vg_tracker_counts(ts->t, &now[0], &now[1], &now[2]);
+  for (int k = 0; k < 3; k++) {
+    vg_node_stat_add(self, ST_TENTATIVE + k, (uint64_t)(int64_t)(now[k] - ts->counts[k]));
+    ts->counts[k] = now[k];
+  }
 }
 
-/* The tracker of a stream, created on its first frame. Called with s->mu held. */
-static vg_status tracker_for(vg_call *c, track_state *s, int stream, vg_tracker **out) {
-  for (int i = 0; i < s->nstreams; i++) {
-    if (s->stream_ids[i] == stream) {
-      *out = s->trackers[i];
-      return VG_OK;
-    }
-  }
-  vg_status st = VG_OK;
-  if (s->nstreams == MAX_STREAMS)
-    st = vg_node_error(c->node, VG_ERR_UNSUPPORTED, "more than %d streams", MAX_STREAMS);
-  if (st == VG_OK) st = vg_tracker_create(&s->p, out);
-  if (st == VG_OK) {
-    s->stream_ids[s->nstreams] = stream;
-    s->trackers[s->nstreams++] = *out;
-  }
-  return st;
+static void track_stream_destroy(vg_node *self, void *state, void *stream) {
+  track_stream *ts = stream;
+  if (!ts->t) return;
+  update_counts(self, ts, true);
+  vg_tracker_destroy(ts->t);
 }
 
 /* Ended tracks as objects on a new packet (same header as in; empty when none ended). */
-static vg_status ended_packet(track_state *s, vg_tracker *t, const vg_packet *in, vg_packet **out) {
+static vg_status ended_packet(vg_node *self, vg_tracker *t, const vg_packet *in, vg_packet **out) {
   *out = NULL;
   vg_track_info info[64];
   vg_objects list = {0};
@@ -104,7 +96,7 @@ static vg_status ended_packet(track_state *s, vg_tracker *t, const vg_packet *in
   }
   /* a packet every frame, empty when nothing ended, so a sink joining both ports always runs */
   if (st == VG_OK) {
-    s->ended += list.count;
+    vg_node_stat_add(self, ST_ENDED, list.count);
     st = vg_packet_new(out);
     if (st == VG_OK) {
       vg_packet_set_stream(*out, vg_packet_stream(in), vg_packet_frame_no(in));
@@ -117,7 +109,7 @@ static vg_status ended_packet(track_state *s, vg_tracker *t, const vg_packet *in
 }
 
 /* Texts of tracked objects vote; then each shows its track's current vote. */
-static void vote_and_show(track_state *s, vg_tracker *t, vg_objects *objs) {
+static void vote_and_show(vg_tracker *t, vg_objects *objs) {
   for (size_t i = 0; i < objs->count; i++) {
     vg_object *o = &objs->items[i];
     if (o->track_id < 0) continue;
@@ -126,14 +118,13 @@ static void vote_and_show(track_state *s, vg_tracker *t, vg_objects *objs) {
       snprintf(o->text, sizeof o->text, "%s", info.text);
     }
   }
-  (void)s;
 }
 
-static vg_status track_one_locked(vg_call *c, vg_node_io *io) {
+static vg_status track_one(vg_call *c, vg_node_io *io) {
   track_state *s = c->state;
+  track_stream *ts = io->stream_state;
+  vg_tracker *t = ts->t;
   vg_packet *in = io->in[0];
-  vg_tracker *t;
-  VG_TRY(tracker_for(c, s, vg_packet_stream(in), &t));
   unsigned flags = vg_packet_flags(in);
   vg_packet *out = NULL;
   vg_status st = vg_packet_derive(in, &out);
@@ -152,10 +143,11 @@ static vg_status track_one_locked(vg_call *c, vg_node_io *io) {
       for (size_t i = 0; i < objs->count; i++)
         objs->items[i].text_score = 0;
     st = vg_tracker_update(t, vg_packet_frame_no(in), objs);
-    if (st == VG_OK) vote_and_show(s, t, objs);
+    if (st == VG_OK) vote_and_show(t, objs);
   }
   vg_packet *ended = NULL;
-  if (st == VG_OK) st = ended_packet(s, t, in, &ended);
+  if (st == VG_OK) st = ended_packet(c->node, t, in, &ended);
+  update_counts(c->node, ts, false);
   if (st != VG_OK) {
     vg_packet_unref(out);
     return st;
@@ -166,30 +158,9 @@ static vg_status track_one_locked(vg_call *c, vg_node_io *io) {
 }
 
 static vg_status track_process(vg_call *c) {
-  track_state *s = c->state;
-  vg_status st = VG_OK;
-  pthread_mutex_lock(&s->mu); /* trackers are not thread-safe; describe() reads them too */
-  for (int i = 0; i < c->n && st == VG_OK; i++)
-    st = track_one_locked(c, &c->io[i]);
-  pthread_mutex_unlock(&s->mu);
-  return st;
-}
-
-static char *track_describe(void *state) {
-  track_state *s = state;
-  int tent = 0, tracked = 0, lost = 0;
-  pthread_mutex_lock(&s->mu);
-  for (int i = 0; i < s->nstreams; i++) {
-    int a, b, d;
-    vg_tracker_counts(s->trackers[i], &a, &b, &d);
-    tent += a, tracked += b, lost += d;
-  }
-  json_t *o = json_pack("{s:i,s:i,s:i,s:i,s:I}", "streams", s->nstreams, "tentative", tent,
-                        "tracked", tracked, "lost", lost, "ended", (json_int_t)s->ended);
-  pthread_mutex_unlock(&s->mu);
-  char *t = json_dumps(o, JSON_COMPACT);
-  json_decref(o);
-  return t;
+  for (int i = 0; i < c->n; i++)
+    VG_TRY(track_one(c, &c->io[i]));
+  return VG_OK;
 }
 
 const vg_node_type vg_node_track = {
@@ -202,8 +173,9 @@ const vg_node_type vg_node_track = {
     .flags = VG_NODE_ORDERED | VG_NODE_SEES_SKIPPED | VG_NODE_SEES_EOS,
     .params = k_params,
     .state_size = sizeof(track_state),
-    .init = track_init,
+    .stream_state_size = sizeof(track_stream),
+    .stream_init = track_stream_init,
+    .stream_destroy = track_stream_destroy,
     .process = track_process,
-    .destroy = track_destroy,
-    .describe = track_describe,
+    .stats = {"streams", "tentative", "tracked", "lost", "ended"},
 };

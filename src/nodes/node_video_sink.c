@@ -4,7 +4,10 @@
  * queue full is dropped and counted (encoding never stalls decoding); `block: true` waits
  * instead (offline files). Device frames go to the encoder as they are: NVENC takes them
  * directly, libx264 gets them copied by the encoder (counted in its stats). Without FFmpeg (or
- * when the encoder cannot start) a sink with required: false disables itself and says why. */
+ * when the encoder cannot start) a sink with required: false disables itself and says why.
+ * A stream's encoder is its per-stream state (the scheduler keeps it): opened on its first
+ * picture, finished when the stream ends (or the run does); the list of files (open and
+ * finished, for the summary and for errors in finishing) is shared and guarded by files_mu. */
 #include "node_util.h"
 #include "vidgraph/vg_video.h"
 
@@ -14,8 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_STREAMS 16
-
 typedef struct vs_state {
   const char *path, *codec;
   int preset, crf, bitrate_kbps, queue_frames;
@@ -23,15 +24,27 @@ typedef struct vs_state {
   bool block, required;
   vg_encoder_opts opts;
   char disabled[512];
-  pthread_mutex_t mu;
+  pthread_mutex_t files_mu; /* files, nfiles, close_error */
   bool mu_inited;
-  int n;
-  int stream_ids[MAX_STREAMS];
-  vg_encoder *enc[MAX_STREAMS];
-  char paths[MAX_STREAMS][1100];
-  vg_encoder_stats final[MAX_STREAMS];
-  bool closed[MAX_STREAMS];
+  struct vs_file *files;
+  int nfiles, cap;
+  char close_error[1400]; /* the first failure finishing a file ("" when none) */
+  vg_status close_status;
 } vs_state;
+
+/* A file written (or being written): its encoder while open, its final stats once finished. */
+typedef struct vs_file {
+  char path[1100];
+  int stream_id;
+  vg_encoder *enc; /* NULL once finished */
+  vg_encoder_stats final;
+} vs_file;
+
+/* One stream: the index of its file in files (-1 until its first picture). */
+typedef struct vs_stream {
+  int file;
+  vg_encoder *enc;
+} vs_stream;
 
 static const char *const k_presets[] = {"ultrafast", "superfast", "veryfast", "faster",
                                         "fast",      "medium",    "slow",     NULL};
@@ -52,14 +65,15 @@ static const vg_param k_params[] = {
 
 static void vs_destroy(void *state) {
   vs_state *s = state;
-  for (int i = 0; i < s->n; i++)
-    if (!s->closed[i]) vg_encoder_close(s->enc[i]);
-  if (s->mu_inited) pthread_mutex_destroy(&s->mu);
+  for (int i = 0; i < s->nfiles; i++) /* the streams closed their files first; just in case */
+    if (s->files[i].enc) vg_encoder_close(s->files[i].enc);
+  free(s->files);
+  if (s->mu_inited) pthread_mutex_destroy(&s->files_mu);
 }
 
 static vg_status vs_init(vg_node *self, const vg_cnode *params, void **state) {
   vs_state *s = *state;
-  pthread_mutex_init(&s->mu, NULL);
+  pthread_mutex_init(&s->files_mu, NULL);
   s->mu_inited = true;
   vg_encoder_opts_default(&s->opts);
   s->opts.codec = s->codec;
@@ -96,55 +110,93 @@ static void stream_path(const char *path, int idx, int stream, char *out, size_t
   snprintf(out, cap, "%.*s_s%d%s", stem, path, stream, dot ? dot : "");
 }
 
-static vg_status encoder_for(vg_call *c, vs_state *s, const vg_frame *f, int stream,
-                             vg_encoder **e) {
-  for (int i = 0; i < s->n; i++)
-    if (s->stream_ids[i] == stream) return (*e = s->enc[i]), VG_OK;
-  if (s->n == MAX_STREAMS)
-    return vg_node_error(c->node, VG_ERR_UNSUPPORTED, "more than %d streams", MAX_STREAMS);
+static vg_status vs_stream_init(vg_node *self, void *state, void *stream, int stream_id) {
+  ((vs_stream *)stream)->file = -1;
+  return VG_OK;
+}
+
+/* Finishes the stream's file (its end, or the run's): final stats kept, a failure recorded for
+ * flush to report. */
+static void vs_stream_destroy(vg_node *self, void *state, void *stream) {
+  vs_state *s = state;
+  vs_stream *vs = stream;
+  if (vs->file < 0) return;
+  pthread_mutex_lock(&s->files_mu);
+  vs_file *f = &s->files[vs->file];
+  vg_encoder_get_stats(f->enc, &f->final);
+  f->enc = NULL;
+  char path[1100];
+  snprintf(path, sizeof path, "%s", f->path);
+  pthread_mutex_unlock(&s->files_mu);
+  vg_status st = vg_encoder_close(vs->enc);
+  if (st != VG_OK) {
+    char msg[1400];
+    snprintf(msg, sizeof msg, "finishing '%s': %s", path, vg_last_error());
+    pthread_mutex_lock(&s->files_mu);
+    if (s->close_status == VG_OK) {
+      s->close_status = st;
+      snprintf(s->close_error, sizeof s->close_error, "%s", msg);
+    }
+    pthread_mutex_unlock(&s->files_mu);
+  }
+}
+
+/* The stream's encoder, opened on its first picture: annotated.mp4 for the first file,
+ * annotated_s<id>.mp4 for the others. */
+static vg_status encoder_for(vg_call *c, vs_stream *vs, const vg_frame *f, int stream) {
+  vs_state *s = c->state;
+  if (vs->enc) return VG_OK;
   vg_encoder_opts o = s->opts;
   o.width = f->width;
   o.height = f->height;
-  stream_path(s->path, s->n, stream, s->paths[s->n], sizeof s->paths[s->n]);
-  vg_status st = vg_encoder_open(s->paths[s->n], &o, e);
+  vg_status st = VG_OK;
+  pthread_mutex_lock(&s->files_mu); /* held while opening: the file's name is its index */
+  if (s->nfiles == s->cap) {
+    vs_file *nf = realloc(s->files, (size_t)(s->cap + 16) * sizeof *nf);
+    if (nf)
+      s->files = nf, s->cap += 16;
+    else
+      st = vg_set_error(VG_ERR_NO_MEMORY, "out of memory for the list of files");
+  }
+  int idx = s->nfiles;
+  vs_file *file = st == VG_OK ? &s->files[idx] : NULL;
+  if (file) {
+    memset(file, 0, sizeof *file);
+    stream_path(s->path, idx, stream, file->path, sizeof file->path);
+    file->stream_id = stream;
+    st = vg_encoder_open(file->path, &o, &vs->enc);
+    if (st == VG_OK) file->enc = vs->enc, s->nfiles++;
+  }
+  pthread_mutex_unlock(&s->files_mu);
   if (st != VG_OK)
     return vg_node_error(c->node, st, "cannot start the video encoder: %s", vg_last_error());
-  s->stream_ids[s->n] = stream;
-  s->enc[s->n++] = *e;
+  vs->file = idx;
   return VG_OK;
 }
 
 static vg_status vs_process(vg_call *c) {
   vs_state *s = c->state;
   if (s->disabled[0]) return VG_OK;
-  vg_status st = VG_OK;
-  pthread_mutex_lock(&s->mu);
-  for (int i = 0; i < c->n && st == VG_OK; i++) {
+  for (int i = 0; i < c->n; i++) {
     const vg_frame *f = vg_packet_frame(c->io[i].in[0]);
     if (!f || (vg_packet_flags(c->io[i].in[0]) & VG_PACKET_EOS)) continue;
-    vg_encoder *e;
-    st = encoder_for(c, s, f, vg_packet_stream(c->io[i].in[0]), &e);
-    if (st == VG_OK && f->buffer && vg_frame_device(f).kind == VG_DEVICE_CUDA)
-      st = vg_stream_sync(c->stream);
-    if (st == VG_OK) st = vg_encoder_write(e, f, s->block ? 60000 : 0);
+    vs_stream *vs = c->io[i].stream_state;
+    VG_TRY(encoder_for(c, vs, f, vg_packet_stream(c->io[i].in[0])));
+    if (f->buffer && vg_frame_device(f).kind == VG_DEVICE_CUDA) VG_TRY(vg_stream_sync(c->stream));
+    VG_TRY(vg_encoder_write(vs->enc, f, s->block ? 60000 : 0));
   }
-  pthread_mutex_unlock(&s->mu);
-  return st;
+  return VG_OK;
 }
 
+/* The streams have finished their files (they end before the nodes flush): reports a failure. */
 static vg_status vs_flush(vg_node *self, void *state) {
   vs_state *s = state;
-  vg_status first = VG_OK;
-  pthread_mutex_lock(&s->mu);
-  for (int i = 0; i < s->n; i++) {
-    vg_encoder_get_stats(s->enc[i], &s->final[i]);
-    vg_status st = vg_encoder_close(s->enc[i]);
-    s->closed[i] = true;
-    if (st != VG_OK && first == VG_OK)
-      first = vg_node_error(self, st, "finishing '%s': %s", s->paths[i], vg_last_error());
-  }
-  pthread_mutex_unlock(&s->mu);
-  return first;
+  pthread_mutex_lock(&s->files_mu);
+  vg_status st = s->close_status;
+  char msg[1400];
+  snprintf(msg, sizeof msg, "%s", s->close_error);
+  pthread_mutex_unlock(&s->files_mu);
+  return st == VG_OK ? VG_OK : vg_node_error(self, st, "%s", msg);
 }
 
 static char *vs_describe(void *state) {
@@ -155,17 +207,18 @@ static char *vs_describe(void *state) {
     json_object_set_new(o, "reason", json_string(s->disabled));
   }
   json_t *files = json_array();
-  pthread_mutex_lock(&s->mu);
-  for (int i = 0; i < s->n; i++) {
-    vg_encoder_stats st = s->final[i];
-    if (!s->closed[i]) vg_encoder_get_stats(s->enc[i], &st);
-    json_array_append_new(
-        files, json_pack("{s:s,s:i,s:s,s:s,s:I,s:I,s:I}", "path", s->paths[i], "stream_id",
-                         s->stream_ids[i], "codec", st.codec, "reason", st.reason, "frames",
-                         (json_int_t)st.frames_encoded, "dropped", (json_int_t)st.frames_dropped,
-                         "bytes", (json_int_t)st.bytes_written));
+  pthread_mutex_lock(&s->files_mu);
+  for (int i = 0; i < s->nfiles; i++) {
+    const vs_file *f = &s->files[i];
+    vg_encoder_stats st = f->final;
+    if (f->enc) vg_encoder_get_stats(f->enc, &st);
+    json_array_append_new(files, json_pack("{s:s,s:i,s:s,s:s,s:I,s:I,s:I}", "path", f->path,
+                                           "stream_id", f->stream_id, "codec", st.codec, "reason",
+                                           st.reason, "frames", (json_int_t)st.frames_encoded,
+                                           "dropped", (json_int_t)st.frames_dropped, "bytes",
+                                           (json_int_t)st.bytes_written));
   }
-  pthread_mutex_unlock(&s->mu);
+  pthread_mutex_unlock(&s->files_mu);
   json_object_set_new(o, "files", files);
   char *t = json_dumps(o, JSON_COMPACT);
   json_decref(o);
@@ -181,6 +234,9 @@ const vg_node_type vg_node_video_sink = {
     .flags = VG_NODE_ORDERED,
     .params = k_params,
     .state_size = sizeof(vs_state),
+    .stream_state_size = sizeof(vs_stream),
+    .stream_init = vs_stream_init,
+    .stream_destroy = vs_stream_destroy,
     .init = vs_init,
     .process = vs_process,
     .flush = vs_flush,

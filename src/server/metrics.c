@@ -183,6 +183,11 @@ static void server_families(vg_server *s, mbuf *m) {
          "crosses)");
   srv_buf_printf(&m->b, &m->len, &m->cap, "vidgraph_jpeg_gpu_bytes_to_host_total %lu\n",
                  atomic_load(&s->jpeg_gpu_bytes));
+  header(m, "vidgraph_jpeg_cache_hits_total", "counter",
+         "frame.jpg/MJPEG answers served from the JPEG another client's request encoded (one "
+         "encode per frame, however many viewers)");
+  srv_buf_printf(&m->b, &m->len, &m->cap, "vidgraph_jpeg_cache_hits_total %lu\n",
+                 atomic_load(&s->jpeg_cache_hits));
   header(m, "vidgraph_http_rejected_bodies_total", "counter", "requests refused as too large");
   srv_buf_printf(&m->b, &m->len, &m->cap, "vidgraph_http_rejected_bodies_total %lu\n",
                  atomic_load(&s->http_rejected_body));

@@ -91,6 +91,7 @@ struct vg_server {
   atomic_ulong mjpeg_frames_skipped;
   atomic_ulong jpeg_by_path[3]; /* vg_jpeg_path: host frames, device frames read back, nvJPEG */
   atomic_ulong jpeg_gpu_bytes;  /* bytes of nvJPEG output copied to the host */
+  atomic_ulong jpeg_cache_hits; /* frame.jpg/MJPEG answers from a stream's cached JPEG */
   atomic_ulong http_rejected_body;
 };
 

@@ -40,6 +40,10 @@ typedef struct stream_ent {
   uint64_t latest_seq;
   vg_source_info info;
   vg_latency *decode_lat; /* packet demuxed -> picture ready, per frame (thread-safe itself) */
+  uint8_t *jpg;           /* the JPEG of frame jpg_seq, shared by frame.jpg/MJPEG clients */
+  size_t jpg_len;
+  uint64_t jpg_seq;
+  uint64_t jpg_encoding; /* the frame a client is encoding now (0 = none): others wait for it */
 } stream_ent;
 
 struct srv_streams {
@@ -365,6 +369,8 @@ static void remove_stream(srv_streams *h, stream_ent *e) {
   e->latest = NULL;
   vg_latency_destroy(e->decode_lat);
   e->decode_lat = NULL;
+  free(e->jpg);
+  e->jpg = NULL;
   e->used = false;
   e->th_started = false;
   pthread_cond_broadcast(&h->frame_cv);
@@ -724,12 +730,14 @@ enum MHD_Result srv_route_streams(srv_req *rq, const char *id, const char *sub) 
 
 /* ------------------------------------------------------------------ JPEG and MJPEG */
 
-/* The latest frame of a stream (a packet reference) and its sequence, or NULL. */
-static vg_packet *latest_of(srv_streams *h, const char *id, uint64_t *seq, bool *gone) {
+/* The latest frame of a stream (a packet reference), its sequence and the stream's graph id, or
+ * NULL. */
+static vg_packet *latest_of(srv_streams *h, const char *id, uint64_t *seq, int *sid, bool *gone) {
   pthread_mutex_lock(&h->mu);
   stream_ent *e = by_id(h, id);
   vg_packet *p = e && e->latest ? vg_packet_ref(e->latest) : NULL;
   if (seq) *seq = e ? e->latest_seq : 0;
+  if (sid) *sid = e ? e->sid : -1;
   if (gone) *gone = !e;
   pthread_mutex_unlock(&h->mu);
   return p;
@@ -746,12 +754,76 @@ static vg_status encode(vg_server *s, vg_packet *p, uint8_t **jpg, size_t *n) {
   return VG_OK;
 }
 
+/* Called with h->mu held: waits (bounded) while another client encodes frame seq of stream sid,
+ * then returns the entry when its cached JPEG is that frame, else NULL. */
+static stream_ent *cached_jpeg(srv_streams *h, const char *id, int sid, uint64_t seq) {
+  int64_t t0 = vg_now_ns();
+  for (;;) {
+    stream_ent *e = by_id(h, id);
+    if (!e || e->sid != sid) return NULL;
+    if (e->jpg && e->jpg_seq == seq) return e;
+    if (e->jpg_encoding != seq || vg_now_ns() - t0 > 5000000000LL) return NULL;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 50000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&h->frame_cv, &h->mu, &ts);
+  }
+}
+
+/* The JPEG of frame `seq` of stream `sid` (packet p) into *jpg (malloc'd, the caller's): the
+ * first client to ask for a frame encodes it (others wait for it, bounded) and leaves it in the
+ * stream's one-frame cache, so N viewers of a stream cost one encode per frame. sid tells a
+ * stream from a later one with the same id (graph stream ids are never reused). */
+static vg_status jpeg_of(srv_streams *h, const char *id, int sid, uint64_t seq, vg_packet *p,
+                         uint8_t **jpg, size_t *n) {
+  *jpg = NULL;
+  pthread_mutex_lock(&h->mu);
+  stream_ent *e = cached_jpeg(h, id, sid, seq);
+  if (e && (*jpg = malloc(e->jpg_len)) != NULL) {
+    memcpy(*jpg, e->jpg, e->jpg_len);
+    *n = e->jpg_len;
+  }
+  stream_ent *mine = e ? NULL : by_id(h, id);
+  if (mine && mine->sid == sid && seq > mine->jpg_encoding) mine->jpg_encoding = seq;
+  pthread_mutex_unlock(&h->mu);
+  if (e) {
+    if (!*jpg) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory for a JPEG");
+    atomic_fetch_add(&h->srv->jpeg_cache_hits, 1);
+    return VG_OK;
+  }
+  vg_status st = encode(h->srv, p, jpg, n);
+  uint8_t *copy = st == VG_OK ? malloc(*n) : NULL;
+  if (copy) memcpy(copy, *jpg, *n);
+  pthread_mutex_lock(&h->mu);
+  e = by_id(h, id);
+  if (e && e->sid == sid) {
+    if (copy && (!e->jpg || seq > e->jpg_seq)) {
+      free(e->jpg);
+      e->jpg = copy;
+      e->jpg_len = *n;
+      e->jpg_seq = seq;
+      copy = NULL;
+    }
+    if (e->jpg_encoding == seq) e->jpg_encoding = 0; /* waiters: take it, or encode themselves */
+    pthread_cond_broadcast(&h->frame_cv);
+  }
+  pthread_mutex_unlock(&h->mu);
+  free(copy);
+  return st;
+}
+
 enum MHD_Result srv_send_jpeg(srv_req *rq, srv_streams *h, const char *id) {
-  vg_packet *p = latest_of(h, id, NULL, NULL);
+  uint64_t seq = 0;
+  int sid = -1;
+  vg_packet *p = latest_of(h, id, &seq, &sid, NULL);
   if (!p) return srv_reply_error(rq, 404, "no_frame", "stream '%s' has no frame yet", id);
   uint8_t *jpg = NULL;
   size_t n = 0;
-  vg_status st = encode(rq->srv, p, &jpg, &n);
+  vg_status st = jpeg_of(h, id, sid, seq, p, &jpg, &n);
   vg_packet_unref(p);
   if (st != VG_OK) return srv_reply_error(rq, 500, "encode_failed", "%s", vg_last_error());
   struct MHD_Response *r = MHD_create_response_from_buffer(n, jpg, MHD_RESPMEM_MUST_FREE);
@@ -783,7 +855,8 @@ static ssize_t mjpeg_read(void *cls, uint64_t pos, char *out, size_t max) {
     free(c->part);
     c->part = NULL;
     c->off = c->len = 0;
-    uint64_t seq;
+    uint64_t seq = 0;
+    int sid = -1;
     bool gone;
     vg_packet *p = NULL;
     int64_t t0 = vg_now_ns();
@@ -797,6 +870,7 @@ static ssize_t mjpeg_read(void *cls, uint64_t pos, char *out, size_t max) {
           atomic_fetch_add(&c->srv->mjpeg_frames_skipped, e->latest_seq - c->seq - 1);
         p = vg_packet_ref(e->latest);
         seq = e->latest_seq;
+        sid = e->sid;
         break;
       }
       if (vg_now_ns() - t0 > 30000000000LL) break; /* no frame for 30 s */
@@ -814,7 +888,7 @@ static ssize_t mjpeg_read(void *cls, uint64_t pos, char *out, size_t max) {
     c->seq = seq;
     uint8_t *jpg = NULL;
     size_t n = 0;
-    vg_status st = encode(c->srv, p, &jpg, &n);
+    vg_status st = jpeg_of(h, c->id, sid, seq, p, &jpg, &n);
     vg_packet_unref(p);
     if (st != VG_OK) return MHD_CONTENT_READER_END_WITH_ERROR;
     char head[128];

@@ -71,14 +71,14 @@ bool vg_video_have_ffmpeg(void) {
 void vg_source_opts_default(vg_source_opts *o) {
   memset(o, 0, sizeof *o);
   o->decoder = VG_DECODER_AUTO;
-  o->output_frames = 6;
-  o->open_timeout_ms = 10000;
-  o->read_timeout_ms = 5000;
-  o->reconnect_attempts = 5;
+  o->output_frames = VG_SOURCE_DEFAULT_OUTPUT_FRAMES;
+  o->open_timeout_ms = VG_SOURCE_DEFAULT_OPEN_TIMEOUT_MS;
+  o->read_timeout_ms = VG_SOURCE_DEFAULT_READ_TIMEOUT_MS;
+  o->reconnect_attempts = VG_SOURCE_DEFAULT_RECONNECT_ATTEMPTS;
   o->reconnect_initial_ms = 250;
   o->reconnect_max_ms = 5000;
   o->rtsp_tcp = true;
-  o->image_fps = 1.0;
+  o->image_fps = VG_SOURCE_DEFAULT_IMAGE_FPS;
 }
 
 static vg_status check_opts(const vg_source_opts *o) {

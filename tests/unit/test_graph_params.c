@@ -204,7 +204,8 @@ static void test_exact_parameter_messages(void **state) {
   vg_registry *reg = registry();
   expect_message(reg, "test_source", "{frames: 3}", VG_ERR_PARSE,
                  "g.yaml:2:49: nodes[0].params.frames: node 'p' (test_source): unknown parameter "
-                 "'frames' (known: count, streams, stream_id, period_ms, width, height, eos)");
+                 "'frames' (known: count, streams, stream_id, period_ms, width, height, eos, "
+                 "first_count, sequential)");
   expect_message(reg, "probe", "{n: 11}", VG_ERR_PARSE,
                  "g.yaml:3:38: nodes[1].params.n: node 'p' (probe): n = 11 is outside 1..10");
   expect_message(reg, "probe", "{mode: slow}", VG_ERR_PARSE,

@@ -1,6 +1,6 @@
 # bench.sh - the benchmark suite of issue 13 on the GPU machine: bench/run.sh (ceilings,
 # vidgraph pipelines, the Python peers when bench/peers/ has them) into $OUT/bench/results.json,
-# the table printed last. Sized for one device call of at most 9 minutes (budget 530 s), so run
+# the table printed last. Sized for one device call of at most 9 minutes (budget 470 s), so run
 # it alone: ONLY=bench tests/gpu/run_gpu.sh (within the whole suite it takes a 150 s slice). PASS = the suite ran and its JSON validates; the
 # numbers are read from the KEY line and the results, never asserted. Sourced by run_gpu.sh.
 bench_suite() {
@@ -13,7 +13,7 @@ bench_suite() {
   fi
   # inside the whole GPU suite (ONLY unset or '.') the bench takes a short slice (ceilings,
   # detection, 4K tiles in 150 s) so that the other steps keep their time; ONLY=bench gives it
-  # the whole 530 s budget and every suite
+  # the whole 470 s budget and every suite
   local args=${BENCH_ARGS:-}
   if [ -z "$args" ] && [ "${ONLY:-.}" = "." ]; then
     args="--budget 150 --only ceiling,detection,tiles4k"

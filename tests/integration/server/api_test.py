@@ -453,6 +453,7 @@ def t_metrics(s, tmp):
                 "vidgraph_stream_fps", "vidgraph_copies_total", "vidgraph_stream_drops_total", "vidgraph_stream_queue_depth",
                 "vidgraph_provider_fallbacks", "vidgraph_gpu_memory_used_bytes", "vidgraph_clients_dropped_total",
                 "vidgraph_mjpeg_frames_skipped_total", "vidgraph_jpeg_encodes_total", "vidgraph_jpeg_gpu_bytes_to_host_total",
+                "vidgraph_jpeg_cache_hits_total",
                 "vidgraph_gpu_memory_total_bytes", "vidgraph_pool_bytes", "vidgraph_pool_peak_bytes", "vidgraph_pool_allocations_total",
                 "vidgraph_pool_requests_total", "vidgraph_pool_hits_total", "vidgraph_stream_decode_seconds",
                 "vidgraph_node_queue_wait_seconds", "vidgraph_node_dropped_total"):
@@ -467,7 +468,8 @@ def t_metrics(s, tmp):
     check(re.search(r'vidgraph_stream_decode_seconds_count\{stream="[^"]+"\} [1-9]', text), "decode latency per stream")
     # frame.jpg/MJPEG were served (t_streams) on host frames here: libjpeg, no nvJPEG bytes
     check((metric(text, "vidgraph_jpeg_encodes_total", '{path="host"}') or 0) + (metric(text, "vidgraph_jpeg_encodes_total", '{path="readback"}') or 0)
-          + (metric(text, "vidgraph_jpeg_encodes_total", '{path="nvjpeg"}') or 0) >= 1, "jpeg encodes counted by path")
+          + (metric(text, "vidgraph_jpeg_encodes_total", '{path="nvjpeg"}') or 0) + (metric(text, "vidgraph_jpeg_cache_hits_total") or 0) >= 3,
+          "2 frame.jpg + 1 MJPEG part: encoded (by path) or served from the stream's JPEG cache")
     promtool = shutil.which("promtool") or os.path.join(ROOT, "third_party/promtool/promtool")
     if os.access(promtool, os.X_OK):
         p = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True)
@@ -549,6 +551,46 @@ def t_drain(binary, tmp):
     check(os.path.exists(os.path.join(s.out, "streams-summary.json")), "SIGTERM: stream graph summary written")
 
 
+def mjpeg_parts(s, stream, want):
+    c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=60)
+    c.request("GET", "/api/streams/%s/mjpeg" % stream, headers={"Authorization": "Bearer " + TOKEN})
+    r = c.getresponse()
+    parts = []
+    for _ in range(want):
+        head = b""
+        while b"\r\n\r\n" not in head:
+            ch = r.read(1)
+            if not ch:
+                break
+            head += ch
+        m = re.search(rb"Content-Length: (\d+)", head)
+        if not m:
+            break
+        parts.append(r.read(int(m.group(1))))
+    c.close()
+    return parts
+
+
+def t_jpeg_cache(s):
+    """Three MJPEG viewers of one stream: a frame is encoded once and the others get the cached
+    JPEG (they wait for the encode in flight rather than encode it again)."""
+    text = s.get("/metrics")[2].decode()
+    hits0 = metric(text, "vidgraph_jpeg_cache_hits_total") or 0
+    got = [None] * 3
+
+    def viewer(i):
+        got[i] = mjpeg_parts(s, "cam2", 4)
+    th = [threading.Thread(target=viewer, args=(i,)) for i in range(3)]
+    for t in th:
+        t.start()
+    for t in th:
+        t.join()
+    check(all(g and len(g) == 4 and all(p[:2] == b"\xff\xd8" for p in g) for g in got), "3 MJPEG viewers got 4 JPEG parts each")
+    text = s.get("/metrics")[2].decode()
+    hits = (metric(text, "vidgraph_jpeg_cache_hits_total") or 0) - hits0
+    check(hits >= 1, "viewers of one stream share encodes (cache hits %d)" % hits)
+
+
 def t_listen(binary, tmp):
     """--listen: IPv6 in brackets on the loopback ([::1]), dual-stack [::] where the OS allows it,
     and malformed addresses refused with a message that says what to write."""
@@ -599,7 +641,7 @@ def main():
     try:
         steps = [("auth", lambda: t_auth(s)), ("system", lambda: t_system(s)), ("bad", lambda: t_bad_requests(s, tmp)),
                  ("models", lambda: t_models(s)), ("runs", lambda: t_runs(s)), ("cache", lambda: t_model_cache(s)),
-                 ("shm", lambda: t_shm(s)), ("streams", lambda: t_streams(s)), ("metrics", lambda: t_metrics(s, tmp)), ("load", lambda: t_load(s)),
+                 ("shm", lambda: t_shm(s)), ("streams", lambda: t_streams(s)), ("jpeg", lambda: t_jpeg_cache(s)), ("metrics", lambda: t_metrics(s, tmp)), ("load", lambda: t_load(s)),
                  ("listen", lambda: t_listen(binary, tmp))]
         for name, fn in steps:
             if only and name != only:
