@@ -206,7 +206,10 @@ struct vg_param {
   vg_param_hook hook;         /* CUSTOM, GROUP */
   const char *const *keys;    /* GROUP: NULL-terminated keys the hook reads, */
   const char *const *(*keys_of)(void); /* or the function that lists them (another layer's) */
-  const char *doc;                     /* one line for the docs */
+  /* GROUP, optional: the same keys as a table (type, default, range, doc; offsets into the
+   * layer's struct at offset) for the docs; registration fails when its names and keys differ. */
+  const struct vg_param *sub;
+  const char *doc; /* one line for the docs */
 };
 
 /* Table entries: S is the state struct, F its field; the last arguments are the doc line and

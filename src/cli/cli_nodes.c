@@ -77,6 +77,10 @@ static void print_params(const vg_node_type *t) {
     param_text f;
     param_fields(p, &f);
     printf("  %-20s %-18s %-14s %-22s %s\n", f.name, f.type, f.def, f.range, p->doc);
+    for (const vg_param *q = p->type == VG_PARAM_GROUP ? p->sub : NULL; q && q->name; q++) {
+      param_fields(q, &f);
+      printf("    %-18s %-18s %-14s %-22s %s\n", f.name, f.type, f.def, f.range, q->doc);
+    }
   }
 }
 
@@ -97,7 +101,9 @@ static void print_markdown(const vg_registry *reg) {
          "edit by hand (`tests/integration/test_nodes_doc.sh` fails when this file is stale).\n"
          "Every node of a graph spec takes `params:` from the table of its type; unknown keys are\n"
          "errors that list the known ones. A *group* is a set of keys read together by a layer\n"
-         "(its doc says which). The flag `per-stream-state` marks an ordered node that keeps\n"
+         "(its doc says which); where the node documents them, its keys follow it, one row\n"
+         "each, marked with the group's name (test_graph_params checks them against the\n"
+         "layer's defaults and ranges). The flag `per-stream-state` marks an ordered node that keeps\n"
          "state per stream (a tracker, counters, a file) in the scheduler's stream slots: a run\n"
          "has at most %d streams open at once (VG_GRAPH_MAX_STREAMS); a stream's state is\n"
          "released when its end-of-stream packet has gone through the graph.\n\n",
@@ -123,6 +129,12 @@ static void print_markdown(const vg_registry *reg) {
       char e[3][2 * FIELD];
       printf("| `%s` | %s | %s | %s | %s |\n", f.name, f.type, md(f.def, e[0], sizeof e[0]),
              md(f.range, e[1], sizeof e[1]), md(p->doc, e[2], sizeof e[2]));
+      for (const vg_param *q = p->type == VG_PARAM_GROUP ? p->sub : NULL; q && q->name; q++) {
+        param_fields(q, &f); /* a group's keys, one row each */
+        printf("| `%s` (%s) | %s | %s | %s | %s |\n", f.name, p->name, f.type,
+               md(f.def, e[0], sizeof e[0]), md(f.range, e[1], sizeof e[1]),
+               md(q->doc, e[2], sizeof e[2]));
+      }
     }
     printf("\n");
   }

@@ -269,6 +269,15 @@ static vg_status fill_one(vg_node *self, const vg_param *p, const vg_cnode *para
 
 /* ----------------------------------------------------------------------------- table checks */
 
+/* Does a group's key table list exactly its keys, in order? */
+static bool sub_matches(const vg_param *p) {
+  const char *const *k = group_keys(p);
+  const vg_param *q = p->sub;
+  for (; *k && q->name; k++, q++)
+    if (strcmp(*k, q->name) != 0 || q->type == VG_PARAM_GROUP || !q->doc) return false;
+  return !*k && !q->name;
+}
+
 vg_status vg__params_check_table(const vg_node_type *t) {
   if (!t->params) return VG_OK;
   if (!t->state_size)
@@ -282,6 +291,8 @@ vg_status vg__params_check_table(const vg_node_type *t) {
     if (p->type == VG_PARAM_FLOATS && (p->count < 1 || p->count > 64)) bad = "count not 1..64";
     if ((p->type == VG_PARAM_CUSTOM || p->type == VG_PARAM_GROUP) && !p->hook) bad = "no hook";
     if (p->type == VG_PARAM_GROUP && !group_keys(p)) bad = "a group without keys";
+    if (p->type == VG_PARAM_GROUP && p->sub && group_keys(p) && !sub_matches(p))
+      bad = "its key table and its keys differ";
     if (!p->doc || !p->doc[0]) bad = "no doc";
     for (const vg_param *q = t->params; !bad && q < p; q++)
       if (q->type != VG_PARAM_GROUP && p->type != VG_PARAM_GROUP && !strcmp(q->name, p->name))

@@ -100,16 +100,27 @@ vg_status vg_buckets_check(vg_model *m) {
 
 /* ----------------------------------------------------------------- shapes seen */
 
-static void shape_key(const vg_tensor *x, int64_t *key) {
-  memset(key, 0, sizeof(int64_t) * (VG_MAX_DIMS + 1));
+/* Index of the calling thread among those that ran the model (the last one when full). */
+static int thread_index(vg_model *m) {
+  pthread_t me = pthread_self();
+  for (int i = 0; i < m->nthreads; i++)
+    if (pthread_equal(m->threads[i], me)) return i;
+  int cap = (int)(sizeof m->threads / sizeof m->threads[0]);
+  if (m->nthreads < cap) m->threads[m->nthreads++] = me;
+  return m->nthreads - 1;
+}
+
+static void shape_key(vg_model *m, const vg_tensor *x, int64_t *key) {
+  memset(key, 0, sizeof(int64_t) * (VG_MAX_DIMS + 2));
   key[0] = x->ndim;
   for (int d = 0; d < x->ndim; d++)
     key[1 + d] = x->shape[d];
+  key[VG_MAX_DIMS + 1] = thread_index(m);
 }
 
 bool vg_shape_first_seen(vg_model *m, const vg_tensor *x) {
-  int64_t key[VG_MAX_DIMS + 1];
-  shape_key(x, key);
+  int64_t key[VG_MAX_DIMS + 2];
+  shape_key(m, x, key);
   for (int i = 0; i < m->nseen; i++)
     if (memcmp(m->seen[i], key, sizeof key) == 0) return false;
   if (m->nseen < (int)(sizeof m->seen / sizeof m->seen[0]))
@@ -167,9 +178,13 @@ static vg_status warm_family(vg_model *m, vg_dtype dt, int ndim, const int64_t *
   return VG_OK;
 }
 
-/* The family of a shape: its dims with the bucketed ones zeroed. Warmed once each. */
+/* The family of a shape: its dims with the bucketed ones zeroed. Warmed once per family and
+ * calling thread: the warm-up at load runs on the loading thread, a graph runs the model on a
+ * worker, and the CUDA provider keeps cuDNN/cuBLAS state per thread (measured on the H200: runs
+ * at warmed shapes still took 150-800 ms on the worker thread). */
 static vg_status warm_if_new_family(vg_model *m, vg_dtype dt, int ndim, const int64_t *shape) {
-  int64_t key[VG_MAX_DIMS + 1] = {0};
+  int64_t key[VG_MAX_DIMS + 2] = {0};
+  key[VG_MAX_DIMS + 1] = thread_index(m); /* a thread of its own: warmed again (per-thread state) */
   key[0] = ndim;
   for (int d = 0; d < ndim; d++)
     key[1 + d] = shape[d];

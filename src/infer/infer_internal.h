@@ -104,10 +104,12 @@ struct vg_model {
   vg_pool *pinned;
   /* shape buckets (buckets.c) */
   bool warming;                   /* inside a warm-up: first runs are expected */
-  int nfam;                       /* shape families warmed (dims other than the bucketed ones) */
-  int64_t fam[8][VG_MAX_DIMS + 1];
-  int nseen;                      /* input shapes run so far (the first VG_SEEN_MAX) */
-  int64_t seen[64][VG_MAX_DIMS + 1];
+  int nthreads;                   /* threads that ran the model (ONNX Runtime's CUDA provider */
+  pthread_t threads[8];           /* keeps cuDNN/cuBLAS state per thread: warm-up is per thread) */
+  int nfam;                       /* shape families warmed per thread (dims other than the */
+  int64_t fam[32][VG_MAX_DIMS + 2]; /* bucketed ones, + the thread) */
+  int nseen;                      /* input shapes run so far per thread (the first 256) */
+  int64_t seen[256][VG_MAX_DIMS + 2];
   vg_tensor pad;                  /* the padded input, reused while its shape repeats */
 };
 

@@ -53,6 +53,22 @@ static vg_status eye_param(vg_node *self, const vg_cnode *params, const vg_param
   return VG_OK;
 }
 
+/* The fatigue keys for the docs (vg_fatigue_params_from_config reads them; test_graph_params
+ * checks these defaults and ranges against it). */
+static const vg_param k_fatigue_table[] = {
+    VG_P_FLOAT(vg_fatigue_params, ear_closed, "ear_closed", 0.2, 0, 1,
+               "an eye aspect ratio below is a closed eye"),
+    VG_P_DOUBLE(vg_fatigue_params, window_sec, "window_sec", 60, 0.1, 3600, "PERCLOS window"),
+    VG_P_FLOAT(vg_fatigue_params, drowsy_perclos, "drowsy_perclos", 0.15, 0, 1,
+               "closed share of the window from which the level is drowsy"),
+    VG_P_FLOAT(vg_fatigue_params, asleep_perclos, "asleep_perclos", 0.4, 0, 1,
+               "closed share from which it is asleep (at least drowsy_perclos)"),
+    VG_P_DOUBLE(vg_fatigue_params, asleep_closed_sec, "asleep_closed_sec", 2, 0, 3600,
+                "eyes closed this long is asleep"),
+    VG_P_INT(vg_fatigue_params, max_samples, "max_samples", 10000, 16, 1000000,
+             "samples kept in the window"),
+    {0}};
+
 static const vg_param k_params[] = {
     VG_P_CUSTOM(fat_state, tensor, "tensor", nodes_tensor_name, "landmark tensor",
                 .sdef = "landmarks"),
@@ -64,7 +80,8 @@ static const vg_param k_params[] = {
     VG_P_DOUBLE(fat_state, fps, "fps", 25, 0.001, 10000, "frame rate when pictures have no pts"),
     VG_P_BOOL(fat_state, keep_tensors, "keep_tensors", false, "keep the landmark tensor"),
     VG_P_GROUP(fat_state, p, "fatigue", k_fatigue_keys, fatigue_group,
-               "EAR threshold, PERCLOS window and levels (vg_fatigue_params)"),
+               "EAR threshold, PERCLOS window and levels (vg_fatigue_params)",
+               .sub = k_fatigue_table),
     {0}};
 
 static vg_status fat_stream_init(vg_node *self, void *state, void *stream, int stream_id) {

@@ -58,11 +58,24 @@ static vg_status dbnet_group(vg_node *self, const vg_cnode *params, const vg_par
   return vg_dbnet_params_from_config(params, field);
 }
 
+/* The DBNet keys for the docs (vg_dbnet_params_from_config reads them; test_graph_params checks
+ * these defaults and ranges against it). */
+static const vg_param k_dbnet_table[] = {
+    VG_P_FLOAT(vg_dbnet_params, thresh, "thresh", 0.3, 0, 1, "a pixel is text when prob > thresh"),
+    VG_P_FLOAT(vg_dbnet_params, box_thresh, "box_thresh", 0.6, 0, 1,
+               "a region is kept when the mean prob inside its rectangle is at least this"),
+    VG_P_FLOAT(vg_dbnet_params, unclip_ratio, "unclip_ratio", 1.5, 0, 10,
+               "rectangle grown by area * ratio / perimeter on each side"),
+    VG_P_FLOAT(vg_dbnet_params, min_size, "min_size", 3, 0, 10000,
+               "regions with a shorter side (map pixels) are dropped"),
+    VG_P_INT(vg_dbnet_params, max_candidates, "max_candidates", 1000, 1, 100000,
+             "regions examined, largest first"),
+    {0}};
+
 static const vg_param k_params[] = {
     VG_P_STRING(tdd_state, input, "input", "output", "tensor of the DBNet probability map"),
     VG_P_GROUP(tdd_state, p, "dbnet", k_dbnet_keys, dbnet_group,
-               "PP-OCR post-processing (vg_dbnet_params: thresh 0.3, box_thresh 0.6, "
-               "unclip_ratio 1.5, min_size 3, max_candidates 1000)"),
+               "PP-OCR post-processing (vg_dbnet_params)", .sub = k_dbnet_table),
     VG_P_FLOAT(tdd_state, min_width, "min_width", 0, 0, 1e6, "narrower quads are dropped (px)"),
     VG_P_FLOAT(tdd_state, min_height, "min_height", 0, 0, 1e6, "lower quads are dropped (px)"),
     VG_P_INT(tdd_state, max_objects, "max_objects", 256, 1, 100000, "texts kept per frame"),

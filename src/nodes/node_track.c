@@ -37,9 +37,38 @@ static vg_status tracker_group(vg_node *self, const vg_cnode *params, const vg_p
   return vg_tracker_params_from_config(params, field);
 }
 
+/* The tracker's keys for the docs (vg_tracker_params_from_config reads them; test_graph_params
+ * checks these defaults and ranges against it). */
+static const vg_param k_tracker_table[] = {
+    VG_P_FLOAT(vg_tracker_params, high_thresh, "high_thresh", 0.5, 0, 1,
+               "detections at or above enter the first association"),
+    VG_P_FLOAT(vg_tracker_params, low_thresh, "low_thresh", 0.1, 0, 1,
+               "detections below are ignored"),
+    VG_P_FLOAT(vg_tracker_params, new_track_thresh, "new_track_thresh", 0.6, 0, 1,
+               "unmatched detections at or above start tentative tracks"),
+    VG_P_FLOAT(vg_tracker_params, match_iou, "match_iou", 0.2, 0, 1,
+               "least IoU, first association"),
+    VG_P_FLOAT(vg_tracker_params, low_match_iou, "low_match_iou", 0.5, 0, 1,
+               "least IoU, second association (low-score detections)"),
+    VG_P_FLOAT(vg_tracker_params, tentative_match_iou, "tentative_match_iou", 0.3, 0, 1,
+               "least IoU, tentative tracks vs the leftover detections"),
+    VG_P_INT(vg_tracker_params, min_hits, "min_hits", 2, 1, 1000,
+             "matched frames before a track is confirmed and gets an id"),
+    VG_P_INT(vg_tracker_params, max_lost, "max_lost", 30, 0, 100000,
+             "missed updates before a lost track is removed"),
+    VG_P_BOOL(vg_tracker_params, per_class, "per_class", false,
+              "a track only matches detections of its class"),
+    VG_P_INT(vg_tracker_params, max_tracks, "max_tracks", 512, 1, 4096,
+             "live tracks per stream at most (new ones refused beyond)"),
+    VG_P_INT(vg_tracker_params, text_switch_reads, "text_switch_reads", 2, 0, 1000,
+             "readings in a row that disagree with a track's text split it (another object "
+             "took its place); 0 = off"),
+    {0}};
+
 static const vg_param k_params[] = {
     VG_P_GROUP(track_state, p, "tracker", k_tracker_keys, tracker_group,
-               "ByteTrack association (vg_tracker_params; see docs/ARCHITECTURE.md, track)"),
+               "ByteTrack association (vg_tracker_params; see docs/ARCHITECTURE.md, track)",
+               .sub = k_tracker_table),
     VG_P_BOOL(track_state, vote_text, "vote_text", true, "objects' texts vote for their track"),
     {0}};
 

@@ -3,7 +3,8 @@
  * sizes, GRAY8); vg_jpeg_encode takes the nvJPEG path for device frames (NV12 from NVDEC, RGB24,
  * BGR24, GRAY8) and its pictures decode to the same size as libjpeg's of the same frame, within
  * PSNR >= 35 dB of them; concurrent encodes (the server's MJPEG clients) all stay on the GPU.
- * Prints the encode times of both paths (not asserted). Skips (exit 77) without a GPU; fails
+ * Prints the encode times of both paths (not asserted; the libjpeg time is of the host copy, the
+ * read-back is not in it). Skips (exit 77) without a GPU; fails
  * with the reason when a GPU is present but nvJPEG is not usable. */
 #include "vg_test.h"
 #include "video/cuda/video_kernels.h"
@@ -184,7 +185,7 @@ static void test_nvdec_frames(void **st) {
   }
   vg_source_close(s);
   assert_true(n >= 2);
-  printf("KEY: nvjpeg %s 1080p NV12 %.2f ms vs libjpeg+readback %.2f ms, min PSNR %.1f dB\n",
+  printf("KEY: nvjpeg %s 1080p NV12 %.2f ms vs libjpeg (host frame) %.2f ms, min PSNR %.1f dB\n",
          vg_jpeg_nvjpeg_version(), sum_g / (n - 1), sum_c / (n - 1), min_p);
 }
 

@@ -5,10 +5,13 @@
  * the text forms the docs print, and vg_node_stat_add counters in the summary. */
 #include "vg_test.h"
 
+#include <math.h>
 #include <stdatomic.h>
 #include <stddef.h>
 
 #include "vidgraph/vg_graph.h"
+#include "vidgraph/vg_post.h"
+#include "vidgraph/vg_track.h"
 #include "vg_test_nodes.h"
 
 /* ----------------------------------------------------------------------------- a typed node */
@@ -330,6 +333,80 @@ static void test_counters_in_summary(void **state) {
   vg_registry_free(reg);
 }
 
+/* ----------------------------------------------------------------------------- group tables */
+
+typedef vg_status (*layer_reader)(const vg_cnode *map, void *out);
+
+static vg_status read_tracker(const vg_cnode *m, void *out) {
+  return vg_tracker_params_from_config(m, out);
+}
+
+static vg_status read_dbnet(const vg_cnode *m, void *out) {
+  return vg_dbnet_params_from_config(m, out);
+}
+
+static vg_status read_fatigue(const vg_cnode *m, void *out) {
+  return vg_fatigue_params_from_config(m, out);
+}
+
+/* Does the layer accept "{key: value}"? */
+static vg_status layer_reads(layer_reader read, const char *key, double value, void *out) {
+  char text[128];
+  snprintf(text, sizeof text, "{%s: %.17g}", key, value);
+  vg_config *c;
+  VG_ASSERT_OK(vg_config_load_string(text, strlen(text), "t.yaml", &c));
+  vg_status s = read(vg_config_root(c), out);
+  vg_config_free(c);
+  return s;
+}
+
+/* The key table a node type documents for a layer's group agrees with the layer: same defaults
+ * (read from the layer's struct at each offset), and values outside each range are refused. */
+static void check_group(const char *type, const char *group, layer_reader read, size_t size) {
+  const vg_node_type *t = vg_registry_find(vg_test_registry(), type);
+  assert_non_null(t);
+  const vg_param *g = NULL;
+  for (const vg_param *p = t->params; p->name; p++)
+    if (p->type == VG_PARAM_GROUP && strcmp(p->name, group) == 0) g = p;
+  assert_non_null(g);
+  assert_non_null(g->sub);
+  char *def = calloc(1, size), *tmp = calloc(1, size);
+  VG_ASSERT_OK(read(NULL, def));
+  for (const vg_param *q = g->sub; q->name; q++) {
+    const char *f = def + q->offset;
+    double got = q->type == VG_PARAM_FLOAT    ? *(const float *)f
+                 : q->type == VG_PARAM_DOUBLE ? *(const double *)f
+                 : q->type == VG_PARAM_INT    ? *(const int *)f
+                 : q->type == VG_PARAM_BOOL   ? *(const bool *)f
+                                              : NAN;
+    double want =
+        q->type == VG_PARAM_FLOAT || q->type == VG_PARAM_DOUBLE ? q->fdef : (double)q->idef;
+    if (fabs(got - want) > 1e-6)
+      fail_msg("%s.%s: default %g, layer says %g", group, q->name, want, got);
+    if (q->type == VG_PARAM_BOOL) continue;
+    double lo = q->type == VG_PARAM_INT ? (double)q->imin : q->fmin;
+    double hi = q->type == VG_PARAM_INT ? (double)q->imax : q->fmax;
+    double step = q->type == VG_PARAM_INT ? 1 : (hi - lo) / 100;
+    if (layer_reads(read, q->name, lo - step, tmp) == VG_OK ||
+        layer_reads(read, q->name, hi + step, tmp) == VG_OK)
+      fail_msg("%s.%s: the layer accepts values outside %g..%g", group, q->name, lo, hi);
+    /* the bounds are in its range (another key's rule, e.g. low <= high, may still refuse one) */
+    for (int b = 0; b < 2; b++)
+      if (layer_reads(read, q->name, b ? hi : lo, tmp) != VG_OK &&
+          strstr(vg_last_error(), "outside"))
+        fail_msg("%s.%s: the layer refuses %g: %s", group, q->name, b ? hi : lo, vg_last_error());
+  }
+  free(def);
+  free(tmp);
+}
+
+static void test_group_tables_match_layers(void **state) {
+  (void)state;
+  check_group("track", "tracker", read_tracker, sizeof(vg_tracker_params));
+  check_group("fatigue", "fatigue", read_fatigue, sizeof(vg_fatigue_params));
+  check_group("text_detect_decode", "dbnet", read_dbnet, sizeof(vg_dbnet_params));
+}
+
 static void test_text_forms(void **state) {
   (void)state;
   char b[128];
@@ -354,6 +431,7 @@ int main(void) {
       cmocka_unit_test(test_bad_tables_refused),
       cmocka_unit_test(test_counters_in_summary),
       cmocka_unit_test(test_text_forms),
+      cmocka_unit_test(test_group_tables_match_layers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
  * never returned, chunked batches joined in order, warm-up counted, new shapes counted. */
 #include "unit/test_infer_util.h"
 
+#include <pthread.h>
 #include <string.h>
 
 /* y = 2x + 1 ([n, 2, w]), r = sum of x over the last axis ([n, 2, 1]); opset 13, made with
@@ -317,6 +318,49 @@ static void test_warm_shape(void **st) {
   VG_ASSERT_MSG_HAS("warm_shape has 3 sizes");
 }
 
+typedef struct thread_run {
+  vg_model *m;
+  vg_status st;
+} thread_run;
+
+static void *run_in_thread(void *arg) {
+  thread_run *t = arg;
+  vg_tensor x = pad_input(3, 5), out[2] = {0};
+  t->st = vg_model_run(t->m, NULL, &x, 1, out, 2, NULL);
+  vg_tensor_release(&out[0]);
+  vg_tensor_release(&out[1]);
+  vg_tensor_release(&x);
+  return NULL;
+}
+
+static void test_warm_per_thread(void **st) {
+  /* warmed at load on this thread; a run on another thread warms its family there first */
+  vg_model_spec s = pad_spec();
+  s.buckets = (vg_shape_buckets){.enabled = 1, .nbatch = 2, .batch = {2, 4}, .nwidth = 1,
+                                 .width = {8}};
+  s.warmup = 1;
+  vg_model *m;
+  VG_ASSERT_OK(vg_model_load(&s, &m));
+  vg_model_report rep;
+  vg_model_get_report(m, &rep);
+  assert_int_equal(rep.warmup_shapes, 2);
+  thread_run t = {.m = m};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, run_in_thread, &t), 0);
+  pthread_join(th, NULL);
+  VG_ASSERT_OK(t.st);
+  vg_model_get_report(m, &rep);
+  assert_int_equal(rep.warmup_shapes, 4);
+  assert_int_equal(rep.new_shapes, 0);
+  /* a second thread (its id may be the first one's, reused): warmed again or not, no new shape */
+  assert_int_equal(pthread_create(&th, NULL, run_in_thread, &t), 0);
+  pthread_join(th, NULL);
+  vg_model_get_report(m, &rep);
+  assert_true(rep.warmup_shapes == 4 || rep.warmup_shapes == 6); /* a new thread id may be reused */
+  assert_int_equal(rep.new_shapes, 0);
+  vg_model_free(m);
+}
+
 static int setup(void **st) {
   infer_ensure_models();
   vg_log_set_level(NULL, VG_LOG_OFF);
@@ -328,6 +372,7 @@ int main(void) {
       cmocka_unit_test(test_plan),         cmocka_unit_test(test_spec),
       cmocka_unit_test(test_run_padded),   cmocka_unit_test(test_off_and_auto),
       cmocka_unit_test(test_load_errors),  cmocka_unit_test(test_warm_shape),
+      cmocka_unit_test(test_warm_per_thread),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
