@@ -2,7 +2,7 @@
 # run.sh - the benchmark suite (issue 13): ceilings, vidgraph pipelines and their Python peers on
 # the same clips and models, into one results document, a short table printed last.
 #
-#   bench/run.sh [--smoke] [--out DIR] [--only SUITE[,SUITE]] [--budget SECONDS]
+#   bench/run.sh [--smoke | --quick] [--out DIR] [--only SUITE[,SUITE]] [--budget SECONDS]
 #
 # Suites: ceiling, model, detection, tiles4k, plates (bench/suite.py says what each measures).
 # The full run is sized for one device call of at most 9 minutes on the H200 (budget 470 s, each

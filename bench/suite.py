@@ -11,7 +11,8 @@ Runs the suites of bench/results' contract (bench-schema: docs/PERF.md, "The ben
             tracker (bench/graphs/detection.yaml), N = 1, 4, 8, 16; the Python loop peer
   tiles4k   one 4K stream paced at 30 fps -> tiles -> detector -> fused NMS -> tracker: end-to-end
             latency p50/p99 (bench/graphs/tiles4k.yaml)
-  plates    the plate graph (bench/graphs/plates.yaml) on 1 and 8 streams, GPU and CPU (the CPU
+  plates    the plate graph (examples/plates.yaml minus drawing) on 1 and 8 streams of the varied
+            720p sample (samples/varied.h264), GPU and CPU (the CPU
             run pinned with taskset to the cores of the Python + ONNX Runtime peer)
 and writes OUT/results.json (the whole document: machine, versions, results, ledger, targets),
 plus the logs and run summaries under OUT/. Each suite has a time box; a run that does not fit
@@ -31,6 +32,7 @@ import platform
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -43,7 +45,7 @@ sys.path.insert(0, HERE)
 import validate  # noqa: E402
 
 SUITES = ("ceiling", "model", "detection", "tiles4k", "plates")
-ORDER = ("ceiling", "detection", "tiles4k", "plates", "model")  # the peers' model-alone last
+ORDER = ("ceiling", "tiles4k", "detection", "plates", "model")  # the peers' model-alone last
 CLIP_1080 = "bench/clips/bench_1080p.h264"
 CLIP_4K = "bench/clips/bench_4k.h264"
 SMOKE_CLIP = "tests/fixtures-gpu/h264_640x360_bframes.h264"
@@ -121,10 +123,12 @@ class Bench:
     def __init__(self, args):
         self.a = args
         self.smoke = args.smoke
+        self.quick = args.quick and not args.smoke
         self.out = os.path.abspath(args.out)
         os.makedirs(os.path.join(self.out, "logs"), exist_ok=True)
         self.t0 = time.monotonic()
-        self.budget = args.budget if args.budget else (55 if self.smoke else 470)
+        self.budget = args.budget if args.budget else (55 if self.smoke else 150 if self.quick
+                                                       else 470)
         self.results, self.ledger, self.rows = [], [], []
         self.vg = os.environ.get("VG_BIN") or next(
             (p for p in ("build/vidgraph", "build-gpu/vidgraph") if os.access(p, os.X_OK)),
@@ -178,7 +182,8 @@ class Bench:
             lf.write("$ %s\n" % cmdline(full))
             lf.flush()
             try:
-                p = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=lf, text=True, cwd=ROOT)
+                p = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=lf, text=True, cwd=ROOT,
+                                     start_new_session=True)
             except OSError as e:
                 lf.write("cannot start: %s\n" % e)
                 return 127, "", 0.0, None
@@ -187,7 +192,11 @@ class Bench:
                 out, _ = p.communicate(timeout=max(1, timeout))
                 rc = p.returncode
             except subprocess.TimeoutExpired:
-                p.kill()
+                # the whole process group: a peer's worker processes must not outlive it
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except OSError:
+                    p.kill()
                 out, _ = p.communicate()
                 rc = 124
             peak = gm.done() if gm else None
@@ -385,7 +394,8 @@ class Bench:
     # ------------------------------------------------------------------ suites
     def suite_ceiling(self):
         # copy bandwidth (the smoke run parses the skipped cases: no GPU on CI)
-        args = ["--mb", "1", "--reps", "1"] if self.smoke else ["--mb", "512", "--reps", "20"]
+        args = (["--mb", "1", "--reps", "1"] if self.smoke else
+                ["--mb", "256", "--reps", "10"] if self.quick else ["--mb", "512", "--reps", "20"])
         rc, out, _, _ = self.run([os.path.join(self.build, "bench_ceilings")] + args, 60,
                                  "ceilings")
         objs = self.json_lines(out)
@@ -397,8 +407,8 @@ class Bench:
                       command=cmdline(["bench_ceilings"] + args))
         # NVDEC-only decode (CPU decode in the smoke run: no NVDEC on the CI machine)
         clip = SMOKE_CLIP if self.smoke else CLIP_1080
-        sessions = "1,2" if self.smoke else "1,2,4,8,16"
-        frames = "8" if self.smoke else "500"
+        sessions = "1,2" if self.smoke else "1,8,16" if self.quick else "1,2,4,8,16"
+        frames = "8" if self.smoke else "300" if self.quick else "500"
         dec = "cpu" if self.smoke else "nvdec"
         cmd = [os.path.join(self.build, "bench_video_nvdec"), clip, "--sessions", sessions,
                "--frames", frames, "--decoder", dec]
@@ -427,7 +437,8 @@ class Bench:
                       "%.0f s, no result" % (rc, sec), command=shown)
         # inference only, at the batch sizes the pipelines use: 1 and 8 (detection, max_batch
         # 8 across streams) and 29 (one 4K frame: 7 x 4 tiles of 640 with overlap 64 + global)
-        self.infer_alone("ceiling", self.model, [1] if self.smoke else [1, 8, 29])
+        self.infer_alone("ceiling", self.model, [1] if self.smoke else [8, 29] if self.quick
+                         else [1, 8, 29])
 
     def infer_alone(self, suite, model, batches, tag="det"):
         """`vidgraph bench` of a model: device-bound I/O + CUDA graph on the GPU; throughput in
@@ -435,7 +446,7 @@ class Bench:
         for b in batches:
             if self.gpu:
                 opts = ["--provider", "cuda", "--io-binding", "--cuda-graph", "--iterations",
-                        "200", "--warmup", "20"]
+                        "100" if self.quick else "200", "--warmup", "20"]
                 impl = "ort-cuda"
             else:
                 opts = ["--provider", "cpu", "--iterations", "2", "--warmup", "1"]
@@ -493,8 +504,8 @@ class Bench:
 
     def suite_detection(self):
         clip = SMOKE_CLIP if self.smoke else CLIP_1080
-        ns = (1, 2) if self.smoke else (1, 4, 8, 16)
-        per = 2 if self.smoke else 250
+        ns = (1, 2) if self.smoke else (1, 8, 16) if self.quick else (1, 4, 8, 16)
+        per = 2 if self.smoke else 150 if self.quick else 250
         dev = "cpu" if self.smoke else None
         batch = 8
         for n in ns:
@@ -507,7 +518,7 @@ class Bench:
                         "bench/graphs/detection.yaml", [clip] * n, sets,
                         40 if self.smoke else 90, device=dev, notes=self.model_note)
         # the ledger: cross-stream batching off at 8 streams (max_batch 1)
-        if not self.smoke:
+        if not self.smoke and not self.quick:
             on = next((r for r in self.results if r["name"] == "detection/vidgraph-gpu/n8"),
                       None)
             off = self.vg_run("detection", "detection/vidgraph-gpu/n8-batch1", "vidgraph-gpu",
@@ -521,7 +532,7 @@ class Bench:
                                     "(max_batch 8 vs 1), 8 x 1080p", "off": off, "on": on,
                                     "effect": "%.2fx fps" % (on["fps"] / off["fps"])})
         objs = None
-        for n in ((1,) if self.smoke else (1, 4, 8, 16)):
+        for n in ((1,) if self.smoke else (8, 1) if self.quick else (1, 4, 8, 16)):
             # the same clip, model, thresholds and frames per stream as the vidgraph runs
             got = self.peer("det_loop.py", ["--video", clip, "--model", self.model, "--streams",
                                             str(n), "--frames", str(per), "--conf", "0.25",
@@ -539,7 +550,7 @@ class Bench:
         if self.smoke:
             clip, frames, dev = SMOKE_CLIP, 3, "cpu"
         else:
-            clip, frames, dev = CLIP_4K, 300, None
+            clip, frames, dev = CLIP_4K, 150 if self.quick else 300, None
         sets = ["nodes.det.params.model=" + self.model,
                 "nodes.video.params.max_frames=%d" % frames]
         notes = "paced at the clip's rate (30 fps for the 4K clip); latency = source release " \
@@ -550,7 +561,7 @@ class Bench:
                     notes="; ".join(x for x in (notes, self.model_note) if x))
 
     def suite_plates(self):
-        video = next((v for v in ("samples/varied_plates.h264", "samples/world_plates.h264",
+        video = next((v for v in ("samples/varied.h264", "samples/world_plates.h264",
                                   "samples/plates.h264") if os.path.isfile(v)), None)
         if not video:
             return self.skip("plates", "plates/vidgraph", "vidgraph-gpu",
@@ -563,13 +574,14 @@ class Bench:
         else:
             plan = {("cuda", 1): 0, ("cuda", 8): 0, ("cpu", 1): 60, ("cpu", 8): 16}
         ncpu = len(self.cpu_list(self.cpus))
+        graph, gnote = self.plates_graph()
         for (dev, n), per in plan.items():
             sets = ["nodes.video.params.max_frames=%d" % per] if per else []
             impl = "vidgraph-gpu" if dev == "cuda" else "vidgraph-cpu"
             cpus = self.cpus if dev == "cpu" else None
-            self.vg_run("plates", "plates/%s/n%d" % (impl, n), impl, "bench/graphs/plates.yaml",
+            self.vg_run("plates", "plates/%s/n%d" % (impl, n), impl, graph,
                         [video] * n, sets, 40 if self.smoke else 100, device=dev, cpus=cpus,
-                        notes="video %s, %s frames per stream" % (video, per or "all"))
+                        notes="video %s, %s frames per stream; %s" % (video, per or "all", gnote))
             if not per:
                 self.plate_quality(truth)
         missing = False
@@ -584,6 +596,32 @@ class Bench:
         if missing:
             self.skip("plates", "plates/python-ort-cpu", "python-ort-cpu",
                       "bench/peers/plates_loop.py not there (helper D's peer not landed)")
+
+    def plates_graph(self):
+        """examples/plates.yaml without its drawing and annotated video (nodes `draw`,
+        `annotated` and their edges), written into OUT: the plate graph as users run it, minus
+        the video encoder. Made at run time so it never drifts from the example."""
+        src = "examples/plates.yaml"
+        lines = open(src).read().split("\n")
+        out, skip = [], False
+        for line in lines:
+            if line.startswith("  - id: "):
+                skip = line.split()[-1] in ("draw", "annotated")
+            elif skip and not line.startswith("    "):
+                skip = False
+            if skip or (line.startswith("  - ") and ("draw" in line or "annotated" in line)
+                        and "->" in line):
+                continue
+            out.append(line)
+        text = "\n".join(out)
+        if any(x.strip() in ("- id: draw", "- id: annotated") or
+               ("->" in x and ("draw" in x or "annotated" in x)) for x in out):
+            return src, "examples/plates.yaml as is (the drawing could not be taken out)"
+        path = os.path.join(self.out, "plates.yaml")
+        with open(path, "w") as f:
+            f.write("# generated by bench/suite.py from examples/plates.yaml: draw and annotated "
+                    "left out\n" + text)
+        return path, "examples/plates.yaml without draw/annotated"
 
     @staticmethod
     def cpu_list(spec):
@@ -688,8 +726,9 @@ class Bench:
         if bad:
             log("unknown suite(s) %s; known: %s" % (",".join(bad), ",".join(SUITES)))
             return 2
-        log("mode %s, vidgraph %s, peers' python %s, pinned cpus %s, model %s, gpu %s, "
-            "budget %ds" % ("smoke" if self.smoke else "full", self.vg, self.peer_py, self.cpus,
+        log("mode %s%s, vidgraph %s, peers' python %s, pinned cpus %s, model %s, gpu %s, "
+            "budget %ds" % ("smoke" if self.smoke else "full", " (quick)" if self.quick else "",
+                            self.vg, self.peer_py, self.cpus,
                             self.model, self.gpu, self.budget))
         machine = self.machine()
         versions = self.versions()
@@ -716,7 +755,8 @@ class Bench:
         return 0
 
     def write(self, started, machine, versions):
-        doc = {"schema": 1, "mode": "smoke" if self.smoke else "full", "started": started,
+        doc = {"schema": 1, "mode": "smoke" if self.smoke else "full", "quick": self.quick,
+               "started": started,
                "duration_s": round(time.monotonic() - self.t0, 1), "machine": machine,
                "versions": versions, "results": self.results, "ledger": self.ledger,
                "targets": self.targets()}
@@ -743,6 +783,9 @@ def main(argv):
     ap.add_argument("--out", default=None, help="output folder (default out/bench-<mode>)")
     ap.add_argument("--only", default=None, help="comma list of suites: " + ",".join(SUITES))
     ap.add_argument("--budget", type=int, default=0, help="seconds for the whole run")
+    ap.add_argument("--quick", action="store_true",
+                    help="the short GPU slice (150 s): fewer sessions, batches, streams and "
+                         "frames, no ledger, the Python peer at 8 and 1 streams")
     a = ap.parse_args(argv)
     if a.out is None:
         a.out = os.path.join(ROOT, "out", "bench-" + ("smoke" if a.smoke else "full"))

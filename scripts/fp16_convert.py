@@ -14,6 +14,8 @@ What it does:
     normalisations, NMS ...), with Casts around them; an elementwise op whose activations all
     come float32 stays float32 too (e.g. the "+ eps" between ReduceMean and Sqrt of a layer norm);
   * inputs that are not data keep their type: Resize/Upsample roi and scales stay float32;
+  * a float16 Clip becomes Max/Min with float16 constants (ONNX Runtime's CUDA provider has no
+    float16 Clip before opset 12: PP-OCR's Clips would run on the CPU, 24-28 of them);
   * float constants (initializers, Constant nodes) are converted once, not cast at run time;
     a node with a constant beyond float16's range (+-65504) stays float32 ("range:Op" in the
     report), other values are clipped (counted in the report);
@@ -117,6 +119,43 @@ class Converter:
             return "f32"
         return "f16"
 
+    def clip_as_max_min(self, node):
+        """Clip in float16 as Max/Min with float16 constants: ONNX Runtime's CUDA provider has
+        no float16 Clip before opset 12 (PP-OCR's models are opset 9 and 11), so such a Clip
+        would run on the CPU with two copies each. False (left to the caller) when a bound is
+        not a constant or the opset has no broadcasting Max/Min (< 8)."""
+        opset = next((o.version for o in self.model.opset_import if o.domain in ("", "ai.onnx")), 0)
+        if opset < 8:
+            return False
+        lo, hi = -3.4028234663852886e38, 3.4028234663852886e38
+        for a in node.attribute:
+            if a.name == "min":
+                lo = a.f
+            elif a.name == "max":
+                hi = a.f
+        for k, name in ((1, "lo"), (2, "hi")):
+            if len(node.input) > k and node.input[k]:
+                if node.input[k] not in self.consts or self.consts[node.input[k]].size != 1:
+                    return False
+                v = float(self.consts[node.input[k]].reshape(-1)[0])
+                lo, hi = (v, hi) if name == "lo" else (lo, v)
+        out = node.output[0]
+        x = self.get(node.input[0], "f16")
+        steps = [("Max", lo) if lo > -FP16_MAX else None, ("Min", hi) if hi < FP16_MAX else None]
+        steps = [st for st in steps if st]
+        if not steps:
+            self.nodes.append(helper.make_node("Identity", [x], [out], name=node.name))
+        for k, (op, v) in enumerate(steps):
+            c = "%s__%s_fp16" % (out, op.lower())
+            self.new_inits[c] = numpy_helper.from_array(np.array(v, np.float16), c)
+            dst = out if k == len(steps) - 1 else out + "__max"
+            self.nodes.append(helper.make_node(op, [x, c], [dst], name=(node.name or out) + "_" + op))
+            x = dst
+        self.cur[out] = "f16"
+        self.stats["f16"] += 1
+        self.stats["clip_rewritten"] = self.stats.get("clip_rewritten", 0) + 1
+        return True
+
     def run(self):
         for node in self.g.node:
             if node.op_type == "Constant" and len(node.output) == 1:
@@ -144,6 +183,8 @@ class Converter:
             self.nodes.append(n)
             return
         prec = self.precision(node, float_ins)
+        if node.op_type == "Clip" and prec == "f16" and self.clip_as_max_min(node):
+            return
         self.stats[prec] += 1
         if prec == "f32" and node.op_type in self.block:
             self.kept_f32[node.op_type] = self.kept_f32.get(node.op_type, 0) + 1
@@ -284,10 +325,11 @@ def main(argv=None):
     tmp = out + ".tmp"
     onnx.save(m, tmp)
     os.replace(tmp, out)
-    print("fp16_convert: %s -> %s: %d nodes fp16, %d fp32 %s, %d casts, %d weights clipped" % (
-        a.model, out, rep["f16"], rep["f32"],
-        ",".join("%s:%d" % kv for kv in sorted(rep["kept_f32"].items())) or "-", rep["casts"],
-        rep["clipped"]))
+    print("fp16_convert: %s -> %s: %d nodes fp16, %d fp32 %s, %d casts, %d Clip as Max/Min, "
+          "%d weights clipped" % (
+              a.model, out, rep["f16"], rep["f32"],
+              ",".join("%s:%d" % kv for kv in sorted(rep["kept_f32"].items())) or "-",
+              rep["casts"], rep.get("clip_rewritten", 0), rep["clipped"]))
     if a.check:
         given = dict(x.split("=", 1) for x in a.input)
         shapes = {k: [int(d) for d in v.split("x")] for k, v in (x.split("=", 1) for x in a.shape)}

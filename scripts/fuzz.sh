@@ -39,6 +39,7 @@ opts_of() {
   case $1 in
     fuzz_graph_spec|fuzz_config_set) echo "-dict=tests/fuzz/graph_spec.dict -max_len=4096" ;;
     fuzz_shm_ref) echo "-dict=tests/fuzz/shm_ref.dict -max_len=2048" ;;
+    fuzz_http) echo "-dict=tests/fuzz/http.dict -max_len=8192" ;;
     fuzz_image) echo "-max_len=16384" ;;
     fuzz_onnx_inspect) echo "-max_len=16384" ;;
     fuzz_es_stream) echo "-max_len=32768" ;;
@@ -49,7 +50,7 @@ opts_of() {
 # LeakSanitizer: ONNX Runtime's own allocations are suppressed for the ONNX target (see the file).
 lsan_of() {
   case $1 in
-    fuzz_onnx_inspect) echo "suppressions=$PWD/tests/fuzz/onnx_lsan.supp" ;;
+    fuzz_onnx_inspect|fuzz_http) echo "suppressions=$PWD/tests/fuzz/onnx_lsan.supp" ;;
     *) echo "" ;;
   esac
 }

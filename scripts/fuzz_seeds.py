@@ -72,7 +72,7 @@ def main():
     out = sys.argv[1]
     shutil.rmtree(out, ignore_errors=True)
     # committed text seeds and reproducers of every target
-    for target in ("graph_spec", "config_set", "image", "onnx_inspect", "es_stream", "shm_ref"):
+    for target in ("graph_spec", "config_set", "image", "onnx_inspect", "es_stream", "shm_ref", "http"):
         d = os.path.join(ROOT, "tests/fuzz/seeds", target)
         for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
             put(out, target, read(os.path.join(d, name)))

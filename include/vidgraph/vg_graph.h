@@ -38,6 +38,9 @@ typedef struct vg_packet vg_packet;
 
 #define VG_PACKET_EOS 1u     /* the last packet of its stream (carries no picture) */
 #define VG_PACKET_SKIPPED 2u /* an interval node passed this frame through without running */
+/* a still picture (an image file or a folder of images), unrelated to the packet before it:
+ * trackers start afresh on it */
+#define VG_PACKET_STILL 4u
 
 #define VG_PACKET_MAX_TENSORS 16
 #define VG_TENSOR_NAME_MAX 32
@@ -524,6 +527,9 @@ typedef struct vg_node_metrics {
   double mean_batch;
   vg_latency_summary latency;    /* per call */
   vg_latency_summary queue_wait; /* ready -> running, per frame */
+  int queued;      /* frames ready for this node and waiting for a worker, now */
+  int queued_peak; /* the most that waited at once */
+  int running;     /* calls of this node running now */
   char last_error[256];
   char fallback[160];
   char *detail; /* the node's describe() JSON object text (malloc'd) or NULL */

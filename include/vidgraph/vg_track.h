@@ -38,11 +38,16 @@ typedef struct vg_tracker_params {
   int max_lost;              /* 30: missed updates before a lost track is removed */
   bool per_class;            /* false: when true a track only matches detections of its class */
   int max_tracks;            /* 512: live tracks at most (new ones are refused beyond) */
+  int text_switch_reads;     /* 2: this many readings in a row that agree with each other but
+                              * not with the track's voted text (itself read at least this many
+                              * times) mean another object took the track's place (a plate left
+                              * and a new one appeared there within max_lost): the track ends and
+                              * a new one (new id, votes of the new text only) goes on; 0 = off */
 } vg_tracker_params;
 
 void vg_tracker_params_default(vg_tracker_params *p);
 /* Keys: high_thresh, low_thresh, new_track_thresh, match_iou, low_match_iou,
- * tentative_match_iou, min_hits, max_lost, per_class, max_tracks. */
+ * tentative_match_iou, min_hits, max_lost, per_class, max_tracks, text_switch_reads. */
 vg_status vg_tracker_params_from_config(const vg_cnode *map, vg_tracker_params *p);
 
 #define VG_TRACK_MAX_VOTES 8
@@ -93,6 +98,15 @@ uint64_t vg_tracker_ended_dropped(const vg_tracker *t);
 
 /* End of stream: every confirmed track ends (see vg_tracker_pop_ended). */
 void vg_tracker_finish(vg_tracker *t);
+/* The next frame is unrelated to the previous ones (a still of an image folder): every track
+ * ends as with vg_tracker_finish, and the next update is treated as a first frame (its new
+ * tracks are confirmed at once). */
+void vg_tracker_restart(vg_tracker *t);
+
+/* Two readings of one object's text agree: equal, one a part of the other (a plate read while
+ * it enters the frame), or a few characters apart (at most half of the longer, at least 2),
+ * comparing letters and digits only, case-insensitively. */
+bool vg_text_agree(const char *a, const char *b);
 
 /* Live tracks by state (for metrics and tests). */
 void vg_tracker_counts(const vg_tracker *t, int *tentative, int *tracked, int *lost);

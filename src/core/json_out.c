@@ -1,8 +1,11 @@
 /* json_out.c - safe JSON output: UTF-8 repair of untrusted strings (file names, error messages,
- * texts read by models) and all-or-nothing JSON files (temporary file + rename). See json_out.h. */
+ * texts read by models), all-or-nothing JSON files (temporary file + rename) and JSON-lines files
+ * that never end inside a line (vg_jsonl). See json_out.h. */
 #include "json_out.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,4 +145,120 @@ vg_status vg_json_write_file(const json_t *o, const char *path, size_t flags) {
     return vg_set_error(VG_ERR_IO, "cannot write '%s': %s", path, strerror(err));
   }
   return VG_OK;
+}
+
+/* ------------------------------------------------------------------ JSON lines */
+
+#define JSONL_BUFFER (64 * 1024)
+
+struct vg_jsonl {
+  pthread_mutex_t mu;
+  int fd;
+  bool own;   /* a file we opened (not standard output): it can be cut back */
+  off_t good; /* file size after the last line written whole */
+  char *buf;  /* whole lines not written yet */
+  size_t len, cap;
+  vg_status failed; /* sticky: the first write error */
+  char error[600];
+  char path[];
+};
+
+vg_status vg_jsonl_open(const char *path, bool append, vg_jsonl **out) {
+  *out = NULL;
+  if (!path || !*path) return vg_set_error(VG_ERR_INVALID_ARG, "JSON lines: empty file name");
+  size_t n = strlen(path);
+  vg_jsonl *w = calloc(1, sizeof *w + n + 1);
+  if (!w) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory opening '%s'", path);
+  memcpy(w->path, path, n + 1);
+  if (strcmp(path, "-") == 0) {
+    fflush(stdout); /* lines go straight to the descriptor, after what stdio holds */
+    w->fd = STDOUT_FILENO;
+  } else {
+    w->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+    if (w->fd < 0) {
+      vg_status st =
+          vg_set_error(VG_ERR_IO, "cannot open '%s' for writing: %s", path, strerror(errno));
+      free(w);
+      return st;
+    }
+    w->own = true;
+    struct stat sb;
+    w->good = fstat(w->fd, &sb) == 0 ? sb.st_size : 0;
+  }
+  pthread_mutex_init(&w->mu, NULL);
+  *out = w;
+  return VG_OK;
+}
+
+/* Writes the buffered lines. On failure (a full disk) the file is cut back to its last whole
+ * line, so that a reader never sees half a line, and the error sticks. */
+static vg_status jsonl_flush_locked(vg_jsonl *w) {
+  if (w->failed != VG_OK) return vg_set_error(w->failed, "%s", w->error);
+  size_t off = 0;
+  while (off < w->len) {
+    ssize_t r = write(w->fd, w->buf + off, w->len - off);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      int err = r < 0 ? errno : EIO;
+      if (w->own && ftruncate(w->fd, w->good) == 0) lseek(w->fd, w->good, SEEK_SET);
+      w->failed = VG_ERR_IO;
+      snprintf(w->error, sizeof w->error, "cannot write to '%s': %s%s", w->path, strerror(err),
+               w->own ? " (the file ends at its last whole line)" : "");
+      w->len = 0;
+      return vg_set_error(w->failed, "%s", w->error);
+    }
+    off += (size_t)r;
+  }
+  w->good += (off_t)w->len;
+  w->len = 0;
+  return VG_OK;
+}
+
+vg_status vg_jsonl_write(vg_jsonl *w, const json_t *o, size_t flags, bool flush) {
+  char *t = vg_json_dump_text(o, (flags | JSON_COMPACT) & ~(size_t)JSON_INDENT(0x1F));
+  if (!t) return vg_wrap_error(vg_last_status(), "a line for '%s'", w->path);
+  size_t n = strlen(t);
+  pthread_mutex_lock(&w->mu);
+  vg_status st = w->failed;
+  if (st == VG_OK && w->len + n + 1 > w->cap) {
+    size_t cap = w->len + n + 1 > JSONL_BUFFER ? w->len + n + 1 : JSONL_BUFFER;
+    char *nb = realloc(w->buf, cap);
+    if (!nb)
+      st = vg_set_error(VG_ERR_NO_MEMORY, "out of memory writing '%s'", w->path);
+    else
+      w->buf = nb, w->cap = cap;
+  }
+  if (st == VG_OK) {
+    memcpy(w->buf + w->len, t, n);
+    w->buf[w->len + n] = '\n';
+    w->len += n + 1;
+    if (flush || w->len >= JSONL_BUFFER) st = jsonl_flush_locked(w);
+  } else if (st == w->failed) {
+    st = vg_set_error(w->failed, "%s", w->error);
+  }
+  pthread_mutex_unlock(&w->mu);
+  free(t);
+  return st;
+}
+
+vg_status vg_jsonl_flush(vg_jsonl *w) {
+  pthread_mutex_lock(&w->mu);
+  vg_status st = jsonl_flush_locked(w);
+  pthread_mutex_unlock(&w->mu);
+  return st;
+}
+
+vg_status vg_jsonl_close(vg_jsonl *w) {
+  if (!w) return VG_OK;
+  vg_status st = vg_jsonl_flush(w);
+  if (w->own && close(w->fd) != 0 && st == VG_OK)
+    st = vg_set_error(VG_ERR_IO, "cannot write to '%s': %s", w->path, strerror(errno));
+  pthread_mutex_destroy(&w->mu);
+  free(w->buf);
+  free(w);
+  return st;
+}
+
+const char *vg_jsonl_path(const vg_jsonl *w) {
+  return w->path;
 }

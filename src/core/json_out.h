@@ -1,7 +1,8 @@
 /* json_out.h - what every JSON writer of vidgraph uses (internal, not part of the public API):
  * strings that may hold bytes which are not UTF-8 (file names, messages cut mid-character)
  * become JSON strings with each bad byte replaced by U+FFFD instead of making jansson fail, and
- * files are written whole or not at all (a temporary file in the same folder, then rename). */
+ * files are written whole or not at all (a temporary file in the same folder, then rename), and
+ * JSON-lines files never end inside a line. */
 #ifndef VIDGRAPH_CORE_JSON_OUT_H
 #define VIDGRAPH_CORE_JSON_OUT_H
 
@@ -26,5 +27,17 @@ char *vg_json_dump_text(const json_t *o, size_t flags);
 /* Writes o to path whole or not at all: a temporary file beside it, flushed, then renamed over
  * path. On failure path is untouched and the error names the path and the reason. */
 vg_status vg_json_write_file(const json_t *o, const char *path, size_t flags);
+
+/* A JSON-lines file (events.jsonl, json_sink) written by several threads: one compact line per
+ * document, repaired like the rest, buffered (64 KiB) unless a write asks to flush. A failed write
+ * (a full disk) cuts the file back to its last whole line and the error, naming the file and the
+ * reason, is returned by that call and every later one. "-" is standard output (not cut back). */
+typedef struct vg_jsonl vg_jsonl;
+vg_status vg_jsonl_open(const char *path, bool append, vg_jsonl **out);
+vg_status vg_jsonl_write(vg_jsonl *w, const json_t *o, size_t flags, bool flush);
+vg_status vg_jsonl_flush(vg_jsonl *w);
+/* Flushes and closes (NULL is fine); the first error of the file, if any. */
+vg_status vg_jsonl_close(vg_jsonl *w);
+const char *vg_jsonl_path(const vg_jsonl *w);
 
 #endif

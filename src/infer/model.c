@@ -237,6 +237,13 @@ void vg_model_close_session(vg_model *m) {
   m->session = NULL;
 }
 
+static bool has_suffix(const char *s, const char *suf) {
+  size_t n = strlen(s), k = strlen(suf);
+  return n >= k && strcmp(s + n - k, suf) == 0;
+}
+
+/* fp16: TensorRT asked to build in FP16, a file of the FP16 variant (by spec or by its
+ * name, e.g. `vidgraph bench det.fp16.onnx`) or a model with float16 inputs. */
 static void set_precision(vg_model *m) {
   vg_model_report *r = &m->report;
   const char *p = "fp32";
@@ -244,7 +251,7 @@ static void set_precision(vg_model *m) {
     p = "int8";
   else if (r->used == VG_PROVIDER_TENSORRT && m->spec.trt.fp16)
     p = "fp16";
-  else if (m->spec.precision == VG_PRECISION_FP16 ||
+  else if (m->spec.precision == VG_PRECISION_FP16 || has_suffix(m->path, ".fp16.onnx") ||
            (m->nin > 0 && m->inputs[0].onnx_type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16))
     p = "fp16";
   copy_str(r->precision, sizeof r->precision, p);

@@ -6,8 +6,11 @@
  *    require_text is set (a plate is reported once, when its track ends).
  *  - `in` input (optional): one line per frame that has objects,
  *    {"type":"objects","stream_id","frame","objects":[...]}.
- * Lines of one stream come in frame order. */
+ * Lines of one stream come in frame order. Lines are written by src/core/json_out (vg_jsonl): texts
+ * that are not UTF-8 are repaired, and a full disk leaves the file at its last whole line. */
 #include "node_util.h"
+
+#include "core/json_out.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -19,7 +22,7 @@ typedef struct ev_state {
   const char *path;
   bool require_text;
   int min_votes;
-  FILE *f; /* lines of several streams may be written at once: one fprintf per line */
+  vg_jsonl *out; /* lines of several streams may be written at once (it locks) */
 } ev_state;
 
 enum { STAT_TRACKS = VG_STAT_NODE0, STAT_OBJECTS_LINES, STAT_TRACKS_WITHOUT_TEXT };
@@ -33,31 +36,25 @@ static const vg_param k_params[] = {
 
 static void ev_destroy(void *state) {
   ev_state *s = state;
-  if (s->f && s->f != stdout) fclose(s->f);
+  vg_jsonl_close(s->out);
 }
 
 static vg_status ev_init(vg_node *self, const vg_cnode *params, void **state) {
   ev_state *s = *state;
-  s->f = strcmp(s->path, "-") == 0 ? stdout : fopen(s->path, "w");
-  if (!s->f)
-    return vg_set_error(VG_ERR_IO, "cannot write events to '%s': %s", s->path, strerror(errno));
-  return VG_OK;
+  return vg_jsonl_open(s->path, false, &s->out);
 }
 
 static json_t *box_json(const vg_box *b) {
   return json_pack("[f,f,f,f]", b->x1, b->y1, b->x2, b->y2);
 }
 
-static void write_line(ev_state *s, json_t *o) {
-  char *t = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-  if (t) {
-    fprintf(s->f, "%s\n", t);
-    free(t);
-  }
+static vg_status write_line(ev_state *s, json_t *o) {
+  vg_status st = vg_jsonl_write(s->out, o, JSON_PRESERVE_ORDER, false);
   json_decref(o);
+  return st;
 }
 
-static void write_tracks(vg_node *node, ev_state *s, const vg_objects *objs) {
+static vg_status write_tracks(vg_node *node, ev_state *s, const vg_objects *objs) {
   for (size_t i = 0; i < objs->count; i++) {
     const vg_object *o = &objs->items[i];
     int votes = o->nattrs >= 4 ? (int)o->attrs[3] : 0;
@@ -66,50 +63,52 @@ static void write_tracks(vg_node *node, ev_state *s, const vg_objects *objs) {
       continue;
     }
     json_t *j =
-        json_pack("{s:s,s:i,s:I,s:s,s:f,s:I,s:I,s:i,s:i,s:i}", "type", "track", "stream_id",
-                  o->stream_id, "track_id", (json_int_t)o->track_id, "text", o->text, "confidence",
-                  votes > 0 ? o->text_score / (float)votes : 0.0, "first_frame",
+        json_pack("{s:s,s:i,s:I,s:o,s:f,s:I,s:I,s:i,s:i,s:i}", "type", "track", "stream_id",
+                  o->stream_id, "track_id", (json_int_t)o->track_id, "text", vg_json_text(o->text),
+                  "confidence", votes > 0 ? o->text_score / (float)votes : 0.0, "first_frame",
                   (json_int_t)(o->nattrs >= 1 ? o->attrs[0] : o->frame_no), "last_frame",
                   (json_int_t)(o->nattrs >= 2 ? o->attrs[1] : o->frame_no), "hits",
                   o->nattrs >= 3 ? (int)o->attrs[2] : 0, "votes", votes, "class", o->class_id);
-    if (!j) continue;
-    if (o->label[0]) json_object_set_new(j, "label", json_string(o->label));
+    if (!j) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory writing '%s'", s->path);
+    if (o->label[0]) json_object_set_new(j, "label", vg_json_text(o->label));
     json_object_set_new(j, "box", box_json(&o->box));
-    write_line(s, j);
+    VG_TRY(write_line(s, j));
     vg_node_stat_add(node, STAT_TRACKS, 1);
   }
+  return VG_OK;
 }
 
-static void write_objects(vg_node *node, ev_state *s, const vg_packet *p) {
+static vg_status write_objects(vg_node *node, ev_state *s, const vg_packet *p) {
   const vg_objects *objs = vg_packet_objects(p);
-  if (objs->count == 0) return;
+  if (objs->count == 0) return VG_OK;
   json_t *arr = json_array();
   for (size_t i = 0; i < objs->count; i++) {
     const vg_object *o = &objs->items[i];
     json_t *j = json_pack("{s:I,s:i,s:f,s:o}", "track_id", (json_int_t)o->track_id, "class",
                           o->class_id, "score", o->score, "box", box_json(&o->box));
     if (!j) continue;
-    if (o->label[0]) json_object_set_new(j, "label", json_string(o->label));
-    if (o->text[0]) json_object_set_new(j, "text", json_string(o->text));
+    if (o->label[0]) json_object_set_new(j, "label", vg_json_text(o->label));
+    if (o->text[0]) json_object_set_new(j, "text", vg_json_text(o->text));
     json_array_append_new(arr, j);
   }
   json_t *line = json_pack("{s:s,s:i,s:I,s:o}", "type", "objects", "stream_id", vg_packet_stream(p),
                            "frame", (json_int_t)vg_packet_frame_no(p), "objects", arr);
-  if (line) write_line(s, line);
+  if (!line) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory writing '%s'", s->path);
+  VG_TRY(write_line(s, line));
   vg_node_stat_add(node, STAT_OBJECTS_LINES, 1);
+  return VG_OK;
 }
 
 static vg_status ev_process(vg_call *c) {
   ev_state *s = c->state;
   for (int i = 0; i < c->n; i++) {
     vg_packet *in = c->io[i].in[0], *tr = c->io[i].in[1];
-    if (in && !(vg_packet_flags(in) & VG_PACKET_EOS)) write_objects(c->node, s, in);
-    if (tr) write_tracks(c->node, s, vg_packet_objects(tr));
+    vg_status st = VG_OK;
+    if (in && !(vg_packet_flags(in) & VG_PACKET_EOS)) st = write_objects(c->node, s, in);
+    if (st == VG_OK && tr) st = write_tracks(c->node, s, vg_packet_objects(tr));
+    if (st != VG_OK) return st; /* the message names the file and the reason */
   }
-  fflush(s->f);
-  bool bad = ferror(s->f);
-  if (bad) return vg_node_error(c->node, VG_ERR_IO, "writing '%s' failed", s->path);
-  return VG_OK;
+  return vg_jsonl_flush(s->out);
 }
 
 static char *ev_describe(void *state) {

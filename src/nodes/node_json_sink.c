@@ -1,6 +1,10 @@
 /* node_json_sink.c - writes one JSON line per frame (stream, frame, pts, skipped, objects) to a
- * file or to stdout ("-"). Frames of each stream are written in order, one at a time. */
+ * file or to stdout ("-"). Frames of each stream are written in order, one at a time. Lines go
+ * through src/core/json_out (vg_jsonl): texts that are not UTF-8 are repaired, and a full disk
+ * leaves the file at its last whole line. */
 #include "vidgraph/vg_graph.h"
+
+#include "core/json_out.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -11,8 +15,7 @@
 typedef struct json_sink {
   const char *path;
   bool append, flush;
-  FILE *f;
-  bool own;
+  vg_jsonl *out;
 } json_sink;
 
 static const vg_param k_params[] = {
@@ -23,15 +26,7 @@ static const vg_param k_params[] = {
 
 static vg_status json_sink_init(vg_node *self, const vg_cnode *params, void **state) {
   json_sink *s = *state;
-  if (strcmp(s->path, "-") == 0) {
-    s->f = stdout;
-    return VG_OK;
-  }
-  s->f = fopen(s->path, s->append ? "a" : "w");
-  s->own = s->f != NULL;
-  if (!s->f)
-    return vg_set_error(VG_ERR_IO, "cannot open '%s' for writing: %s", s->path, strerror(errno));
-  return VG_OK;
+  return vg_jsonl_open(s->path, s->append, &s->out);
 }
 
 static json_t *object_json(const vg_object *o) {
@@ -39,11 +34,11 @@ static json_t *object_json(const vg_object *o) {
   if (!j) return NULL;
   json_object_set_new(j, "box", json_pack("[f,f,f,f]", o->box.x1, o->box.y1, o->box.x2, o->box.y2));
   json_object_set_new(j, "class", json_integer(o->class_id));
-  if (o->label[0]) json_object_set_new(j, "label", json_string(o->label));
+  if (o->label[0]) json_object_set_new(j, "label", vg_json_text(o->label));
   json_object_set_new(j, "score", json_real(o->score));
   if (o->track_id >= 0) json_object_set_new(j, "track", json_integer(o->track_id));
   if (o->text[0]) {
-    json_object_set_new(j, "text", json_string(o->text));
+    json_object_set_new(j, "text", vg_json_text(o->text));
     json_object_set_new(j, "text_score", json_real(o->text_score));
   }
   if (o->has_quad) {
@@ -83,31 +78,22 @@ static vg_status json_sink_process(vg_call *c) {
   json_sink *s = c->state;
   for (int i = 0; i < c->n; i++) {
     json_t *j = packet_json(c->io[i].in[0]);
-    char *line =
-        j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) : NULL;
+    vg_status st =
+        vg_jsonl_write(s->out, j, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6), s->flush);
     json_decref(j);
-    if (!line) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory writing a JSON line");
-    int w = fprintf(s->f, "%s\n", line);
-    free(line);
-    if (w < 0 || (s->flush && fflush(s->f) != 0))
-      return vg_set_error(VG_ERR_IO, "cannot write to '%s': %s", s->path, strerror(errno));
+    if (st != VG_OK) return st; /* the message names the file and the reason */
   }
   return VG_OK;
 }
 
 static vg_status json_sink_flush(vg_node *self, void *state) {
   json_sink *s = state;
-  if (fflush(s->f) != 0)
-    return vg_set_error(VG_ERR_IO, "cannot write to '%s': %s", s->path, strerror(errno));
-  return VG_OK;
+  return vg_jsonl_flush(s->out);
 }
 
 static void json_sink_destroy(void *state) {
   json_sink *s = state;
-  if (s->own)
-    fclose(s->f);
-  else if (s->f)
-    fflush(s->f);
+  vg_jsonl_close(s->out);
 }
 
 const vg_node_type vg_node_json_sink = {

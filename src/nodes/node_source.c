@@ -31,7 +31,8 @@ typedef struct src_state {
       reconnect_attempts;
   int n;
   vg_source *src[MAX_URLS];
-  bool eof[MAX_URLS]; /* the source ended and its end-of-stream packet went out */
+  bool eof[MAX_URLS];   /* the source ended and its end-of-stream packet went out */
+  bool still[MAX_URLS]; /* images (a file or a folder): every frame is VG_PACKET_STILL */
   int ids[MAX_URLS];
   int64_t next_frame[MAX_URLS]; /* frame number the end-of-stream packet carries */
   int next;
@@ -115,6 +116,9 @@ static vg_status src_init(vg_node *self, const vg_cnode *params, void **state) {
   for (int i = 0; i < s->urls.n; i++) {
     o.stream_id = s->stream_id + i;
     VG_TRY(vg_source_open(s->urls.v[i], &o, &s->src[i]));
+    vg_source_info info;
+    vg_source_get_info(s->src[i], &info);
+    s->still[i] = info.decoder == VG_DECODER_NONE;
     s->ids[i] = o.stream_id;
     s->n = i + 1;
   }
@@ -132,12 +136,13 @@ static vg_status emit_eos(vg_call *c, int stream, int64_t frame_no) {
   return VG_OK;
 }
 
-static vg_status emit(vg_call *c, const vg_frame *f) {
+static vg_status emit(vg_call *c, const vg_frame *f, bool still) {
   vg_packet *p;
   VG_TRY(vg_packet_new(&p));
   vg_packet_set_stream(p, f->stream_id, f->frame_no);
   vg_packet_set_pts(p, f->pts, f->t_capture_ns ? f->t_capture_ns : vg_now_ns());
   vg_packet_set_frame(p, f);
+  if (still) vg_packet_set_flags(p, VG_PACKET_STILL);
   c->io[0].out[0] = p;
   return VG_OK;
 }
@@ -161,7 +166,7 @@ static vg_status src_process(vg_call *c) {
       if (st != VG_OK) return vg_wrap_error(st, "source '%s'", s->urls.v[i]);
       s->next = (i + 1) % s->n;
       s->next_frame[i] = f.frame_no + 1;
-      st = emit(c, &f);
+      st = emit(c, &f, s->still[i]);
       vg_frame_release(&f);
       return st;
     }

@@ -27,17 +27,10 @@ typedef struct track_stream {
 
 enum { ST_STREAMS = VG_STAT_NODE0, ST_TENTATIVE, ST_TRACKED, ST_LOST, ST_ENDED };
 
-static const char *const k_tracker_keys[] = {"high_thresh",
-                                             "low_thresh",
-                                             "new_track_thresh",
-                                             "match_iou",
-                                             "low_match_iou",
-                                             "tentative_match_iou",
-                                             "min_hits",
-                                             "max_lost",
-                                             "per_class",
-                                             "max_tracks",
-                                             NULL};
+static const char *const k_tracker_keys[] = {
+    "high_thresh",   "low_thresh",          "new_track_thresh",  "match_iou",
+    "low_match_iou", "tentative_match_iou", "min_hits",          "max_lost",
+    "per_class",     "max_tracks",          "text_switch_reads", NULL};
 
 static vg_status tracker_group(vg_node *self, const vg_cnode *params, const vg_param *p,
                                void *field) {
@@ -67,6 +60,9 @@ static const vg_param k_tracker_table[] = {
               "a track only matches detections of its class"),
     VG_P_INT(vg_tracker_params, max_tracks, "max_tracks", 512, 1, 4096,
              "live tracks per stream at most (new ones refused beyond)"),
+    VG_P_INT(vg_tracker_params, text_switch_reads, "text_switch_reads", 2, 0, 1000,
+             "readings in a row that disagree with a track's text split it (another object "
+             "took its place); 0 = off"),
     {0}};
 
 static const vg_param k_params[] = {
@@ -163,6 +159,8 @@ static vg_status track_one(vg_call *c, vg_node_io *io) {
   vg_status st = vg_packet_derive(in, &out);
   vg_objects *objs = NULL;
   if (st == VG_OK) st = vg_packet_objects_edit(out, &objs);
+  /* a still of an image folder is not the next frame of anything: no track crosses it */
+  if (st == VG_OK && (flags & VG_PACKET_STILL)) vg_tracker_restart(t);
   if (st == VG_OK && (flags & VG_PACKET_EOS)) {
     vg_tracker_finish(t);
   } else if (st == VG_OK && (flags & VG_PACKET_SKIPPED)) {

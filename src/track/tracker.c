@@ -2,10 +2,12 @@
  * high-score detections with tracked and lost tracks, then of low-score detections with the
  * remaining tracked ones, then of tentative tracks with the leftovers (optimal assignment on
  * 1 - IoU with gates), track life cycle tentative -> confirmed (tracked <-> lost) -> removed,
- * ids given at confirmation, per-track attribute voting and a list of ended tracks. */
+ * ids given at confirmation, per-track attribute voting (a run of readings that disagree with
+ * the voted text splits the track: another object took its place) and a list of ended tracks. */
 #include "vidgraph/vg_track.h"
 #include "kalman.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,10 @@ typedef struct trk {
   int missed;
   int nvotes;
   trk_vote votes[VG_TRACK_MAX_VOTES];
+  /* readings in a row that disagree with the voted text (see text_switch_reads) */
+  trk_vote pending;
+  int64_t pending_first; /* frame of the first of them */
+  vg_track_info before;  /* the track as it was before them (what ends on a split) */
 } trk;
 
 struct vg_tracker {
@@ -53,6 +59,7 @@ void vg_tracker_params_default(vg_tracker_params *p) {
   p->max_lost = 30;
   p->per_class = false;
   p->max_tracks = 512;
+  p->text_switch_reads = 2;
 }
 
 static vg_status cfg_float(const vg_cnode *m, const char *key, float *v) {
@@ -79,6 +86,8 @@ vg_status vg_tracker_params_from_config(const vg_cnode *map, vg_tracker_params *
   VG_TRY(vg_cfg_bool(map, "per_class", false, false, &p->per_class));
   VG_TRY(vg_cfg_int_range(map, "max_tracks", false, p->max_tracks, 1, 4096, &v));
   p->max_tracks = (int)v;
+  VG_TRY(vg_cfg_int_range(map, "text_switch_reads", false, p->text_switch_reads, 0, 1000, &v));
+  p->text_switch_reads = (int)v;
   if (p->low_thresh > p->high_thresh)
     return vg_cnode_error(map, VG_ERR_PARSE, "low_thresh %g is above high_thresh %g",
                           (double)p->low_thresh, (double)p->high_thresh);
@@ -88,7 +97,7 @@ vg_status vg_tracker_params_from_config(const vg_cnode *map, vg_tracker_params *
 vg_status vg_tracker_create(const vg_tracker_params *p, vg_tracker **out) {
   *out = NULL;
   if (p->max_tracks < 1 || p->max_tracks > 4096 || p->min_hits < 1 || p->max_lost < 0 ||
-      !(p->low_thresh <= p->high_thresh))
+      p->text_switch_reads < 0 || !(p->low_thresh <= p->high_thresh))
     return vg_set_error(VG_ERR_INVALID_ARG,
                         "tracker: bad parameters (max_tracks %d, min_hits %d, max_lost %d, "
                         "low_thresh %g > high_thresh %g?)",
@@ -139,6 +148,40 @@ static void vote(trk *k, const char *text, float score) {
   k->votes[slot].n = 1;
 }
 
+/* Letters and digits of s, upper case, at most cap - 1. */
+static size_t alnum_of(const char *s, char *out, size_t cap) {
+  size_t n = 0;
+  for (; *s && n + 1 < cap; s++)
+    if (isalnum((unsigned char)*s)) out[n++] = (char)toupper((unsigned char)*s);
+  out[n] = '\0';
+  return n;
+}
+
+bool vg_text_agree(const char *a, const char *b) {
+  char x[VG_TEXT_MAX], y[VG_TEXT_MAX];
+  size_t n = alnum_of(a ? a : "", x, sizeof x), m = alnum_of(b ? b : "", y, sizeof y);
+  if (n == 0 || m == 0) return n == m;
+  if (strstr(x, y) || strstr(y, x)) return true;
+  /* Levenshtein distance, one row at a time */
+  int row[VG_TEXT_MAX + 1];
+  for (size_t j = 0; j <= m; j++)
+    row[j] = (int)j;
+  for (size_t i = 1; i <= n; i++) {
+    int diag = row[0];
+    row[0] = (int)i;
+    for (size_t j = 1; j <= m; j++) {
+      int up = row[j], best = diag + (x[i - 1] != y[j - 1]);
+      if (up + 1 < best) best = up + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      diag = up;
+      row[j] = best;
+    }
+  }
+  size_t longer = n > m ? n : m;
+  int limit = (int)(longer / 2) > 2 ? (int)(longer / 2) : 2;
+  return row[m] <= limit;
+}
+
 static vg_track_info info_of(const trk *k) {
   vg_track_info i = k->info;
   int best = -1;
@@ -155,7 +198,7 @@ static vg_track_info info_of(const trk *k) {
   return i;
 }
 
-static void push_ended(vg_tracker *t, const trk *k) {
+static void push_ended_info(vg_tracker *t, const vg_track_info *info) {
   if (t->nended == ENDED_MAX) {
     t->ended_head = (t->ended_head + 1) % ENDED_MAX;
     t->nended--;
@@ -163,8 +206,13 @@ static void push_ended(vg_tracker *t, const trk *k) {
       VG_LOGW("track", "ended-track list full (%d): the oldest are dropped; pop them sooner",
               ENDED_MAX);
   }
-  t->ended[(t->ended_head + t->nended) % ENDED_MAX] = info_of(k);
+  t->ended[(t->ended_head + t->nended) % ENDED_MAX] = *info;
   t->nended++;
+}
+
+static void push_ended(vg_tracker *t, const trk *k) {
+  vg_track_info i = info_of(k);
+  push_ended_info(t, &i);
 }
 
 size_t vg_tracker_pop_ended(vg_tracker *t, vg_track_info *out, size_t cap) {
@@ -220,6 +268,53 @@ static void remove_track(vg_tracker *t, int i) {
 void vg_tracker_finish(vg_tracker *t) {
   while (t->ntracks > 0)
     remove_track(t, t->ntracks - 1);
+}
+
+void vg_tracker_restart(vg_tracker *t) {
+  vg_tracker_finish(t);
+  t->updates = 0;
+}
+
+static void confirm(vg_tracker *t, trk *k);
+
+/* A reading of a confirmed track. One that agrees with the voted text (or while the track has
+ * no text read text_switch_reads times yet) votes. One that does not is held back: when
+ * text_switch_reads of them in a row agree with each other, another object has taken the
+ * track's place: the track as it was before them ends, and the track goes on under a new id
+ * with only their votes. */
+static void read_text(vg_tracker *t, trk *k, const vg_object *o, int64_t frame_no,
+                      const vg_track_info *prev) {
+  const char *text = o->text;
+  float score = o->text_score;
+  int need = t->p.text_switch_reads;
+  if (!text || !text[0] || !(score > 0)) return;
+  if (need <= 0 || k->state == TRK_TENTATIVE || prev->text_votes < need ||
+      vg_text_agree(text, prev->text)) {
+    k->pending.n = 0;
+    vote(k, text, score);
+    return;
+  }
+  if (k->pending.n > 0 && vg_text_agree(text, k->pending.text)) {
+    k->pending.sum += score;
+    k->pending.n++;
+    if (strlen(text) > strlen(k->pending.text)) /* keep the fullest reading */
+      snprintf(k->pending.text, sizeof k->pending.text, "%s", text);
+  } else {
+    snprintf(k->pending.text, sizeof k->pending.text, "%s", text);
+    k->pending.sum = score;
+    k->pending.n = 1;
+    k->pending_first = frame_no;
+    k->before = *prev;
+  }
+  if (k->pending.n < need) return;
+  push_ended_info(t, &k->before);
+  confirm(t, k); /* a new id */
+  k->info.first_frame = k->pending_first;
+  k->info.hits = k->pending.n;
+  k->info.best_score = o->score;
+  k->nvotes = 1;
+  k->votes[0] = k->pending;
+  k->pending.n = 0;
 }
 
 /* ----------------------------------------------------------------- association */
@@ -278,6 +373,7 @@ static void confirm(vg_tracker *t, trk *k) {
 
 /* Applies a matched detection to a track. */
 static vg_status apply_match(vg_tracker *t, trk *k, vg_object *o, int64_t frame_no) {
+  vg_track_info prev = info_of(k); /* what ends if this match is another object (read_text) */
   VG_TRY(kf_update(&k->kf, &o->box));
   k->missed = 0;
   k->info.hits++;
@@ -287,7 +383,7 @@ static vg_status apply_match(vg_tracker *t, trk *k, vg_object *o, int64_t frame_
   if (o->score > k->info.best_score) k->info.best_score = o->score;
   if (k->state == TRK_LOST) k->state = TRK_TRACKED;
   if (k->state == TRK_TENTATIVE && k->info.hits >= t->p.min_hits) confirm(t, k);
-  vote(k, o->text, o->text_score);
+  read_text(t, k, o, frame_no, &prev);
   return VG_OK;
 }
 

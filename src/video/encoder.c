@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void vg_encoder_opts_default(vg_encoder_opts *o) {
   memset(o, 0, sizeof *o);
@@ -358,17 +359,34 @@ vg_status vg_encoder_close(vg_encoder *e) {
     st = write_packets(e);
     if (st != VG_OK) snprintf(msg, sizeof msg, "%s", vg_last_error());
   }
+  bool created = e->header_written;
   if (e->header_written) {
     int r = av_write_trailer(e->oc);
+    char eb[128];
     if (r < 0 && st == VG_OK) {
-      char eb[128];
       st = VG_ERR_IO;
       snprintf(msg, sizeof msg, "'%s': cannot finish the MP4: %s", e->path,
                averr(r, eb, sizeof eb));
     }
+    /* avio buffers: a failed write (a full disk) may show only when the buffer is flushed */
+    r = avio_closep(&e->oc->pb);
+    if (r < 0 && st == VG_OK) {
+      st = VG_ERR_IO;
+      snprintf(msg, sizeof msg, "writing '%s': %s", e->path, averr(r, eb, sizeof eb));
+    }
   }
+  /* An MP4 whose trailer (the index) was not written cannot be played: remove it rather than
+   * leave half a file (a full disk, an encoder failure). */
+  char path[sizeof e->path];
+  snprintf(path, sizeof path, "%s", e->path);
   free_encoder(e);
-  if (st != VG_OK) return vg_set_error(st, "%s", msg);
+  if (st != VG_OK) {
+    if (created && unlink(path) == 0) {
+      size_t n = strlen(msg);
+      snprintf(msg + n, sizeof msg - n, " (the unfinished MP4 was removed)");
+    }
+    return vg_set_error(st, "%s", msg);
+  }
   return VG_OK;
 }
 

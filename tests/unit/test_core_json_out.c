@@ -1,6 +1,6 @@
 /* JSON output helpers: UTF-8 validation and repair (invalid bytes, sequences cut by a fixed
  * buffer, overlongs, surrogates), JSON strings that never fail on such text, and JSON files
- * written whole or not at all. */
+ * written whole or not at all, JSON-lines files (several writers, repaired text, a full disk). */
 #include "vg_test.h"
 
 #include "core/json_out.h"
@@ -121,12 +121,57 @@ static void test_summary_cut_message(void **st) {
   json_decref(o);
 }
 
+/* JSON lines: buffered lines come out whole and in order after a flush, text that is not UTF-8
+ * is repaired, append keeps what was there; on a full disk (/dev/full: ENOSPC) the error names
+ * the file and the reason, and sticks. */
+static void test_jsonl(void **st) {
+  char dir[] = "/tmp/vg_jsonl_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char path[256];
+  snprintf(path, sizeof path, "%s/e.jsonl", dir);
+  vg_jsonl *w;
+  assert_int_equal(vg_jsonl_open(path, false, &w), VG_OK);
+  json_t *a = json_pack("{s:i,s:o}", "n", 1, "text",
+                        vg_json_text("AB\xFF"
+                                     "12"));
+  json_t *b = json_pack("{s:i}", "n", 2);
+  assert_int_equal(vg_jsonl_write(w, a, 0, false), VG_OK);
+  assert_int_equal(vg_jsonl_write(w, b, 0, false), VG_OK);
+  struct stat sb;
+  assert_int_equal(stat(path, &sb), 0);
+  assert_int_equal(sb.st_size, 0); /* buffered until a flush */
+  assert_int_equal(vg_jsonl_close(w), VG_OK);
+  assert_int_equal(vg_jsonl_open(path, true, &w), VG_OK);
+  assert_int_equal(vg_jsonl_write(w, b, 0, true), VG_OK);
+  assert_int_equal(vg_jsonl_close(w), VG_OK);
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  char text[256] = {0};
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  assert_string_equal(text, "{\"n\":1,\"text\":\"AB\xEF\xBF\xBD"
+                            "12\"}\n{\"n\":2}\n{\"n\":2}\n");
+  assert_int_equal(n, strlen(text));
+  unlink(path);
+  rmdir(dir);
+  if (access("/dev/full", W_OK) == 0) {
+    assert_int_equal(vg_jsonl_open("/dev/full", false, &w), VG_OK);
+    assert_int_equal(vg_jsonl_write(w, a, 0, true), VG_ERR_IO);
+    assert_non_null(strstr(vg_last_error(), "'/dev/full'"));
+    assert_non_null(strstr(vg_last_error(), "No space left on device"));
+    assert_int_equal(vg_jsonl_write(w, b, 0, false), VG_ERR_IO); /* sticky */
+    assert_int_equal(vg_jsonl_close(w), VG_ERR_IO);
+  }
+  json_decref(a);
+  json_decref(b);
+  (void)st;
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_utf8),
-      cmocka_unit_test(test_json_text),
-      cmocka_unit_test(test_write_file),
-      cmocka_unit_test(test_summary_cut_message),
+      cmocka_unit_test(test_utf8),       cmocka_unit_test(test_json_text),
+      cmocka_unit_test(test_write_file), cmocka_unit_test(test_summary_cut_message),
+      cmocka_unit_test(test_jsonl),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -290,11 +290,94 @@ static void test_tracker_config(void **st) {
   vg_config_free(c);
 }
 
+/* A generated case of issue 15: a plate stands at one place, leaves, and within max_lost a NEW
+ * plate appears at the same place. Its consistent reads must start a new track (new id, its own
+ * text) instead of voting for the old one; misreads and partial reads of one plate must not. */
+static void test_plate_swap(void **st) {
+  assert_true(vg_text_agree("KX52 RTU", "RTU"));        /* entering the frame: a part */
+  assert_true(vg_text_agree("KX52RTU", "KX52 RTV"));    /* one misread character */
+  assert_true(vg_text_agree("AB-123-CD", "AB123CD"));   /* separators do not count */
+  assert_true(vg_text_agree("AB12CDE", "8812COE"));     /* three OCR confusions of seven */
+  assert_false(vg_text_agree("KX52RTU", "MH12AB1234")); /* another plate */
+  assert_false(vg_text_agree("AB12CDE", "XY98ZZE"));
+  vg_tracker_params p;
+  vg_tracker_params_default(&p);
+  p.max_lost = 15;
+  vg_tracker *t;
+  VG_ASSERT_OK(vg_tracker_create(&p, &t));
+  vg_objects d = {0};
+  vg_track_info ended[8];
+  int64_t first = -1, second = -1;
+  for (int f = 0; f < 30; f++) {
+    vg_objects_clear(&d);
+    const char *text = f < 10 ? (f == 4   ? "KX52RTV"
+                                 : f == 0 ? "RTU"
+                                          : "KX52 RTU")
+                              : "MH 12 AB 1234";
+    if (f < 10 || f >= 14) push_det(&d, 300, 200, 0.9f, 0, text, 0.9f); /* 10..13: nothing */
+    VG_ASSERT_OK(vg_tracker_update(t, f, &d));
+    if (d.count == 0) continue;
+    int64_t id = d.items[0].track_id;
+    if (f == 5) first = id;
+    if (f == 16) second = id;
+    if (f >= 1 && f < 10) assert_int_equal(id, first < 0 ? id : first); /* misreads: same track */
+  }
+  assert_true(first > 0 && second > 0);
+  assert_int_not_equal(first, second);
+  vg_track_info info;
+  VG_ASSERT_OK(vg_tracker_get(t, second, &info));
+  assert_string_equal(info.text, "MH 12 AB 1234");
+  assert_int_equal(info.first_frame, 14);
+  assert_int_equal(vg_tracker_get(t, first, &info), VG_ERR_NOT_FOUND);
+  size_t n = vg_tracker_pop_ended(t, ended, 8);
+  assert_int_equal(n, 1); /* the old plate ended when the new one was read twice */
+  assert_int_equal(ended[0].track_id, first);
+  assert_string_equal(ended[0].text, "KX52 RTU");
+  assert_int_equal(ended[0].last_frame, 9);
+  assert_int_equal(ended[0].hits, 10);
+  vg_tracker_finish(t);
+  assert_int_equal(vg_tracker_pop_ended(t, ended, 8), 1);
+  assert_string_equal(ended[0].text, "MH 12 AB 1234");
+  assert_int_equal(ended[0].text_votes, 16);
+  vg_tracker_destroy(t);
+
+  /* with text_switch_reads 0 the old behaviour: the new plate's reads vote for the old track */
+  p.text_switch_reads = 0;
+  VG_ASSERT_OK(vg_tracker_create(&p, &t));
+  for (int f = 0; f < 30; f++) {
+    vg_objects_clear(&d);
+    if (f < 10 || f >= 14)
+      push_det(&d, 300, 200, 0.9f, 0, f < 10 ? "KX52 RTU" : "MH 12 AB 1234", 0.9f);
+    VG_ASSERT_OK(vg_tracker_update(t, f, &d));
+  }
+  vg_tracker_finish(t);
+  assert_int_equal(vg_tracker_pop_ended(t, ended, 8), 1);
+  vg_tracker_destroy(t);
+
+  /* stills: after vg_tracker_restart the same place is a new object, confirmed at once */
+  p.text_switch_reads = 2;
+  VG_ASSERT_OK(vg_tracker_create(&p, &t));
+  int64_t ids[3];
+  for (int f = 0; f < 3; f++) {
+    vg_tracker_restart(t);
+    vg_objects_clear(&d);
+    push_det(&d, 300, 200, 0.9f, 0, "AB12CDE", 0.9f);
+    VG_ASSERT_OK(vg_tracker_update(t, f, &d));
+    ids[f] = d.items[0].track_id;
+    assert_true(ids[f] > 0);
+    if (f > 0) assert_int_not_equal(ids[f], ids[f - 1]);
+    assert_int_equal(vg_tracker_pop_ended(t, ended, 8), f > 0 ? 1 : 0);
+  }
+  vg_objects_free(&d);
+  vg_tracker_destroy(t);
+  (void)st;
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_scene_mota),      cmocka_unit_test(test_predict_interval),
       cmocka_unit_test(test_votes_and_ended), cmocka_unit_test(test_per_class_and_lifecycle),
-      cmocka_unit_test(test_tracker_config),
+      cmocka_unit_test(test_tracker_config),  cmocka_unit_test(test_plate_swap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
