@@ -527,6 +527,9 @@ typedef struct vg_node_metrics {
   double mean_batch;
   vg_latency_summary latency;    /* per call */
   vg_latency_summary queue_wait; /* ready -> running, per frame */
+  int queued;      /* frames ready for this node and waiting for a worker, now */
+  int queued_peak; /* the most that waited at once */
+  int running;     /* calls of this node running now */
   char last_error[256];
   char fallback[160];
   char *detail; /* the node's describe() JSON object text (malloc'd) or NULL */

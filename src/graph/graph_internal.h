@@ -149,6 +149,7 @@ struct vg_node {
   void *cb_user;
   /* scheduling (run lock) */
   trip_ring ready;
+  int ready_peak; /* most instances waiting in `ready` at once */
   int running;
   bool src_busy, src_eof;
   int inflight; /* trips of this source in flight */

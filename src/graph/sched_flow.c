@@ -311,6 +311,8 @@ static void make_ready(wctx *c, trip *t, int i) {
   t->inst[i].state = I_READY;
   t->inst[i].t_ready_ns = vg_now_ns();
   vg__ring_push(&r->nodes[i].ready, t);
+  if (r->nodes[i].ready.count > r->nodes[i].ready_peak)
+    r->nodes[i].ready_peak = r->nodes[i].ready.count;
   pthread_cond_broadcast(&r->work_cv);
 }
 

@@ -27,6 +27,9 @@ static void node_metrics(vg_run *r, int i, vg_node_metrics *m) {
   m->mean_batch = n->calls && !g->source ? (double)n->batch_items / (double)n->calls : 1.0;
   vg_latency_summarize(n->lat, &m->latency);
   vg_latency_summarize(n->wait, &m->queue_wait);
+  m->queued = n->ready.count;
+  m->queued_peak = n->ready_peak;
+  m->running = n->running;
   snprintf(m->last_error, sizeof m->last_error, "%s", n->last_error);
   snprintf(m->fallback, sizeof m->fallback, "%s", g->fallback);
 }
@@ -111,6 +114,9 @@ static json_t *node_json(const vg_node_metrics *m) {
   if (!o) return NULL;
   json_object_set_new(o, "latency", latency_json(&m->latency));
   json_object_set_new(o, "queue_wait", latency_json(&m->queue_wait));
+  json_object_set_new(o, "queued", json_integer(m->queued));
+  json_object_set_new(o, "queued_peak", json_integer(m->queued_peak));
+  json_object_set_new(o, "running", json_integer(m->running));
   json_object_set_new(o, "copies", json_integer((json_int_t)m->copies));
   json_object_set_new(o, "copy_bytes", json_integer((json_int_t)m->copy_bytes));
   if (m->last_error[0]) json_object_set_new(o, "last_error", vg_json_text(m->last_error));

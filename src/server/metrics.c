@@ -41,7 +41,7 @@ static void header(mbuf *m, const char *name, const char *type, const char *help
 /* The families of per-node series are written graph by graph, so each family's samples are
  * gathered first and printed together (the format wants one block per family). */
 typedef struct fam {
-  mbuf lat, wait, frames, dropped, copies, fallbacks, inflight;
+  mbuf lat, wait, frames, dropped, copies, fallbacks, inflight, queued, queued_peak, running;
   mbuf pool_bytes, pool_peak, pool_allocs, pool_requests, pool_hits;
 } fam;
 
@@ -113,6 +113,12 @@ static void graph_cb(void *user, const char *owner, vg_run *run, const vg_run_su
     summary_samples(&f->wait, "vidgraph_node_queue_wait_seconds", lab, &m->queue_wait);
     srv_buf_printf(&f->frames.b, &f->frames.len, &f->frames.cap,
                    "vidgraph_node_frames_total{%s} %llu\n", lab, (unsigned long long)m->frames);
+    srv_buf_printf(&f->queued.b, &f->queued.len, &f->queued.cap,
+                   "vidgraph_node_queue_depth{%s} %d\n", lab, m->queued);
+    srv_buf_printf(&f->queued_peak.b, &f->queued_peak.len, &f->queued_peak.cap,
+                   "vidgraph_node_queue_depth_peak{%s} %d\n", lab, m->queued_peak);
+    srv_buf_printf(&f->running.b, &f->running.len, &f->running.cap,
+                   "vidgraph_node_running{%s} %d\n", lab, m->running);
     srv_buf_printf(&f->dropped.b, &f->dropped.len, &f->dropped.cap,
                    "vidgraph_node_dropped_total{%s} %llu\n", lab,
                    (unsigned long long)(m->dropped + m->filtered));
@@ -238,6 +244,11 @@ enum MHD_Result srv_route_metrics(srv_req *rq) {
   block(&m, &f.wait, "vidgraph_node_queue_wait_seconds", "summary",
         "ready-to-running wait of a node's frames");
   block(&m, &f.frames, "vidgraph_node_frames_total", "counter", "frames a node processed");
+  block(&m, &f.queued, "vidgraph_node_queue_depth", "gauge",
+        "frames ready for a node and waiting for a worker");
+  block(&m, &f.queued_peak, "vidgraph_node_queue_depth_peak", "gauge",
+        "the most frames that waited for a node at once");
+  block(&m, &f.running, "vidgraph_node_running", "gauge", "calls of a node running now");
   block(&m, &f.dropped, "vidgraph_node_dropped_total", "counter",
         "frames a node dropped or filtered");
   block(&m, &f.copies, "vidgraph_copies_total", "counter",

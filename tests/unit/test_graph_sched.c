@@ -501,6 +501,14 @@ static void test_backpressure(void **state) {
              atomic_load(&g_max_live) - base, bound);
   assert_true(s.peak_frames_in_flight <= (uint64_t)queue);
   assert_int_equal(s.frames_done, 150);
+  /* the slow node is the bottleneck: frames waited for it, never more than the queue allows,
+   * and nothing waits or runs once the run is over */
+  for (int k = 0; k < s.nnodes; k++) {
+    assert_int_equal(s.nodes[k].queued, 0);
+    assert_int_equal(s.nodes[k].running, 0);
+    assert_true(s.nodes[k].queued_peak <= queue);
+    if (strcmp(s.nodes[k].id, "slow") == 0) assert_true(s.nodes[k].queued_peak >= 1);
+  }
   vg_run_summary_free(&s);
   vg_run_destroy(r);
   assert_int_equal(vg_packet_live_count(), base);

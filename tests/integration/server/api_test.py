@@ -456,7 +456,8 @@ def t_metrics(s, tmp):
                 "vidgraph_jpeg_cache_hits_total",
                 "vidgraph_gpu_memory_total_bytes", "vidgraph_pool_bytes", "vidgraph_pool_peak_bytes", "vidgraph_pool_allocations_total",
                 "vidgraph_pool_requests_total", "vidgraph_pool_hits_total", "vidgraph_stream_decode_seconds",
-                "vidgraph_node_queue_wait_seconds", "vidgraph_node_dropped_total"):
+                "vidgraph_node_queue_wait_seconds", "vidgraph_node_dropped_total", "vidgraph_node_queue_depth",
+                "vidgraph_node_queue_depth_peak", "vidgraph_node_running"):
         check(fam in types, "metric family %s" % fam)
     check(re.search(r'vidgraph_http_requests_total\{route="/api/models",status="400"\} [1-9]', text), "requests by route and status")
     # the live stream graph's pools are in use, and its nodes carry their pipeline stage
@@ -465,6 +466,8 @@ def t_metrics(s, tmp):
     for stage in ("source", "preprocess", "infer", "post"):
         check(re.search(r'vidgraph_node_latency_seconds_count\{graph="stream",[^}]*stage="%s"\} [1-9]' % stage, text),
               "stage %s latency of the stream graph" % stage)
+    # a node of the live graph had frames waiting for it at some point (peak >= 1)
+    check(re.search(r'vidgraph_node_queue_depth_peak\{graph="stream",[^}]*\} [1-9]', text), "node queue depth peak of the stream graph")
     check(re.search(r'vidgraph_stream_decode_seconds_count\{stream="[^"]+"\} [1-9]', text), "decode latency per stream")
     # frame.jpg/MJPEG were served (t_streams) on host frames here: libjpeg, no nvJPEG bytes
     check((metric(text, "vidgraph_jpeg_encodes_total", '{path="host"}') or 0) + (metric(text, "vidgraph_jpeg_encodes_total", '{path="readback"}') or 0)
