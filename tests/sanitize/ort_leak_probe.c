@@ -34,7 +34,11 @@ int main(int argc, char **argv) {
   OrtSession *sess = NULL;
   OrtStatus *st = api->CreateSessionOptions(&so);
   if (st) return fail(api, st, "CreateSessionOptions");
-  api->SetIntraOpNumThreads(so, 1);
+  st = api->SetIntraOpNumThreads(so, 1);
+  if (st) {
+    api->ReleaseSessionOptions(so);
+    return fail(api, st, "SetIntraOpNumThreads");
+  }
   st = api->CreateSession(env, "models/test/tiny_mlp.onnx", so, &sess);
   api->ReleaseSessionOptions(so);
   if (st) return fail(api, st, "CreateSession (run from the repository root)");
