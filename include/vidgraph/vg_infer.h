@@ -143,6 +143,9 @@ typedef struct vg_model_spec {
   int warmup; /* run every bucket once before the first frame: -1 = auto (with a GPU provider
                  and buckets), 0 = off (then the first run of each new shape is logged), 1 = on */
   vg_model_precision precision; /* FP16: every candidate file is replaced by its FP16 variant */
+  int own_thread; /* run on a thread of the model's own (warm-up included): -1 = auto (with a GPU
+                     provider, whose per-thread state would otherwise be set up again on every
+                     calling thread), 0 = on the caller's thread, 1 = always */
 } vg_model_spec;
 
 /* The FP16 variant of a model file: "dir/name.onnx" -> "dir/name.fp16.onnx" (a name without
@@ -176,6 +179,7 @@ void vg_model_spec_init(vg_model_spec *spec);
  *   buckets: {batch: [1, 2, 4, 8, 16, 32], width: [320, 480], enabled: auto|true|false,
  *             warm_shape: [3, 544, 960]}
  *   warmup: auto|true|false
+ *   own_thread: auto|true|false
  * Relative paths are taken as they are when they exist from the working directory, else
  * relative to base_dir (the config file's folder; may be NULL). Wrong types, unknown providers
  * and unknown keys inside tensorrt/cuda/cpu are errors naming the file, line and key. Other keys
@@ -250,6 +254,14 @@ typedef struct vg_model_report {
   uint64_t new_shapes; /* runs at a shape not seen before (first runs), warm-up excluded */
   uint64_t new_shapes_after_warmup; /* of those, after a warm-up: frames that waited */
   uint64_t padded_rows;             /* rows added by batch buckets (never returned) */
+  bool own_thread;                  /* runs on the model's own thread (spec own_thread) */
+  /* The slowest run after warm-up: its time, the part inside ONNX Runtime (Run and output
+   * sync; the rest is input staging, binding and output adoption), which run it was, whether it
+   * was the first at its shape on its thread, and the input shape. */
+  double slowest_run_ms, slowest_run_ort_ms;
+  uint64_t slowest_run_index;
+  bool slowest_run_first;
+  char slowest_run_shape[64];
 } vg_model_report;
 
 /* Loads a model: for each candidate file (primary, then fallbacks) and each provider in order,

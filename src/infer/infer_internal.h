@@ -72,6 +72,19 @@ typedef struct vg_io_slot {
   uint64_t runs;   /* graph slot only: runs so far (ONNX Runtime captures on the second) */
 } vg_io_slot;
 
+/* ----------------------------------------------------------------- runner.c */
+
+typedef struct vg_model_runner vg_model_runner;
+/* Whether the model gets its own thread (spec own_thread; auto = with a GPU provider). */
+bool vg_runner_wanted(const vg_model *m);
+/* Starts the model's thread (idempotent). */
+vg_status vg_runner_start(vg_model *m);
+/* Stops and joins it (nothing pending: the caller holds no run). */
+void vg_runner_stop(vg_model *m);
+/* Runs fn(m, arg) on the model's thread and waits; directly when it has none or when called
+ * from it. An error is re-raised on the caller's thread with its message. */
+vg_status vg_runner_call(vg_model *m, vg_status (*fn)(vg_model *, void *), void *arg);
+
 /* CUDA graphs captured per model: one per input shape (per bucket with shape buckets). */
 #define VG_GRAPH_SLOTS 16
 
@@ -111,6 +124,9 @@ struct vg_model {
   int nseen;                      /* input shapes run so far per thread (the first 256) */
   int64_t seen[256][VG_MAX_DIMS + 2];
   vg_tensor pad;                  /* the padded input, reused while its shape repeats */
+  vg_model_runner *runner;        /* the model's own thread (runner.c), NULL = callers' threads */
+  uint64_t runner_calls;          /* runs handed to it */
+  int64_t last_ort_ns;            /* time inside ONNX Runtime (Run + output sync) of the last run */
 };
 
 /* (Re)creates the session with provider index pidx and the loaded candidate; fills report. */

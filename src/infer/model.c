@@ -213,6 +213,14 @@ static vg_status session_options(vg_model *m, OrtSessionOptions **out) {
    * runs several sessions (models, streams) next to decoders and encoders, and the spinning
    * threads of idle sessions compete for the cores with the one that runs. */
   if (!st) st = api->AddSessionConfigEntry(*out, "session.intra_op.allow_spinning", "0");
+  /* VG_ORT_PROFILE=PREFIX: ONNX Runtime's own profile of every run, node by node, written to
+   * PREFIX_<model>_<date>.json when the session is released (docs/PERF.md, where time goes) */
+  const char *prof = getenv("VG_ORT_PROFILE");
+  if (!st && prof && *prof) {
+    char pre[VG_MODEL_PATH_MAX + VG_MODEL_NAME_MAX + 2];
+    snprintf(pre, sizeof pre, "%s_%s", prof, m->spec.name);
+    st = api->EnableProfiling(*out, pre);
+  }
   if (st) {
     api->ReleaseSessionOptions(*out);
     return vg_ort_fail(st, VG_ERR_BACKEND, "session options");
@@ -457,6 +465,11 @@ static vg_status model_new(const vg_model_spec *spec, vg_model **out) {
   return VG_OK;
 }
 
+static vg_status warm_job(vg_model *m, void *arg) {
+  (void)arg;
+  return vg_buckets_warm_at_load(m);
+}
+
 vg_status vg_model_load(const vg_model_spec *spec, vg_model **out) {
   if (!spec || !out) return vg_set_error(VG_ERR_INVALID_ARG, "vg_model_load: NULL argument");
   *out = NULL;
@@ -475,7 +488,9 @@ vg_status vg_model_load(const vg_model_spec *spec, vg_model **out) {
   }
   m->report.load_ms = (double)(vg_now_ns() - t0) / 1e6;
   s = vg_buckets_check(m);
-  if (s == VG_OK) s = vg_buckets_warm_at_load(m);
+  if (s == VG_OK && vg_runner_wanted(m)) s = vg_runner_start(m);
+  m->report.own_thread = m->runner != NULL;
+  if (s == VG_OK) s = vg_runner_call(m, warm_job, NULL);
   if (s != VG_OK) {
     vg_model_free(m);
     return s;
@@ -492,6 +507,7 @@ vg_status vg_model_load(const vg_model_spec *spec, vg_model **out) {
 
 void vg_model_free(vg_model *m) {
   if (!m) return;
+  vg_runner_stop(m);
   vg_model_close_session(m);
   if (m->stage_host || m->stage_dev) {
     for (int i = 0; i < m->nin; i++) {

@@ -65,6 +65,13 @@ char *vg_model_report_to_json(const vg_model_report *r) {
   json_object_set_new(o, "new_shapes_after_warmup",
                       json_integer((json_int_t)r->new_shapes_after_warmup));
   json_object_set_new(o, "padded_rows", json_integer((json_int_t)r->padded_rows));
+  json_object_set_new(o, "own_thread", json_boolean(r->own_thread));
+  json_t *slow = json_null();
+  if (r->slowest_run_index)
+    slow = json_pack("{s:f, s:f, s:I, s:b, s:s}", "ms", r->slowest_run_ms, "in_ort_ms",
+                     r->slowest_run_ort_ms, "run", (json_int_t)r->slowest_run_index,
+                     "first_at_shape", (int)r->slowest_run_first, "shape", r->slowest_run_shape);
+  json_object_set_new(o, "slowest_run", slow);
   char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
   json_decref(o);
   return s;

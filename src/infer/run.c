@@ -300,8 +300,10 @@ static vg_status run_plain_once(vg_model *m, OrtValue **in, vg_io_slot *s, bool 
       fresh[k] = true;
     }
   }
+  int64_t t0 = vg_now_ns();
   OrtStatus *st = api->Run(m->session, NULL, m->in_names, (const OrtValue *const *)in,
                            (size_t)m->nin, m->out_names, (size_t)m->nout, out);
+  m->last_ort_ns = vg_now_ns() - t0;
   if (st) {
     for (int k = 0; k < m->nout; k++)
       if (fresh[k] && out[k]) api->ReleaseValue(out[k]);
@@ -455,11 +457,13 @@ static vg_status run_bound(vg_model *m, const vg_tensor **ord, const int64_t *si
   VG_TRY(bind_all(m, ord, ptrs, s, graph, fresh));
   OrtRunOptions *ro = NULL;
   VG_TRY(run_options(m, async, !m->graph ? 0 : graph ? gi + 1 : -1, &ro));
+  int64_t t0 = vg_now_ns();
   OrtStatus *st = vg_ort_api()->RunWithBinding(m->session, ro, m->binding);
   vg_ort_api()->ReleaseRunOptions(ro);
   /* synchronous runs return with device outputs complete (graph replays included) */
   if (!st && !async && m->dev.kind == VG_DEVICE_CUDA)
     st = vg_ort_api()->SynchronizeBoundOutputs(m->binding);
+  m->last_ort_ns = vg_now_ns() - t0;
   if (st)
     return vg_ort_fail(st, VG_ERR_BACKEND,
                        graph ? "RunWithBinding (CUDA graph)" : "RunWithBinding");
@@ -516,6 +520,15 @@ vg_status vg_model_run_checked(vg_model *m, const vg_tensor **ord, vg_stream s) 
     rs = retry_next_provider(m, ord, s);
   if (rs != VG_OK) return rs;
   m->stats.runs++;
+  double ms = (double)(vg_now_ns() - t0) / 1e6;
+  if (!m->warming && ms > m->report.slowest_run_ms) {
+    /* where the slowest run's time went: inside ONNX Runtime (Run + sync) or around it */
+    m->report.slowest_run_ms = ms;
+    m->report.slowest_run_ort_ms = (double)m->last_ort_ns / 1e6;
+    m->report.slowest_run_index = m->stats.runs;
+    m->report.slowest_run_first = first;
+    vg_tensor_str(ord[0], m->report.slowest_run_shape, sizeof m->report.slowest_run_shape);
+  }
   if (first && !m->warming) {
     /* a first run at a new shape: where GPU providers search algorithms and allocate */
     m->report.new_shapes++;
@@ -531,11 +544,23 @@ vg_status vg_model_run_checked(vg_model *m, const vg_tensor **ord, vg_stream s) 
   return VG_OK;
 }
 
-vg_status vg_model_run(vg_model *m, const char *const *names, const vg_tensor *inputs, int ninputs,
-                       vg_tensor *outputs, int noutputs, vg_stream s) {
-  if (!m || (!inputs && ninputs) || (!outputs && noutputs) || noutputs < 0)
-    return vg_set_error(VG_ERR_INVALID_ARG, "vg_model_run: NULL argument");
-  pthread_mutex_lock(&m->lock);
+typedef struct run_job {
+  const char *const *names;
+  const vg_tensor *inputs;
+  int ninputs;
+  vg_tensor *outputs;
+  int noutputs;
+  vg_stream s;
+} run_job;
+
+/* The run itself, on the model's thread when it has one (runner.c); the lock is held. */
+static vg_status run_locked(vg_model *m, void *arg) {
+  run_job *j = arg;
+  const char *const *names = j->names;
+  const vg_tensor *inputs = j->inputs;
+  int ninputs = j->ninputs, noutputs = j->noutputs;
+  vg_tensor *outputs = j->outputs;
+  vg_stream s = j->s;
   const vg_tensor *ord[64];
   vg_status rs = VG_OK;
   if (m->nin > 64 || m->nout > 64)
@@ -555,6 +580,16 @@ vg_status vg_model_run(vg_model *m, const char *const *names, const vg_tensor *i
     for (int k = 0; rs == VG_OK && k < noutputs; k++)
       vg_tensor_view(&m->last->outs[k], &outputs[k]);
   }
+  return rs;
+}
+
+vg_status vg_model_run(vg_model *m, const char *const *names, const vg_tensor *inputs, int ninputs,
+                       vg_tensor *outputs, int noutputs, vg_stream s) {
+  if (!m || (!inputs && ninputs) || (!outputs && noutputs) || noutputs < 0)
+    return vg_set_error(VG_ERR_INVALID_ARG, "vg_model_run: NULL argument");
+  run_job j = {names, inputs, ninputs, outputs, noutputs, s};
+  pthread_mutex_lock(&m->lock);
+  vg_status rs = vg_runner_call(m, run_locked, &j);
   pthread_mutex_unlock(&m->lock);
   return rs;
 }

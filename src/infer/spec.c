@@ -17,12 +17,13 @@ void vg_model_spec_init(vg_model_spec *spec) {
   spec->cuda.conv_algo_search = VG_CONV_ALGO_EXHAUSTIVE;
   spec->buckets.enabled = -1;
   spec->warmup = -1;
+  spec->own_thread = -1;
 }
 
 static const char *const g_top_keys[] = {
     "model",      "path",      "fallback", "fallbacks", "name",    "required", "providers",
     "io_binding", "max_batch", "tensorrt", "cuda",      "cpu",     "buckets",  "warmup",
-    "precision",  NULL};
+    "precision",  "own_thread", NULL};
 static const char *const g_trt_keys[] = {
     "fp16",         "int8", "workspace_mb", "builder_optimization_level", "engine_cache",
     "timing_cache", NULL};
@@ -327,6 +328,7 @@ vg_status vg_model_spec_from_config(const vg_cnode *map, const char *base_dir,
   if ((n = vg_cnode_get(map, "providers"))) VG_TRY(read_providers(n, spec));
   if ((n = vg_cnode_get(map, "buckets"))) VG_TRY(read_buckets(n, &spec->buckets));
   VG_TRY(read_tristate(map, "warmup", &spec->warmup));
+  VG_TRY(read_tristate(map, "own_thread", &spec->own_thread));
   if ((n = vg_cnode_get(map, "precision"))) {
     const char *p;
     VG_TRY(vg_cnode_as_string(n, &p));

@@ -161,6 +161,9 @@ static const vg_param k_model_table[] = {
               "run every bucket once before the first frame; auto = with buckets on a GPU"),
     VG_P_ENUM(vg_model_spec, precision, "precision", "fp32", k_precisions,
               "fp16: load <stem>.fp16.onnx (scripts/fp16_convert.py makes it)"),
+    VG_P_ENUM(vg_model_spec, own_thread, "own_thread", "auto", k_tristate,
+              "run the model (and its warm-up) on a thread of its own; auto = on a GPU, whose "
+              "provider sets up cuDNN/cuBLAS state again on every new calling thread"),
     {0}};
 
 /* The tensor names (map_inputs and map_outputs use these defaults). */

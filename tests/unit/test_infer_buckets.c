@@ -107,6 +107,12 @@ static void test_spec(void **st) {
   assert_int_equal(s.warmup, 1);
   assert_true(vg_model_spec_is_key("buckets"));
   assert_true(vg_model_spec_is_key("warmup"));
+  assert_true(vg_model_spec_is_key("own_thread"));
+  VG_ASSERT_OK(spec_of("model: a.onnx\nown_thread: false\n", &s));
+  assert_int_equal(s.own_thread, 0);
+  VG_ASSERT_OK(spec_of("model: a.onnx\nown_thread: true\n", &s));
+  assert_int_equal(s.own_thread, 1);
+  expect_error("model: a.onnx\nown_thread: sometimes\n", "own_thread");
 
   expect_error("model: a.onnx\nbuckets: {batch: [4, 2]}\n", "ascending");
   expect_error("model: a.onnx\nbuckets: {batch: [2, 2]}\n", "ascending");
@@ -361,6 +367,57 @@ static void test_warm_per_thread(void **st) {
   vg_model_free(m);
 }
 
+static void test_own_thread(void **st) {
+  /* own_thread: the warm-up and every run happen on the model's thread, so other calling
+   * threads warm nothing again; results and errors come back to the caller */
+  vg_model_spec s = pad_spec();
+  s.buckets = (vg_shape_buckets){.enabled = 1, .nbatch = 2, .batch = {2, 4}, .nwidth = 1,
+                                 .width = {8}};
+  s.warmup = 1;
+  s.own_thread = 1;
+  vg_model *m;
+  VG_ASSERT_OK(vg_model_load(&s, &m));
+  vg_model_report rep;
+  vg_model_get_report(m, &rep);
+  assert_true(rep.own_thread);
+  assert_int_equal(rep.warmup_shapes, 2);
+  assert_int_equal(rep.slowest_run_index, 0); /* warm-up runs are not counted as slow runs */
+  for (int k = 0; k < 3; k++) {
+    thread_run t = {.m = m};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, run_in_thread, &t), 0);
+    pthread_join(th, NULL);
+    VG_ASSERT_OK(t.st);
+  }
+  vg_model_get_report(m, &rep);
+  assert_int_equal(rep.warmup_shapes, 2); /* not again on the three calling threads */
+  assert_int_equal(rep.new_shapes, 0);
+  assert_true(rep.slowest_run_index > 0);
+  assert_true(rep.slowest_run_ms >= rep.slowest_run_ort_ms && rep.slowest_run_ort_ms > 0);
+  assert_non_null(strchr(rep.slowest_run_shape, '8')); /* the width bucket: [.., 8] */
+  char *js = vg_model_report_json(m);
+  assert_non_null(js);
+  assert_non_null(strstr(js, "\"own_thread\":true"));
+  assert_non_null(strstr(js, "\"slowest_run\":{"));
+  free(js);
+  /* an error raised on the model's thread reaches the caller with its message */
+  vg_tensor bad = {0};
+  int64_t shape[3] = {1, 2, 5};
+  VG_ASSERT_OK(vg_tensor_alloc(VG_DTYPE_U8, 3, shape, vg_cpu(), NULL, &bad));
+  vg_tensor out[2] = {0};
+  vg_clear_error();
+  assert_int_equal(vg_model_run(m, NULL, &bad, 1, out, 2, NULL), VG_ERR_INVALID_ARG);
+  assert_non_null(strstr(vg_last_error(), "element type"));
+  vg_tensor_release(&bad);
+  vg_model_free(m);
+  /* off: the model runs on the caller's thread (the default on the CPU provider) */
+  s.own_thread = -1;
+  VG_ASSERT_OK(vg_model_load(&s, &m));
+  vg_model_get_report(m, &rep);
+  assert_false(rep.own_thread);
+  vg_model_free(m);
+}
+
 static int setup(void **st) {
   infer_ensure_models();
   vg_log_set_level(NULL, VG_LOG_OFF);
@@ -372,7 +429,7 @@ int main(void) {
       cmocka_unit_test(test_plan),         cmocka_unit_test(test_spec),
       cmocka_unit_test(test_run_padded),   cmocka_unit_test(test_off_and_auto),
       cmocka_unit_test(test_load_errors),  cmocka_unit_test(test_warm_shape),
-      cmocka_unit_test(test_warm_per_thread),
+      cmocka_unit_test(test_warm_per_thread), cmocka_unit_test(test_own_thread),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
