@@ -23,8 +23,12 @@ PY
 step demo-plates-gpu demo_plates
 
 # demo-plates-variants (DEMO_VARIANTS=1): where the demo's time goes - the same graph with one
-# thing changed at a time (shape buckets off, warm-up off, the Slice-free recogniser), one line
-# each: fps, exact reads, mean/p99 ms of det, cls, rec and the source. Never fails on timing.
+# thing changed at a time (each model on the caller's thread instead of its own, shape buckets
+# off, warm-up off, 2 and 4 CUDA streams, the Slice-free recogniser, ONNX Runtime's other 1.29
+# core library), one line each: fps, exact reads, mean/p99 ms of the source, det, cls, rec and
+# the slowest model run with its time inside ONNX Runtime. Then one run with ONNX Runtime's
+# profiler on (VG_ORT_PROFILE), summarised by scripts/ort_profile_summary.py. Never fails on
+# timing.
 demo_variant() {
   local name=$1; shift
   local o="$OUT/plates-$name"
@@ -39,18 +43,37 @@ n = {x["id"]: x for x in s["nodes"]}
 def ms(i):
     x = n.get(i)
     return "%s %.2f/%.2f" % (i, x["latency"]["mean_ms"], x["latency"]["p99_ms"]) if x else i + " -"
-print("VARIANT %-12s %6.1f fps exact %-6s | %s | %s | %s | %s" % (name, s["fps"], rate.group(1) if rate else "?",
+def slow(i):
+    d = n.get(i, {}).get("detail", {})
+    r = d.get("slowest_run") if isinstance(d, dict) else None
+    w = d.get("warmup_ms", 0) if isinstance(d, dict) else 0
+    return "%s warm %.0f slowest %.1f (ort %.1f, run %d%s)" % (i, w or 0, r["ms"], r["in_ort_ms"], r["run"],
+        ", first" if r["first_at_shape"] else "") if r else i + " -"
+print("VARIANT %-14s %6.1f fps exact %-6s | %s | %s | %s | %s" % (name, s["fps"], rate.group(1) if rate else "?",
       ms("video"), ms("det"), ms("cls"), ms("rec")))
+print("SLOWEST %-14s %s | %s | %s" % (name, slow("det"), slow("cls"), slow("rec")))
 PY
 }
 demo_variants() {
   local b=nodes.det.params.buckets.enabled c=nodes.cls.params.buckets.enabled r=nodes.rec.params.buckets.enabled
   demo_variant default
+  demo_variant own_thread_off --set nodes.det.params.own_thread=false \
+    --set nodes.cls.params.own_thread=false --set nodes.rec.params.own_thread=false
+  demo_variant streams2 --set settings.cuda_streams=2
+  demo_variant streams4 --set settings.cuda_streams=4
   demo_variant buckets_off --set $b=false --set $c=false --set $r=false
   demo_variant warmup_off --set nodes.det.params.warmup=false --set nodes.cls.params.warmup=false \
     --set nodes.rec.params.warmup=false
   demo_variant rec_gather --set nodes.rec.params.model=models/ppocr/ch_PP-OCRv4_rec_infer.gather.onnx
-  demo_variant no_cls --set nodes.cls.params.required=false --set nodes.cls.params.model=missing.onnx
+  # ONNX Runtime's other 1.29.0 core (the one bundled with the CUDA provider's package), when
+  # the machine has it next to the provider (ORTDIR_ALT)
+  if [ -n "${ORTDIR_ALT:-}" ] && [ -f "$ORTDIR_ALT/libonnxruntime.so.1" ]; then
+    LD_LIBRARY_PATH="$ORTDIR_ALT:$LD_LIBRARY_PATH" VG_ORT_LIB_DIR="$ORTDIR_ALT" demo_variant core_alt
+  fi
+  rm -rf "$OUT/prof"; mkdir -p "$OUT/prof"
+  VG_ORT_PROFILE="$OUT/prof/p" demo_variant profiled --set nodes.video.params.max_frames=150
+  python3 scripts/ort_profile_summary.py "$OUT"/prof/p_*.json --slowest 3 --top 5 | cut -c1-600
+  rm -rf "$OUT/prof" # large; the summary above is what is kept
   echo "KEY: demo variants done"
 }
 [ "${DEMO_VARIANTS:-0}" = 1 ] && step demo-plates-variants demo_variants
