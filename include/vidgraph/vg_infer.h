@@ -108,7 +108,14 @@ typedef struct vg_shape_buckets {
   int nwarm;                     /* dims of the input after the batch axis for the warm-up at */
   int64_t warm_shape[VG_MAX_DIMS]; /* load where the model's are dynamic (a detector's 3 x H x W);
                                       nwarm 0 = warm up at the first run of each new H x W */
+  int pin_sessions; /* one ONNX Runtime session per bucket shape, so that no session ever sees
+                       its input shape change: -1 = auto (on with the cuda provider, whose Conv
+                       kernels re-plan with cuDNN at every change of shape: 130-280 ms a run on
+                       the H200), 0 = one session for every shape, 1 = on. At most
+                       VG_MAX_PINNED sessions; further shapes share the first one. */
 } vg_shape_buckets;
+
+#define VG_MAX_PINNED 16
 
 /* The smallest width bucket >= w, or w itself when none is (or no width buckets). */
 int64_t vg_buckets_width(const vg_shape_buckets *b, int64_t w);
@@ -177,7 +184,7 @@ void vg_model_spec_init(vg_model_spec *spec);
  *          cuda_graph: true}
  *   cpu: {threads: 4}
  *   buckets: {batch: [1, 2, 4, 8, 16, 32], width: [320, 480], enabled: auto|true|false,
- *             warm_shape: [3, 544, 960]}
+ *             warm_shape: [3, 544, 960], pin_sessions: auto|true|false}
  *   warmup: auto|true|false
  *   own_thread: auto|true|false
  * Relative paths are taken as they are when they exist from the working directory, else
@@ -255,6 +262,8 @@ typedef struct vg_model_report {
   uint64_t new_shapes_after_warmup; /* of those, after a warm-up: frames that waited */
   uint64_t padded_rows;             /* rows added by batch buckets (never returned) */
   bool own_thread;                  /* runs on the model's own thread (spec own_thread) */
+  int sessions;                     /* ONNX Runtime sessions (1, or one per bucket shape) */
+  uint64_t shape_switches;          /* runs whose session saw another input shape last time */
   /* The slowest run after warm-up: its time, the part inside ONNX Runtime (Run and output
    * sync; the rest is input staging, binding and output adoption), which run it was, whether it
    * was the first at its shape on its thread, and the input shape. */

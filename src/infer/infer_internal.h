@@ -85,6 +85,18 @@ void vg_runner_stop(vg_model *m);
  * from it. An error is re-raised on the caller's thread with its message. */
 vg_status vg_runner_call(vg_model *m, vg_status (*fn)(vg_model *, void *), void *arg);
 
+/* A session pinned to one input signature (buckets with pin_sessions, run.c): its binding and
+ * outputs. The active one is mirrored in the model's session/binding/cur. */
+typedef struct vg_pin {
+  int nsig;
+  int64_t sig[64];
+  OrtSession *session;
+  OrtIoBinding *binding;
+  vg_io_slot cur;
+  int last_nsig; /* the signature its session ran last (another one only when pins ran out) */
+  int64_t last_sig[64];
+} vg_pin;
+
 /* CUDA graphs captured per model: one per input shape (per bucket with shape buckets). */
 #define VG_GRAPH_SLOTS 16
 
@@ -125,6 +137,10 @@ struct vg_model {
   int64_t seen[256][VG_MAX_DIMS + 2];
   vg_tensor pad;                  /* the padded input, reused while its shape repeats */
   vg_model_runner *runner;        /* the model's own thread (runner.c), NULL = callers' threads */
+  vg_pin pins[VG_MAX_PINNED];     /* sessions pinned to a shape; pins[0] owns the first one */
+  int npins, active_pin;          /* active_pin: whose session is mirrored now (-1: none) */
+  int64_t last_sig[64];           /* the signature the mirrored session ran last */
+  int last_nsig;
   uint64_t runner_calls;          /* runs handed to it */
   int64_t last_ort_ns;            /* time inside ONNX Runtime (Run + output sync) of the last run */
 };
@@ -134,6 +150,8 @@ vg_status vg_model_open_provider(vg_model *m, int pidx, bool want_graph, vg_appe
 /* Tries providers first.. of the spec on the loaded candidate; records reasons. VG_ERR_PARSE
  * when the file itself is bad. */
 vg_status vg_model_try_providers(vg_model *m, int first);
+/* A new session of the loaded candidate with the provider in use (no CUDA graphs). */
+vg_status vg_model_extra_session(vg_model *m, OrtSession **out);
 /* Drops the session and every run-time resource tied to it (slots, binding). */
 void vg_model_close_session(vg_model *m);
 /* Runs ord (model input order, checked) with the CUDA graph and first-run provider fallbacks;

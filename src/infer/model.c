@@ -188,7 +188,8 @@ static bool is_model_error(const char *msg, OrtErrorCode code) {
          strstr(msg, "rotobuf parsing failed");
 }
 
-static vg_status new_session(vg_model *m, OrtSessionOptions *so, bool *model_error) {
+static vg_status create_session(vg_model *m, OrtSessionOptions *so, bool *model_error,
+                                OrtSession **out) {
   const OrtApi *api = vg_ort_api();
   OrtEnv *env;
   VG_TRY(vg_ort_env(&env));
@@ -200,8 +201,12 @@ static vg_status new_session(vg_model *m, OrtSessionOptions *so, bool *model_err
     *model_error = is_model_error(api->GetErrorMessage(st), api->GetErrorCode(st));
     return vg_ort_fail(st, VG_ERR_BACKEND, "cannot create the session");
   }
-  m->session = s;
+  *out = s;
   return VG_OK;
+}
+
+static vg_status new_session(vg_model *m, OrtSessionOptions *so, bool *model_error) {
+  return create_session(m, so, model_error, &m->session);
 }
 
 static vg_status session_options(vg_model *m, OrtSessionOptions **out) {
@@ -228,8 +233,41 @@ static vg_status session_options(vg_model *m, OrtSessionOptions **out) {
   return VG_OK;
 }
 
+vg_status vg_model_extra_session(vg_model *m, OrtSession **out) {
+  OrtSessionOptions *so;
+  VG_TRY(session_options(m, &so));
+  vg_append_result res;
+  memset(&res, 0, sizeof res);
+  bool model_error = false;
+  vg_status s = vg_infer_append_provider(so, &m->spec, m->pidx, false, &res);
+  if (s == VG_OK) s = create_session(m, so, &model_error, out);
+  vg_ort_api()->ReleaseSessionOptions(so);
+  return s;
+}
+
 void vg_model_close_session(vg_model *m) {
   const OrtApi *api = vg_ort_api();
+  if (m->npins > 0) {
+    /* the mirrored session goes back to its pin; then every pin is released (pins[0] holds the
+     * session the model opened with) */
+    if (m->active_pin >= 0) {
+      m->pins[m->active_pin].session = m->session;
+      m->pins[m->active_pin].binding = m->binding;
+      m->pins[m->active_pin].cur = m->cur;
+    }
+    for (int i = 0; i < m->npins; i++) {
+      vg_io_slot_clear(m, &m->pins[i].cur);
+      if (m->pins[i].binding) api->ReleaseIoBinding(m->pins[i].binding);
+      if (m->pins[i].session) api->ReleaseSession(m->pins[i].session);
+    }
+    memset(m->pins, 0, sizeof m->pins);
+    memset(&m->cur, 0, sizeof m->cur);
+    m->session = NULL;
+    m->binding = NULL;
+    m->npins = 0;
+  }
+  m->active_pin = -1;
+  m->last_nsig = 0;
   vg_io_slot_clear(m, &m->cur);
   for (int i = 0; i < m->ngslots; i++)
     vg_io_slot_clear(m, &m->gslots[i]);
@@ -313,6 +351,7 @@ vg_status vg_model_open_provider(vg_model *m, int pidx, bool want_graph, vg_appe
   read_metadata(m);
   read_placements(m);
   set_precision(m);
+  m->report.sessions = 1;
   return setup_binding(m);
 }
 
@@ -434,6 +473,7 @@ static vg_status model_new(const vg_model_spec *spec, vg_model **out) {
   vg_model *m = calloc(1, sizeof *m);
   if (!m) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory for model '%s'", spec->name);
   pthread_mutex_init(&m->lock, NULL);
+  m->active_pin = -1;
   m->spec = *spec;
   if (vg_model_spec_apply_precision(&m->spec) != VG_OK) {
     vg_status st = vg_last_status();

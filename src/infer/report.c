@@ -66,6 +66,8 @@ char *vg_model_report_to_json(const vg_model_report *r) {
                       json_integer((json_int_t)r->new_shapes_after_warmup));
   json_object_set_new(o, "padded_rows", json_integer((json_int_t)r->padded_rows));
   json_object_set_new(o, "own_thread", json_boolean(r->own_thread));
+  json_object_set_new(o, "sessions", json_integer(r->sessions));
+  json_object_set_new(o, "shape_switches", json_integer((json_int_t)r->shape_switches));
   json_t *slow = json_null();
   if (r->slowest_run_index)
     slow = json_pack("{s:f, s:f, s:I, s:b, s:s}", "ms", r->slowest_run_ms, "in_ort_ms",

@@ -16,6 +16,7 @@ void vg_model_spec_init(vg_model_spec *spec) {
   spec->trt.builder_opt_level = -1;
   spec->cuda.conv_algo_search = VG_CONV_ALGO_EXHAUSTIVE;
   spec->buckets.enabled = -1;
+  spec->buckets.pin_sessions = -1;
   spec->warmup = -1;
   spec->own_thread = -1;
 }
@@ -30,7 +31,8 @@ static const char *const g_trt_keys[] = {
 static const char *const g_cuda_keys[] = {"device", "conv_algo_search", "mem_limit_mb",
                                           "cuda_graph", NULL};
 static const char *const g_cpu_keys[] = {"threads", NULL};
-static const char *const g_bucket_keys[] = {"batch", "width", "enabled", "warm_shape", NULL};
+static const char *const g_bucket_keys[] = {"batch",      "width",        "enabled",
+                                            "warm_shape", "pin_sessions", NULL};
 
 /* Every key of map must be in allowed (extra keys are allowed when extra_ok). */
 static vg_status check_keys(const vg_cnode *map, const char *const *allowed, bool extra_ok) {
@@ -245,6 +247,7 @@ static vg_status read_buckets(const vg_cnode *n, vg_shape_buckets *b) {
     }
     b->nwarm = (int)len;
   }
+  VG_TRY(read_tristate(n, "pin_sessions", &b->pin_sessions));
   return read_tristate(n, "enabled", &b->enabled);
 }
 

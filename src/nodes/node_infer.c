@@ -155,8 +155,9 @@ static const vg_param k_model_table[] = {
     VG_P_CUSTOM(vg_model_spec, buckets, "buckets", NULL,
                 "shape buckets: {batch: [ascending sizes 1..4096], width: [ascending last-axis "
                 "sizes 1..65536], enabled: auto|true|false (auto = with a GPU provider), "
-                "warm_shape: [dims after the batch axis]}; the input is padded with zeros to the "
-                "next bucket, padded rows cut from the outputs"),
+                "warm_shape: [dims after the batch axis], pin_sessions: auto|true|false (one "
+                "session per bucket shape; auto = on the cuda provider)}; the input is padded with "
+                "zeros to the next bucket, padded rows cut from the outputs"),
     VG_P_ENUM(vg_model_spec, warmup, "warmup", "auto", k_tristate,
               "run every bucket once before the first frame; auto = with buckets on a GPU"),
     VG_P_ENUM(vg_model_spec, precision, "precision", "fp32", k_precisions,

@@ -108,6 +108,11 @@ static void test_spec(void **st) {
   assert_true(vg_model_spec_is_key("buckets"));
   assert_true(vg_model_spec_is_key("warmup"));
   assert_true(vg_model_spec_is_key("own_thread"));
+  VG_ASSERT_OK(spec_of("model: a.onnx\nbuckets: {batch: [2], pin_sessions: true}\n", &s));
+  assert_int_equal(s.buckets.pin_sessions, 1);
+  VG_ASSERT_OK(spec_of("model: a.onnx\nbuckets: {batch: [2]}\n", &s));
+  assert_int_equal(s.buckets.pin_sessions, -1);
+  expect_error("model: a.onnx\nbuckets: {batch: [2], pin_sessions: 2}\n", "pin_sessions");
   VG_ASSERT_OK(spec_of("model: a.onnx\nown_thread: false\n", &s));
   assert_int_equal(s.own_thread, 0);
   VG_ASSERT_OK(spec_of("model: a.onnx\nown_thread: true\n", &s));
@@ -418,6 +423,50 @@ static void test_own_thread(void **st) {
   vg_model_free(m);
 }
 
+static void test_pin_sessions(void **st) {
+  /* pin_sessions: each bucket shape gets a session of its own, so no session ever sees its
+   * shape change; results are the same as with one session, alternating shapes included */
+  for (int pin = 0; pin <= 1; pin++) {
+    vg_model_spec s = pad_spec();
+    s.buckets = (vg_shape_buckets){.enabled = 1, .nbatch = 2, .batch = {2, 4}, .nwidth = 2,
+                                   .width = {8, 16}, .pin_sessions = pin};
+    s.warmup = 1;
+    vg_model *m;
+    VG_ASSERT_OK(vg_model_load(&s, &m));
+    int64_t ns[] = {1, 3, 2, 4, 1, 3}, ws[] = {5, 12, 8, 16, 5, 3};
+    for (int k = 0; k < 6; k++) {
+      vg_tensor x = pad_input(ns[k], ws[k]), out[2] = {0};
+      VG_ASSERT_OK(vg_model_run(m, NULL, &x, 1, out, 2, NULL));
+      check_outputs(&out[0], &out[1], ns[k], ws[k], ws[k] <= 8 ? 8 : 16);
+      vg_tensor_release(&out[0]);
+      vg_tensor_release(&out[1]);
+      vg_tensor_release(&x);
+    }
+    vg_model_report rep;
+    vg_model_get_report(m, &rep);
+    assert_int_equal(rep.warmup_shapes, 4);
+    assert_int_equal(rep.new_shapes, 0);
+    if (pin) {
+      assert_int_equal(rep.sessions, 4); /* 2 batches x 2 widths, made at warm-up */
+      assert_int_equal(rep.shape_switches, 0);
+    } else {
+      assert_int_equal(rep.sessions, 1);
+      assert_int_equal(rep.shape_switches, 6); /* each run (the first after the warm-up too) */
+    }
+    vg_model_free(m);
+  }
+  /* auto: on with the cuda provider only, so one session on the CPU */
+  vg_model_spec s = pad_spec();
+  s.buckets = (vg_shape_buckets){.enabled = 1, .nbatch = 2, .batch = {2, 4}, .pin_sessions = -1};
+  s.warmup = 1;
+  vg_model *m;
+  VG_ASSERT_OK(vg_model_load(&s, &m));
+  vg_model_report rep;
+  vg_model_get_report(m, &rep);
+  assert_int_equal(rep.sessions, 1);
+  vg_model_free(m);
+}
+
 static int setup(void **st) {
   infer_ensure_models();
   vg_log_set_level(NULL, VG_LOG_OFF);
@@ -430,6 +479,7 @@ int main(void) {
       cmocka_unit_test(test_run_padded),   cmocka_unit_test(test_off_and_auto),
       cmocka_unit_test(test_load_errors),  cmocka_unit_test(test_warm_shape),
       cmocka_unit_test(test_warm_per_thread), cmocka_unit_test(test_own_thread),
+      cmocka_unit_test(test_pin_sessions),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
