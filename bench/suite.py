@@ -267,13 +267,18 @@ class Bench:
     def versions(self):
         v = {"vidgraph": None, "onnxruntime": None, "torch": None, "opencv": None,
              "python": None, "peer_python": self.peer_py}
-        try:
-            v["vidgraph"] = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT,
-                                           capture_output=True, text=True,
-                                           timeout=10).stdout.strip() or None
-        except (OSError, subprocess.SubprocessError):
-            pass
         rc, out, _, _ = self.run([self.vg, "version"], 30, "version")
+        # the commit the binary was built from (a copy of the tree elsewhere may have another HEAD)
+        m = re.search(r"commit=(\S+)", out)
+        if m and m.group(1) != "unknown":
+            v["vidgraph"] = m.group(1)
+        else:
+            try:
+                v["vidgraph"] = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT,
+                                               capture_output=True, text=True,
+                                               timeout=10).stdout.strip() or None
+            except (OSError, subprocess.SubprocessError):
+                pass
         m = re.search(r"onnxruntime:\s*(\S+)", out)
         v["onnxruntime"] = m.group(1) if m else None
         if rc == 0 and v["vidgraph"] is None:

@@ -74,8 +74,12 @@ vg_status vg_read_file(const char *path, size_t max_bytes, char **data, size_t *
   return VG_OK;
 }
 
+#ifndef VG_BUILD_COMMIT
+#define VG_BUILD_COMMIT "unknown"
+#endif
+
 const char *vg_build_info(void) {
-  return "vidgraph " VG_VERSION_STRING
+  return "vidgraph " VG_VERSION_STRING " commit=" VG_BUILD_COMMIT
 #ifdef VG_HAVE_CUDA
          " cuda=yes"
 #else

@@ -3,7 +3,8 @@
 # varied.h264 + varied_truth.json in $DATA), 1 and 8 streams (the same file 8 times, several
 # --input), with shape buckets on/off, warm-up on/off and cross-stream batching on/off. One table
 # line per run: fps, rec p50/p99, frame p50/p99, exact reads vs truth (8 streams: the sum over
-# the streams), first runs at new shapes after load, copies to host. PASS/FAIL on correctness
+# the streams), first runs at new shapes after load, copies to host. Each case is run with one
+# session per bucket shape (buckets.pin_sessions auto) and once without (`pins_off`). PASS/FAIL on correctness
 # only (exact reads not below the buckets-off run of the same stream count, 0 frame copies to
 # the host, every run finished), never on timing. Sourced by run_gpu.sh; logs in $OUT/shapes/.
 # Runs are stopped after SHAPES_TIMEOUT seconds (SIGTERM: the summary is still written, fps is
@@ -13,6 +14,8 @@ SHAPES_TIMEOUT=${SHAPES_TIMEOUT:-30}
 
 shapes_one() { # NAME STREAMS [--set ...]: one run, one table line
   local name=$1 n=$2; shift 2
+  # SHAPES_ONLY=REGEX runs only the cases whose name matches
+  if [ -n "${SHAPES_ONLY:-}" ] && ! [[ "$name" =~ $SHAPES_ONLY ]]; then return 0; fi
   local dir="$OUT/shapes/$name" ins=() i
   for ((i = 0; i < n; i++)); do ins+=(--input "$DATA/varied.h264"); done
   mkdir -p "$dir"
@@ -86,6 +89,8 @@ shapes_gpu() {
     {
       shapes_one "s${n}_buckets_off" $n $off $nobatch
       shapes_one "s${n}_buckets" $n $nobatch
+      shapes_one "s${n}_buckets_pins_off" $n $nobatch --set nodes.det.params.buckets.pin_sessions=false \
+        --set nodes.cls.params.buckets.pin_sessions=false --set nodes.rec.params.buckets.pin_sessions=false
       shapes_one "s${n}_buckets_nowarmup" $n $cold $nobatch
       shapes_one "s${n}_buckets_batch" $n $batch
       shapes_one "s${n}_buckets_off_batch" $n $off $batch

@@ -23,9 +23,10 @@ PY
 step demo-plates-gpu demo_plates
 
 # demo-plates-variants (DEMO_VARIANTS=1): where the demo's time goes - the same graph with one
-# thing changed at a time (each model on the caller's thread instead of its own, shape buckets
-# off, warm-up off, 2 and 4 CUDA streams, the Slice-free recogniser, ONNX Runtime's other 1.29
-# core library), one line each: fps, exact reads, mean/p99 ms of the source, det, cls, rec and
+# thing changed at a time (one session for every bucket shape instead of one per shape, CUDA
+# graphs per bucket with the Slice-free recogniser, each model on the caller's thread instead of
+# its own, 2 CUDA streams, shape buckets off, warm-up off, the Slice-free recogniser), one line
+# each: fps, exact reads, mean/p99 ms of the source, det, cls, rec and
 # the slowest model run with its time inside ONNX Runtime. Then one run with ONNX Runtime's
 # profiler on (VG_ORT_PROFILE), summarised by scripts/ort_profile_summary.py. Never fails on
 # timing.
@@ -47,8 +48,8 @@ def slow(i):
     d = n.get(i, {}).get("detail", {})
     r = d.get("slowest_run") if isinstance(d, dict) else None
     w = d.get("warmup_ms", 0) if isinstance(d, dict) else 0
-    return "%s warm %.0f slowest %.1f (ort %.1f, run %d%s)" % (i, w or 0, r["ms"], r["in_ort_ms"], r["run"],
-        ", first" if r["first_at_shape"] else "") if r else i + " -"
+    return "%s warm %.0f sess %s switches %s slowest %.1f (ort %.1f, run %d%s)" % (i, w or 0, d.get("sessions"),
+        d.get("shape_switches"), r["ms"], r["in_ort_ms"], r["run"], ", first" if r["first_at_shape"] else "") if r else i + " -"
 print("VARIANT %-14s %6.1f fps exact %-6s | %s | %s | %s | %s" % (name, s["fps"], rate.group(1) if rate else "?",
       ms("video"), ms("det"), ms("cls"), ms("rec")))
 print("SLOWEST %-14s %s | %s | %s" % (name, slow("det"), slow("cls"), slow("rec")))
@@ -57,19 +58,17 @@ PY
 demo_variants() {
   local b=nodes.det.params.buckets.enabled c=nodes.cls.params.buckets.enabled r=nodes.rec.params.buckets.enabled
   demo_variant default
+  demo_variant pins_off --set nodes.det.params.buckets.pin_sessions=false \
+    --set nodes.cls.params.buckets.pin_sessions=false --set nodes.rec.params.buckets.pin_sessions=false
+  demo_variant graphs --set nodes.det.params.cuda.cuda_graph=true --set nodes.cls.params.cuda.cuda_graph=true \
+    --set nodes.rec.params.model=models/ppocr/ch_PP-OCRv4_rec_infer.gather.onnx --set nodes.rec.params.cuda.cuda_graph=true
   demo_variant own_thread_off --set nodes.det.params.own_thread=false \
     --set nodes.cls.params.own_thread=false --set nodes.rec.params.own_thread=false
   demo_variant streams2 --set settings.cuda_streams=2
-  demo_variant streams4 --set settings.cuda_streams=4
   demo_variant buckets_off --set $b=false --set $c=false --set $r=false
   demo_variant warmup_off --set nodes.det.params.warmup=false --set nodes.cls.params.warmup=false \
     --set nodes.rec.params.warmup=false
   demo_variant rec_gather --set nodes.rec.params.model=models/ppocr/ch_PP-OCRv4_rec_infer.gather.onnx
-  # ONNX Runtime's other 1.29.0 core (the one bundled with the CUDA provider's package), when
-  # the machine has it next to the provider (ORTDIR_ALT)
-  if [ -n "${ORTDIR_ALT:-}" ] && [ -f "$ORTDIR_ALT/libonnxruntime.so.1" ]; then
-    LD_LIBRARY_PATH="$ORTDIR_ALT:$LD_LIBRARY_PATH" VG_ORT_LIB_DIR="$ORTDIR_ALT" demo_variant core_alt
-  fi
   rm -rf "$OUT/prof"; mkdir -p "$OUT/prof"
   VG_ORT_PROFILE="$OUT/prof/p" demo_variant profiled --set nodes.video.params.max_frames=150
   python3 scripts/ort_profile_summary.py "$OUT"/prof/p_*.json --slowest 3 --top 5 | cut -c1-600
