@@ -378,8 +378,11 @@ void vg__trip_admit(wctx *c, int src, vg_packet **outs) {
   t->ss = s->ss;
   if (!t->eos) s->ended = false; /* a stream that goes on after its end stays open */
   /* End-to-end latency starts at the frame's capture (the source stamps decode/arrival time on
-   * the monotonic clock), or here when the packet carries none. */
+   * the monotonic clock), or here when the packet carries none; never before the run started
+   * (a file source reads ahead while the models load and warm up: that is start-up, not the
+   * latency of a frame). */
   int64_t now = vg_now_ns(), cap = vg_packet_t_capture_ns(first);
+  if (cap > 0 && cap < r->t_start_ns) cap = r->t_start_ns;
   t->t0_ns = cap > 0 && cap <= now ? cap : now;
   t->seq = s->next_seq++;
   t->sprev = s->tail;

@@ -136,6 +136,9 @@ struct vg_model {
   int nseen;                      /* input shapes run so far per thread (the first 256) */
   int64_t seen[256][VG_MAX_DIMS + 2];
   vg_tensor pad;                  /* the padded input, reused while its shape repeats */
+  vg_io_slot handout;             /* copies of a CUDA graph's outputs (its own are overwritten by
+                                     the next replay while a consumer may still hold them) */
+  vg_pool *out_pool;              /* device memory of those copies */
   vg_model_runner *runner;        /* the model's own thread (runner.c), NULL = callers' threads */
   vg_pin pins[VG_MAX_PINNED];     /* sessions pinned to a shape; pins[0] owns the first one */
   int npins, active_pin;          /* active_pin: whose session is mirrored now (-1: none) */

@@ -549,6 +549,8 @@ void vg_model_free(vg_model *m) {
   if (!m) return;
   vg_runner_stop(m);
   vg_model_close_session(m);
+  vg_io_slot_clear(m, &m->handout);
+  if (m->out_pool) vg_pool_unref(m->out_pool);
   if (m->stage_host || m->stage_dev) {
     for (int i = 0; i < m->nin; i++) {
       if (m->stage_host) vg_tensor_release(&m->stage_host[i]);

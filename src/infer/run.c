@@ -439,6 +439,31 @@ static int graph_slot(vg_model *m, const int64_t *sig, int nsig) {
   return m->ngslots++;
 }
 
+/* A captured graph writes every replay into the same output buffers, and a consumer (a decoder
+ * of an earlier frame, another stream's batch) may still hold the last ones: the outputs are
+ * handed out as copies (device to device, from a pool; microseconds against the replay). */
+static vg_status hand_out_copies(vg_model *m, vg_io_slot *s) {
+  if (!m->out_pool) VG_TRY(vg_pool_create(VG_POOL_DEVICE, m->dev, 0, &m->out_pool));
+  vg_io_slot *h = &m->handout;
+  if (!h->outs && !(h->outs = calloc((size_t)m->nout + 1, sizeof *h->outs)))
+    return vg_set_error(VG_ERR_NO_MEMORY, "model '%s': out of memory for outputs", m->spec.name);
+  for (int k = 0; k < m->nout; k++) {
+    const vg_tensor *o = &s->outs[k];
+    vg_tensor_release(&h->outs[k]);
+    if (!o->buffer) continue;
+    if (vg_tensor_device(o).kind != VG_DEVICE_CUDA) {
+      vg_tensor_view(o, &h->outs[k]); /* a placeholder of an empty output */
+      continue;
+    }
+    VG_TRY(vg_tensor_alloc(o->dtype, o->ndim, o->shape, m->dev, m->out_pool, &h->outs[k]));
+    VG_TRY(vg_memcpy_async(vg_tensor_data(&h->outs[k]), m->dev, vg_tensor_data(o), m->dev,
+                           vg_tensor_nbytes(o), m->spec.stream));
+  }
+  VG_TRY(vg_stream_sync(m->spec.stream));
+  m->last = h;
+  return VG_OK;
+}
+
 static vg_status run_bound(vg_model *m, const vg_tensor **ord, const int64_t *sig, int nsig,
                            bool async) {
   int gi = m->graph ? graph_slot(m, sig, nsig) : -1;
@@ -474,7 +499,8 @@ static vg_status run_bound(vg_model *m, const vg_tensor **ord, const int64_t *si
   } else if (m->graph) {
     m->graph_other_runs++;
   }
-  return collect_bound(m, s, fresh);
+  VG_TRY(collect_bound(m, s, fresh));
+  return graph && !async ? hand_out_copies(m, s) : VG_OK;
 }
 
 /* ----------------------------------------------------------------- pinned sessions */
