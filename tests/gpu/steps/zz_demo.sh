@@ -23,13 +23,12 @@ PY
 step demo-plates-gpu demo_plates
 
 # demo-plates-variants (DEMO_VARIANTS=1): where the demo's time goes - the same graph with one
-# thing changed at a time (one session for every bucket shape instead of one per shape, CUDA
-# graphs per bucket with the Slice-free recogniser, each model on the caller's thread instead of
-# its own, 2 CUDA streams, shape buckets off, warm-up off, the Slice-free recogniser), one line
-# each: fps, exact reads, mean/p99 ms of the source, det, cls, rec and
-# the slowest model run with its time inside ONNX Runtime. Then one run with ONNX Runtime's
-# profiler on (VG_ORT_PROFILE), summarised by scripts/ort_profile_summary.py. Never fails on
-# timing.
+# thing changed at a time (CUDA graphs off, then also one session for every bucket shape, 2 CUDA
+# streams, each model on the caller's thread instead of its own, shape buckets off, warm-up off,
+# the original recogniser), one line each: fps, exact reads, mean/p99 ms of the source, det,
+# cls, rec, and per model its sessions, shape switches and slowest run with its time inside ONNX
+# Runtime. DEMO_PROFILE=1 adds a run with ONNX Runtime's profiler on (VG_ORT_PROFILE),
+# summarised by scripts/ort_profile_summary.py. Never fails on timing.
 demo_variant() {
   local name=$1; shift
   local o="$OUT/plates-$name"
@@ -56,23 +55,29 @@ print("SLOWEST %-14s %s | %s | %s" % (name, slow("det"), slow("cls"), slow("rec"
 PY
 }
 demo_variants() {
-  local b=nodes.det.params.buckets.enabled c=nodes.cls.params.buckets.enabled r=nodes.rec.params.buckets.enabled
+  local m x
+  local nograph=() nopin=() nobuckets=() cold=() ownoff=()
+  for m in det cls rec; do
+    nograph+=(--set nodes.$m.params.cuda.cuda_graph=false)
+    nopin+=(--set nodes.$m.params.buckets.pin_sessions=false)
+    nobuckets+=(--set nodes.$m.params.buckets.enabled=false)
+    cold+=(--set nodes.$m.params.warmup=false)
+    ownoff+=(--set nodes.$m.params.own_thread=false)
+  done
   demo_variant default
-  demo_variant pins_off --set nodes.det.params.buckets.pin_sessions=false \
-    --set nodes.cls.params.buckets.pin_sessions=false --set nodes.rec.params.buckets.pin_sessions=false
-  demo_variant graphs --set nodes.det.params.cuda.cuda_graph=true --set nodes.cls.params.cuda.cuda_graph=true \
-    --set nodes.rec.params.model=models/ppocr/ch_PP-OCRv4_rec_infer.gather.onnx --set nodes.rec.params.cuda.cuda_graph=true
-  demo_variant own_thread_off --set nodes.det.params.own_thread=false \
-    --set nodes.cls.params.own_thread=false --set nodes.rec.params.own_thread=false
+  demo_variant graphs_off "${nograph[@]}"
+  demo_variant graphs_pins_off "${nograph[@]}" "${nopin[@]}"
   demo_variant streams2 --set settings.cuda_streams=2
-  demo_variant buckets_off --set $b=false --set $c=false --set $r=false
-  demo_variant warmup_off --set nodes.det.params.warmup=false --set nodes.cls.params.warmup=false \
-    --set nodes.rec.params.warmup=false
-  demo_variant rec_gather --set nodes.rec.params.model=models/ppocr/ch_PP-OCRv4_rec_infer.gather.onnx
-  rm -rf "$OUT/prof"; mkdir -p "$OUT/prof"
-  VG_ORT_PROFILE="$OUT/prof/p" demo_variant profiled --set nodes.video.params.max_frames=150
-  python3 scripts/ort_profile_summary.py "$OUT"/prof/p_*.json --slowest 3 --top 5 | cut -c1-600
-  rm -rf "$OUT/prof" # large; the summary above is what is kept
+  demo_variant own_thread_off "${ownoff[@]}"
+  demo_variant buckets_off "${nobuckets[@]}"
+  demo_variant warmup_off "${cold[@]}"
+  demo_variant rec_original --set nodes.rec.params.model=models/ppocr/ch_PP-OCRv4_rec_infer.onnx
+  if [ "${DEMO_PROFILE:-0}" = 1 ]; then
+    rm -rf "$OUT/prof"; mkdir -p "$OUT/prof"
+    VG_ORT_PROFILE="$OUT/prof/p" demo_variant profiled --set nodes.video.params.max_frames=150 "${nograph[@]}"
+    python3 scripts/ort_profile_summary.py "$OUT"/prof/p_*.json --slowest 3 --top 5 | cut -c1-600
+    rm -rf "$OUT/prof" # large; the summary above is what is kept
+  fi
   echo "KEY: demo variants done"
 }
 [ "${DEMO_VARIANTS:-0}" = 1 ] && step demo-plates-variants demo_variants
