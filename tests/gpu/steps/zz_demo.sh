@@ -68,9 +68,11 @@ demo_variants() {
   demo_variant graphs_off "${nograph[@]}"
   demo_variant graphs_pins_off "${nograph[@]}" "${nopin[@]}"
   demo_variant streams2 --set settings.cuda_streams=2
-  demo_variant own_thread_off "${ownoff[@]}"
+  if [ "${DEMO_VARIANTS_ALL:-0}" = 1 ]; then # measured on 2026-12-02 (docs/PERF.md)
+    demo_variant own_thread_off "${ownoff[@]}"
+    demo_variant warmup_off "${cold[@]}"
+  fi
   demo_variant buckets_off "${nobuckets[@]}"
-  demo_variant warmup_off "${cold[@]}"
   demo_variant rec_original --set nodes.rec.params.model=models/ppocr/ch_PP-OCRv4_rec_infer.onnx
   if [ "${DEMO_PROFILE:-0}" = 1 ]; then
     rm -rf "$OUT/prof"; mkdir -p "$OUT/prof"
