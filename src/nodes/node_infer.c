@@ -103,6 +103,17 @@ static vg_status read_spec(vg_node *self, const vg_cnode *params, const vg_param
   spec->io_binding = dev.kind == VG_DEVICE_CUDA;
   if (dev.kind == VG_DEVICE_CUDA) spec->cuda.device_id = dev.ordinal;
   VG_TRY(vg_model_spec_from_config(params, base, spec));
+  /* A node placed on the CPU on a machine with a usable GPU (`--device cpu`, settings.device or
+   * the node's device: cpu) runs its model on the CPU provider unless the spec lists providers:
+   * the placement is the user's choice. Without a GPU the full list stays, so that the report
+   * says why TensorRT and CUDA were skipped. */
+  int ngpu = 0;
+  if (dev.kind == VG_DEVICE_CPU && !vg_cnode_get(params, "providers") &&
+      vg_cuda_device_count(&ngpu) == VG_OK && ngpu > 0) {
+    spec->providers[0] = VG_PROVIDER_CPU;
+    spec->nproviders = 1;
+  }
+  vg_clear_error();
   if (!spec->name[0]) snprintf(spec->name, sizeof spec->name, "%s", vg_node_id(self));
   return VG_OK;
 }
