@@ -227,9 +227,47 @@ svg .v{font-size:10.5px;fill:#333}svg .g{stroke:#eee}
 """
 
 
+def has_number(r):
+    return r.get("fps") is not None or r.get("value") is not None
+
+
 def pick_latest(docs):
+    """The latest full run. Documents of the same run set (same machine GPU, same vidgraph build,
+    same day: a suite split over several device calls) are combined into it: each result by
+    name from the latest document that measured it, and the targets computed again over the
+    union (by bench/suite.py's own rules)."""
     full = [d for d in docs if d["mode"] == "full"]
-    return max(full or docs, key=lambda d: d["started"])
+    pool = full or docs
+    latest = max(pool, key=lambda d: d["started"])
+    same = [d for d in pool if d is not latest and
+            d["versions"].get("vidgraph") == latest["versions"].get("vidgraph") and
+            d["machine"].get("gpu") == latest["machine"].get("gpu") and
+            d["started"][:10] == latest["started"][:10]]
+    if not same:
+        return latest
+    byname, order = {}, []
+    for d in sorted(same + [latest], key=lambda d: d["started"]):
+        for r in d["results"]:
+            if r["name"] not in byname:
+                order.append(r["name"])
+            old = byname.get(r["name"])
+            if old is None or has_number(r) or not has_number(old):
+                byname[r["name"]] = r
+    merged = dict(latest)
+    merged["results"] = [byname[n] for n in order]
+    merged["ledger"] = [x for d in sorted(same + [latest], key=lambda d: d["started"])
+                        for x in d.get("ledger", [])]
+    merged["combined_from"] = sorted(d["started"] for d in same + [latest])
+    import suite  # noqa: E402 (only for its target rules)
+
+    class View:
+        results = merged["results"]
+        ratio_why = staticmethod(suite.Bench.ratio_why)
+
+        def find(self, name):
+            return next((r for r in self.results if r["name"] == name), None)
+    merged["targets"] = suite.Bench.targets(View())
+    return merged
 
 
 def fps_chart(doc, suite, title):
@@ -371,7 +409,7 @@ def markdown(doc, source):
         return "%.2fx" % (a / b) if a and b else "-"
 
     m, v = doc["machine"], doc["versions"]
-    out = ["Source: `%s` (%s run, %s; %s, driver %s; vidgraph %s, ONNX Runtime %s, torch %s)."
+    out = ["Source: %s (%s run, %s; %s, driver %s; vidgraph %s, ONNX Runtime %s, torch %s)."
            % (source, doc["mode"], doc["started"], m.get("gpu"), m.get("driver"),
               v.get("vidgraph"), v.get("onnxruntime"), v.get("torch")), ""]
     out += ["| case | vidgraph fps | peer | peer fps | vidgraph / peer | p50 / p99 ms | command |",
@@ -449,7 +487,8 @@ def main(argv):
           file=sys.stderr)
     if a.markdown:
         latest = pick_latest(docs)
-        src = a.results[docs.index(latest)]
+        src = ", ".join("`%s`" % p for d, p in zip(docs, a.results)
+                        if d["started"] in latest.get("combined_from", [latest["started"]]))
         with open(a.markdown, "w") as f:
             f.write(markdown(latest, src))
     return 0

@@ -721,7 +721,8 @@ class Bench:
     def ratio_why(a, b, peer):
         if a and b:
             return "vidgraph %.1f fps vs %s %.1f fps" % (a, peer, b)
-        return "vidgraph %s, %s %s: a side is missing" % (a, peer, b)
+        return "vidgraph %s, %s %s: a side is missing" % (
+            None if a is None else round(a, 1), peer, None if b is None else round(b, 1))
 
     # ------------------------------------------------------------------ main
     def main(self):
