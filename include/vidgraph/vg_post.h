@@ -285,6 +285,10 @@ vg_status vg_text_norm_from_name(const char *name, vg_text_norm *out);
 /* Characters of text other than separators (blanks and dash-like glyphs, as above): the length
  * of a plate ("MH 12 AB 1234" has 10). */
 size_t vg_text_plate_length(const char *text);
+/* Lower-case ASCII letters in text whose capital has another shape (all but c o s u v w x z,
+ * which a recogniser may well read in lower case off an upper-case plate): "open 9-18h" has 4,
+ * "KX52 RTu" none. Plates are written in capitals; shop signs and street signs often are not. */
+size_t vg_text_distinct_lower(const char *text);
 
 /* PP-OCR 180-degree direction classifier, output [N, 2] (label 0 = 0 deg, 1 = 180 deg): rotate is
  * true when label 1 wins with probability > threshold (PP-OCR: 0.9). score is the winner's. */

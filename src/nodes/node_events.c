@@ -3,7 +3,8 @@
  *    {"type":"track","stream_id","track_id","text","confidence","first_frame","last_frame",
  *     "hits","votes","class","label","box"}; confidence is the mean confidence of the readings
  *    of the voted text; tracks with fewer than min_votes readings of a text are left out when
- *    require_text is set (a plate is reported once, when its track ends).
+ *    require_text is set (a plate is reported once, when its track ends). On a stream of stills
+ *    (images: VG_PACKET_STILL) one reading is all there will be: min_votes counts as 1 there.
  *  - `in` input (optional): one line per frame that has objects,
  *    {"type":"objects","stream_id","frame","objects":[...]}.
  * Lines of one stream come in frame order. Lines are written by src/core/json_out (vg_jsonl): texts
@@ -24,6 +25,10 @@ typedef struct ev_state {
   int min_votes;
   vg_jsonl *out; /* lines of several streams may be written at once (it locks) */
 } ev_state;
+
+typedef struct ev_stream {
+  bool stills; /* the stream's frames are stills (an image, a folder of images) */
+} ev_stream;
 
 enum { STAT_TRACKS = VG_STAT_NODE0, STAT_OBJECTS_LINES, STAT_TRACKS_WITHOUT_TEXT };
 
@@ -54,11 +59,11 @@ static vg_status write_line(ev_state *s, json_t *o) {
   return st;
 }
 
-static vg_status write_tracks(vg_node *node, ev_state *s, const vg_objects *objs) {
+static vg_status write_tracks(vg_node *node, ev_state *s, const vg_objects *objs, int min_votes) {
   for (size_t i = 0; i < objs->count; i++) {
     const vg_object *o = &objs->items[i];
     int votes = o->nattrs >= 4 ? (int)o->attrs[3] : 0;
-    if (s->require_text && (!o->text[0] || votes < s->min_votes)) {
+    if (s->require_text && (!o->text[0] || votes < min_votes)) {
       vg_node_stat_add(node, STAT_TRACKS_WITHOUT_TEXT, 1);
       continue;
     }
@@ -103,9 +108,14 @@ static vg_status ev_process(vg_call *c) {
   ev_state *s = c->state;
   for (int i = 0; i < c->n; i++) {
     vg_packet *in = c->io[i].in[0], *tr = c->io[i].in[1];
+    ev_stream *es = c->io[i].stream_state;
+    if ((in && (vg_packet_flags(in) & VG_PACKET_STILL)) ||
+        (tr && (vg_packet_flags(tr) & VG_PACKET_STILL)))
+      es->stills = true;
     vg_status st = VG_OK;
     if (in && !(vg_packet_flags(in) & VG_PACKET_EOS)) st = write_objects(c->node, s, in);
-    if (st == VG_OK && tr) st = write_tracks(c->node, s, vg_packet_objects(tr));
+    if (st == VG_OK && tr)
+      st = write_tracks(c->node, s, vg_packet_objects(tr), es->stills ? 1 : s->min_votes);
     if (st != VG_OK) return st; /* the message names the file and the reason */
   }
   return vg_jsonl_flush(s->out);
@@ -128,6 +138,7 @@ const vg_node_type vg_node_events = {
     .flags = VG_NODE_ORDERED | VG_NODE_SEES_EOS | VG_NODE_SEES_SKIPPED,
     .params = k_params,
     .state_size = sizeof(ev_state),
+    .stream_state_size = sizeof(ev_stream),
     .init = ev_init,
     .process = ev_process,
     .destroy = ev_destroy,

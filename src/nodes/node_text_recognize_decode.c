@@ -14,7 +14,7 @@
 
 typedef struct ctc_state {
   const char *input, *dict_path, *pattern_text;
-  bool use_space, drop_unread;
+  bool use_space, drop_unread, reject_lower;
   float min_score;
   int min_length, max_length;
   vg_text_norm norm;
@@ -57,6 +57,9 @@ static const vg_param k_params[] = {
                 "none, or plate (vg_text_norm_from_name) before the checks"),
     VG_P_STRING(ctc_state, pattern_text, "pattern", NULL,
                 "POSIX extended regex a reading must match"),
+    VG_P_BOOL(ctc_state, reject_lower, "reject_lower", false,
+              "drop readings with a lower-case letter whose capital looks different (checked "
+              "before normalize): plates are written in capitals, shop signs often are not"),
     VG_P_BOOL(ctc_state, drop_unread, "drop_unread", true, "drop objects without a reading"),
     {0}};
 
@@ -136,8 +139,9 @@ static vg_status ctc_one(vg_call *c, vg_node_io *io) {
     if (st == VG_OK) {
       size_t w = 0;
       for (size_t i = 0; i < objs->count; i++) {
+        bool lower = s->reject_lower && vg_text_distinct_lower(objs->items[i].text) > 0;
         vg_text_normalize(objs->items[i].text, s->norm);
-        bool ok = accept(s, &objs->items[i]);
+        bool ok = !lower && accept(s, &objs->items[i]);
         vg_node_stat_add(c->node, ok ? STAT_READ : STAT_REJECTED, 1);
         if (!ok) {
           objs->items[i].text[0] = '\0';

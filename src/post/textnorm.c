@@ -77,6 +77,13 @@ static void normalize_plate(char *text) {
   *out = '\0';
 }
 
+size_t vg_text_distinct_lower(const char *text) {
+  size_t n = 0;
+  for (const char *p = text; p && *p; p++)
+    if (*p >= 'a' && *p <= 'z' && !strchr("cosuvwxz", *p)) n++;
+  return n;
+}
+
 void vg_text_normalize(char *text, vg_text_norm mode) {
   if (!text || mode == VG_TEXT_NORM_NONE) return;
   normalize_plate(text);

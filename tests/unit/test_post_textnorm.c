@@ -81,11 +81,24 @@ static void test_norm_names(void **st) {
   assert_int_equal(vg_text_norm_from_name(NULL, &n), VG_ERR_INVALID_ARG);
 }
 
+static void test_distinct_lower(void **st) {
+  assert_int_equal(vg_text_distinct_lower("open 9-18h"), 4); /* o is ambiguous: p e n h */
+  assert_int_equal(vg_text_distinct_lower("KX52 RTU"), 0);
+  assert_int_equal(vg_text_distinct_lower("KX52 RTu"), 0);  /* u/U: same shape */
+  assert_int_equal(vg_text_distinct_lower("xcosvwz"), 0);
+  assert_int_equal(vg_text_distinct_lower("Cafe & Bar"), 5); /* a f e a r: C and B are capitals */
+  assert_int_equal(vg_text_distinct_lower("MH 12 AB 1234"), 0);
+  assert_int_equal(vg_text_distinct_lower("\xc3\xa9t\xc3\xa9"), 1); /* only ASCII letters count */
+  assert_int_equal(vg_text_distinct_lower(""), 0);
+  assert_int_equal(vg_text_distinct_lower(NULL), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_plate_form),
       cmocka_unit_test(test_plate_length),
       cmocka_unit_test(test_norm_names),
+      cmocka_unit_test(test_distinct_lower),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
