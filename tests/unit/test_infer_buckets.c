@@ -344,6 +344,15 @@ static void *run_in_thread(void *arg) {
   return NULL;
 }
 
+/* One run of m on a thread of its own, joined; its status. */
+static vg_status run_on_new_thread(vg_model *m) {
+  thread_run t = {.m = m};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, run_in_thread, &t), 0);
+  pthread_join(th, NULL);
+  return t.st;
+}
+
 static void test_warm_per_thread(void **st) {
   /* warmed at load on this thread; a run on another thread warms its family there first */
   vg_model_spec s = pad_spec();
@@ -355,17 +364,12 @@ static void test_warm_per_thread(void **st) {
   vg_model_report rep;
   vg_model_get_report(m, &rep);
   assert_int_equal(rep.warmup_shapes, 2);
-  thread_run t = {.m = m};
-  pthread_t th;
-  assert_int_equal(pthread_create(&th, NULL, run_in_thread, &t), 0);
-  pthread_join(th, NULL);
-  VG_ASSERT_OK(t.st);
+  VG_ASSERT_OK(run_on_new_thread(m));
   vg_model_get_report(m, &rep);
   assert_int_equal(rep.warmup_shapes, 4);
   assert_int_equal(rep.new_shapes, 0);
   /* a second thread (its id may be the first one's, reused): warmed again or not, no new shape */
-  assert_int_equal(pthread_create(&th, NULL, run_in_thread, &t), 0);
-  pthread_join(th, NULL);
+  VG_ASSERT_OK(run_on_new_thread(m));
   vg_model_get_report(m, &rep);
   assert_true(rep.warmup_shapes == 4 || rep.warmup_shapes == 6); /* a new thread id may be reused */
   assert_int_equal(rep.new_shapes, 0);
@@ -387,13 +391,8 @@ static void test_own_thread(void **st) {
   assert_true(rep.own_thread);
   assert_int_equal(rep.warmup_shapes, 2);
   assert_int_equal(rep.slowest_run_index, 0); /* warm-up runs are not counted as slow runs */
-  for (int k = 0; k < 3; k++) {
-    thread_run t = {.m = m};
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, run_in_thread, &t), 0);
-    pthread_join(th, NULL);
-    VG_ASSERT_OK(t.st);
-  }
+  for (int k = 0; k < 3; k++)
+    VG_ASSERT_OK(run_on_new_thread(m));
   vg_model_get_report(m, &rep);
   assert_int_equal(rep.warmup_shapes, 2); /* not again on the three calling threads */
   assert_int_equal(rep.new_shapes, 0);
