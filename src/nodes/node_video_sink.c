@@ -141,14 +141,27 @@ static void vs_stream_destroy(vg_node *self, void *state, void *stream) {
   }
 }
 
+/* The encoded size for pictures of w x h: H.264 in yuv420p wants even sizes of 16..8192, which a
+ * photo need not have (641x481 failed the whole plate run): the largest even size within the
+ * limits with the picture's aspect (the encoder scales, 641x481 -> 640x480). */
+static void fit_size(int w, int h, int *ew, int *eh) {
+  double k = 1.0;
+  if (w > 8192) k = 8192.0 / w;
+  if (h * k > 8192) k = 8192.0 / h;
+  int x = (int)(w * k), y = (int)(h * k);
+  x = x < 16 ? 16 : x & ~1;
+  y = y < 16 ? 16 : y & ~1;
+  *ew = x;
+  *eh = y;
+}
+
 /* The stream's encoder, opened on its first picture: annotated.mp4 for the first file,
  * annotated_s<id>.mp4 for the others. */
 static vg_status encoder_for(vg_call *c, vs_stream *vs, const vg_frame *f, int stream) {
   vs_state *s = c->state;
   if (vs->enc) return VG_OK;
   vg_encoder_opts o = s->opts;
-  o.width = f->width;
-  o.height = f->height;
+  fit_size(f->width, f->height, &o.width, &o.height);
   vg_status st = VG_OK;
   pthread_mutex_lock(&s->files_mu); /* held while opening: the file's name is its index */
   if (s->nfiles == s->cap) {

@@ -29,11 +29,18 @@ mkdir -p "$tmp/imgs"
 ffmpeg -nostdin -loglevel error -y -f lavfi -i color=c=0xd0d0d0:s=320x240 -frames:v 1 "$tmp/imgs/a.png" &&
   ffmpeg -nostdin -loglevel error -y -f lavfi -i color=c=0x303030:s=301x177 -frames:v 1 "$tmp/imgs/b.jpg" ||
   { echo "FAIL: ffmpeg images"; exit 1; }
+# a picture whose size H.264 cannot take as it is (odd): given as one file it opens the annotated
+# video (a 641x481 photo once failed the whole plate run)
+# (a grayscale JPEG: read as RGB at its own size; ImageMagick makes it, ffmpeg's are YUV)
+odd=""
+if [ -x /usr/bin/convert ]; then
+  /usr/bin/convert -size 641x481 xc:gray "$tmp/odd.jpg" && odd=odd.jpg
+fi
 
 graphs=$(ls examples/*.yaml tests/integration/*.yaml 2>/dev/null)
 [ -n "$graphs" ] || { echo "FAIL: no graphs found"; exit 1; }
 for g in $graphs; do
-  for input in empty.mp4 imgs; do
+  for input in empty.mp4 imgs $odd; do
     name=$(basename "$g" .yaml)_$input
     out="$tmp/out_$name"
     "$bin" run "$g" --input "$tmp/$input" --output "$out" --json > "$tmp/$name.log" 2>&1
@@ -44,12 +51,13 @@ for g in $graphs; do
       bad "$g on $input: exit $rc: $why"
       continue
     fi
-    if python3 - "$out" > "$tmp/$name.check" 2>&1 <<'PY'
+    minf=2; [ "$input" = odd.jpg ] && minf=1
+    if python3 - "$out" "$minf" > "$tmp/$name.check" 2>&1 <<'PY'
 import glob, json, sys
-out = sys.argv[1]
+out, minf = sys.argv[1], int(sys.argv[2])
 s = json.load(open(out + "/summary.json"))
 assert s["state"] == "succeeded", "state %r: %r" % (s["state"], s.get("error"))
-assert s["frames_done"] >= 2, "frames_done %r" % s["frames_done"]
+assert s["frames_done"] >= minf, "frames_done %r" % s["frames_done"]
 for n in s["nodes"]:
     assert not n.get("errors"), "node %s: %r errors" % (n["id"], n.get("errors"))
 files = glob.glob(out + "/**/*.jsonl", recursive=True)
