@@ -241,8 +241,12 @@ static vg_status pad_input(vg_model *m, const vg_tensor *x, int64_t row0, int64_
               memcmp(p->shape, shape, sizeof shape[0] * (size_t)nd) == 0 &&
               vg_device_eq(vg_tensor_device(p), dev) && vg_buffer_refcount(p->buffer) == 1;
   if (!same) {
+    /* from the model's pool on its GPU: the shape changes with most calls (buckets), and a
+     * cudaFree waits for the whole device */
+    vg_pool *pool = NULL;
+    if (dev.kind == VG_DEVICE_CUDA && vg_device_eq(dev, m->dev)) VG_TRY(vg_model_pool(m, &pool));
     vg_tensor_release(p);
-    VG_TRY(vg_tensor_alloc(x->dtype, nd, shape, dev, NULL, p));
+    VG_TRY(vg_tensor_alloc(x->dtype, nd, shape, dev, pool, p));
   }
   size_t es = vg_dtype_size(x->dtype);
   int64_t w = x->shape[nd - 1], inner = 1; /* rows of the last axis per batch item */
@@ -297,13 +301,17 @@ vg_status vg_buckets_run(vg_model *m, const vg_tensor *x, vg_tensor *outputs, in
     return VG_OK;
   }
   bool async = m->spec.stream && s == m->spec.stream && m->dev.kind == VG_DEVICE_CUDA;
-  vg_stream cs = async ? s : NULL; /* where chunk outputs are joined */
+  vg_stream cs = async ? s : vg_model_copy_stream(m); /* where chunk outputs are joined */
+  /* padding goes to the caller's stream (its inputs are there; the run waits for it); without
+   * one, to the model's copy stream, waited for here */
+  vg_stream ps = s ? s : vg_model_copy_stream(m);
   vg_tensor joined[64];
   memset(joined, 0, sizeof joined);
   vg_status st = VG_OK;
   int64_t row0 = 0;
   for (int c = 0; c < nc && st == VG_OK; c++) {
-    st = pad_input(m, x, row0, rows[c], padded[c], W, s);
+    st = pad_input(m, x, row0, rows[c], padded[c], W, ps);
+    if (st == VG_OK && !s) st = vg_model_copy_sync(m, ps);
     const vg_tensor *ord[1] = {&m->pad};
     if (st == VG_OK) st = vg_model_run_checked(m, ord, s);
     if (st != VG_OK) break;
@@ -328,7 +336,11 @@ vg_status vg_buckets_run(vg_model *m, const vg_tensor *x, vg_tensor *outputs, in
         int64_t shape[VG_MAX_DIMS];
         memcpy(shape, o->shape, sizeof shape[0] * (size_t)o->ndim);
         shape[0] = n;
-        st = vg_tensor_alloc(o->dtype, o->ndim, shape, vg_tensor_device(o), NULL, &joined[k]);
+        vg_pool *pool = NULL;
+        if (vg_tensor_device(o).kind == VG_DEVICE_CUDA && vg_device_eq(vg_tensor_device(o), m->dev))
+          st = vg_model_pool(m, &pool);
+        if (st == VG_OK)
+          st = vg_tensor_alloc(o->dtype, o->ndim, shape, vg_tensor_device(o), pool, &joined[k]);
         if (st != VG_OK) break;
       }
       size_t row_bytes = vg_tensor_nbytes(o) / (size_t)o->shape[0];
@@ -338,7 +350,7 @@ vg_status vg_buckets_run(vg_model *m, const vg_tensor *x, vg_tensor *outputs, in
     }
     /* the next chunk overwrites the outputs: the joins must be done (in stream order when
      * async, else now) */
-    if (st == VG_OK && nc > 1 && !async && m->dev.kind == VG_DEVICE_CUDA) st = vg_stream_sync(NULL);
+    if (st == VG_OK && nc > 1 && !async) st = vg_model_copy_sync(m, cs);
     row0 += rows[c];
   }
   for (int k = 0; k < noutputs && nc > 1; k++) {

@@ -138,7 +138,10 @@ struct vg_model {
   vg_tensor pad;                  /* the padded input, reused while its shape repeats */
   vg_io_slot handout;             /* copies of a CUDA graph's outputs (its own are overwritten by
                                      the next replay while a consumer may still hold them) */
-  vg_pool *out_pool;              /* device memory of those copies */
+  vg_pool *out_pool;              /* device memory of those copies, the padded inputs and the
+                                     joined chunk outputs (no cudaMalloc/cudaFree per run) */
+  vg_stream io;                   /* the model's own CUDA stream for its copies when the spec
+                                     gives none (vg_model_copy_stream) */
   vg_model_runner *runner;        /* the model's own thread (runner.c), NULL = callers' threads */
   vg_pin pins[VG_MAX_PINNED];     /* sessions pinned to a shape; pins[0] owns the first one */
   int npins, active_pin;          /* active_pin: whose session is mirrored now (-1: none) */
@@ -160,6 +163,16 @@ void vg_model_close_session(vg_model *m);
 /* Runs ord (model input order, checked) with the CUDA graph and first-run provider fallbacks;
  * the outputs are in m->last. Records first runs of new shapes. Lock held. */
 vg_status vg_model_run_checked(vg_model *m, const vg_tensor **ord, vg_stream s);
+
+/* The stream for the model's own copies (staging, held graph inputs, hand-outs, padding, chunk
+ * joins): spec.stream when given, else a stream of the model's, created at the first use (NULL
+ * on the CPU, or when it cannot be created: the legacy stream and a device-wide wait). */
+vg_stream vg_model_copy_stream(vg_model *m);
+/* Waits for the copies queued on cs (vg_model_copy_stream): that stream only, never the whole
+ * device unless cs is NULL on a CUDA model. */
+vg_status vg_model_copy_sync(vg_model *m, vg_stream cs);
+/* The model's device memory pool (created at the first use). */
+vg_status vg_model_pool(vg_model *m, vg_pool **out);
 
 /* ----------------------------------------------------------------- buckets.c */
 

@@ -550,7 +550,6 @@ void vg_model_free(vg_model *m) {
   vg_runner_stop(m);
   vg_model_close_session(m);
   vg_io_slot_clear(m, &m->handout);
-  if (m->out_pool) vg_pool_unref(m->out_pool);
   if (m->stage_host || m->stage_dev) {
     for (int i = 0; i < m->nin; i++) {
       if (m->stage_host) vg_tensor_release(&m->stage_host[i]);
@@ -560,6 +559,11 @@ void vg_model_free(vg_model *m) {
   free(m->stage_host);
   free(m->stage_dev);
   vg_tensor_release(&m->pad);
+  if (m->out_pool) vg_pool_unref(m->out_pool);
+  if (m->io) {
+    (void)vg_stream_sync(m->io);
+    vg_stream_destroy(m->io);
+  }
   if (m->pinned) vg_pool_unref(m->pinned);
   free(m->inputs);
   free(m->outputs);

@@ -270,7 +270,8 @@ static vg_status device_input(vg_model *m, int i, const vg_tensor *t, void **ptr
   VG_TRY(ensure_stage(m, &m->stage_dev, i, t, m->dev, NULL));
   VG_TRY(count_copy(m,
                     vg_memcpy_async(vg_tensor_data(&m->stage_dev[i]), m->dev, src,
-                                    td.kind == VG_DEVICE_CPU ? vg_cpu() : td, n, m->spec.stream),
+                                    td.kind == VG_DEVICE_CPU ? vg_cpu() : td, n,
+                                    vg_model_copy_stream(m)),
                     n, t0));
   *ptr = vg_tensor_data(&m->stage_dev[i]);
   return VG_OK;
@@ -282,6 +283,35 @@ static vg_status make_value(vg_model *m, const OrtMemoryInfo *mem, void *ptr, co
       mem, ptr, vg_tensor_nbytes(t), t->shape, (size_t)t->ndim,
       (ONNXTensorElementDataType)vg_ort_onnx_type(t->dtype), out);
   if (st) return vg_ort_fail(st, VG_ERR_BACKEND, "CreateTensorWithDataAsOrtValue");
+  return VG_OK;
+}
+
+/* ----------------------------------------------------------------- the model's copies */
+
+/* Before these, the copies went to the legacy default stream and were waited for with
+ * cudaDeviceSynchronize: every CUDA-graph run of every model waited twice for all the GPU work
+ * of the process (the other workers' models, crops, decoders), which serialised the graph. */
+vg_stream vg_model_copy_stream(vg_model *m) {
+  if (m->spec.stream) return m->spec.stream;
+  if (m->dev.kind != VG_DEVICE_CUDA) return NULL;
+  if (!m->io && vg_stream_create(m->dev, &m->io) != VG_OK) {
+    vg_log(VG_LOG_WARN, "infer", NULL,
+           "model '%s': cannot create its copy stream (%s); its copies wait for the whole device",
+           m->spec.name, vg_last_error());
+    vg_clear_error();
+    m->io = NULL;
+  }
+  return m->io;
+}
+
+vg_status vg_model_copy_sync(vg_model *m, vg_stream cs) {
+  if (cs) return vg_stream_sync(cs);
+  return m->dev.kind == VG_DEVICE_CUDA ? vg_stream_sync(NULL) : VG_OK;
+}
+
+vg_status vg_model_pool(vg_model *m, vg_pool **out) {
+  if (!m->out_pool) VG_TRY(vg_pool_create(VG_POOL_DEVICE, m->dev, 0, &m->out_pool));
+  *out = m->out_pool;
   return VG_OK;
 }
 
@@ -352,7 +382,7 @@ static vg_status bound_inputs(vg_model *m, const vg_tensor **ord, vg_io_slot *s,
     if (!h->buffer)
       VG_TRY(vg_tensor_alloc(ord[i]->dtype, ord[i]->ndim, ord[i]->shape, m->dev, NULL, h));
     VG_TRY(vg_memcpy_async(vg_tensor_data(h), m->dev, ptrs[i], m->dev, vg_tensor_nbytes(h),
-                           m->spec.stream));
+                           vg_model_copy_stream(m)));
     ptrs[i] = vg_tensor_data(h);
   }
   return VG_OK;
@@ -443,7 +473,9 @@ static int graph_slot(vg_model *m, const int64_t *sig, int nsig) {
  * of an earlier frame, another stream's batch) may still hold the last ones: the outputs are
  * handed out as copies (device to device, from a pool; microseconds against the replay). */
 static vg_status hand_out_copies(vg_model *m, vg_io_slot *s) {
-  if (!m->out_pool) VG_TRY(vg_pool_create(VG_POOL_DEVICE, m->dev, 0, &m->out_pool));
+  vg_pool *pool;
+  VG_TRY(vg_model_pool(m, &pool));
+  vg_stream cs = vg_model_copy_stream(m);
   vg_io_slot *h = &m->handout;
   if (!h->outs && !(h->outs = calloc((size_t)m->nout + 1, sizeof *h->outs)))
     return vg_set_error(VG_ERR_NO_MEMORY, "model '%s': out of memory for outputs", m->spec.name);
@@ -455,11 +487,12 @@ static vg_status hand_out_copies(vg_model *m, vg_io_slot *s) {
       vg_tensor_view(o, &h->outs[k]); /* a placeholder of an empty output */
       continue;
     }
-    VG_TRY(vg_tensor_alloc(o->dtype, o->ndim, o->shape, m->dev, m->out_pool, &h->outs[k]));
+    VG_TRY(vg_tensor_alloc(o->dtype, o->ndim, o->shape, m->dev, pool, &h->outs[k]));
     VG_TRY(vg_memcpy_async(vg_tensor_data(&h->outs[k]), m->dev, vg_tensor_data(o), m->dev,
-                           vg_tensor_nbytes(o), m->spec.stream));
+                           vg_tensor_nbytes(o), cs));
   }
-  VG_TRY(vg_stream_sync(m->spec.stream));
+  /* the next replay overwrites the graph's outputs: these copies must be done by then */
+  VG_TRY(vg_model_copy_sync(m, cs));
   m->last = h;
   return VG_OK;
 }
@@ -477,8 +510,10 @@ static vg_status run_bound(vg_model *m, const vg_tensor **ord, const int64_t *si
   bool staged = false;
   for (int i = 0; i < m->nin; i++)
     staged = staged || ptrs[i] != vg_tensor_data(ord[i]);
-  /* Copies went to the default stream; ONNX Runtime computes on its own unless given ours. */
-  if (staged && m->dev.kind == VG_DEVICE_CUDA && !m->spec.stream) VG_TRY(vg_stream_sync(NULL));
+  /* Copies went to the model's copy stream; ONNX Runtime computes on its own unless given
+   * ours (spec.stream), so they must be done first (that stream only, not the device). */
+  if (staged && m->dev.kind == VG_DEVICE_CUDA && !m->spec.stream)
+    VG_TRY(vg_model_copy_sync(m, vg_model_copy_stream(m)));
   VG_TRY(bind_all(m, ord, ptrs, s, graph, fresh));
   OrtRunOptions *ro = NULL;
   VG_TRY(run_options(m, async, !m->graph ? 0 : graph ? gi + 1 : -1, &ro));

@@ -19,9 +19,19 @@ shapes_one() { # NAME STREAMS [--set ...]: one run, one table line
   local dir="$OUT/shapes/$name" ins=() i
   for ((i = 0; i < n; i++)); do ins+=(--input "$DATA/varied.h264"); done
   mkdir -p "$dir"
+  # GPU utilisation (percent of time a kernel ran), sampled every 100 ms during the run: the
+  # row keeps the samples of the frames' part (the last frames/fps seconds, not the load)
+  local smi=""
+  if command -v nvidia-smi >/dev/null 2>&1; then
+    nvidia-smi --query-gpu=timestamp,utilization.gpu --format=csv,noheader,nounits -lms 100 \
+      > "$dir/util.csv" 2>/dev/null &
+    smi=$!
+  fi
   timeout -s TERM -k 20 "$SHAPES_TIMEOUT" "$VG_BIN" run examples/plates.yaml "${ins[@]}" \
     --output "$dir" --set nodes.annotated.params.required=false "$@" > "$dir/run.log" 2>&1
   echo "$?" > "$dir/rc"
+  date -u +%s.%N > "$dir/t_end"
+  [ -n "$smi" ] && { kill "$smi" 2>/dev/null; wait "$smi" 2>/dev/null; }
   local s
   for ((s = 0; s < n; s++)); do
     python3 scripts/eval_plates.py --truth "$DATA/varied_truth.json" --events "$dir/events.jsonl" \
@@ -62,6 +72,30 @@ row = {"name": name, "streams": n, "state": s["state"], "rc": rc, "fps": s["fps"
        "rec_nodes": nodes.get("rec", {}).get("detail", {}).get("nodes_per_provider"),
        "graphs": {x: [nodes.get(x, {}).get("detail", {}).get("cuda_graph"),
                       nodes.get(x, {}).get("detail", {}).get("cuda_graph_reason")] for x in ("det", "cls", "rec")}}
+# GPU utilisation over the frames' part of the run (see shapes_one)
+import datetime
+util = []
+try:
+    t_end = float(open(os.path.join(d, "t_end")).read())
+    span = s["frames_done"] / s["fps"] if s.get("fps") else 0
+    for line in open(os.path.join(d, "util.csv")):
+        ts, u = [x.strip() for x in line.split(",")[:2]]
+        t = datetime.datetime.strptime(ts, "%Y/%m/%d %H:%M:%S.%f").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+        if t_end - span <= t <= t_end:
+            util.append(float(u))
+except Exception:
+    pass
+row["gpu_util"] = sum(util) / len(util) if util else float("nan")
+row["gpu_util_samples"] = len(util)
+# per GPU node: calls, mean batch, p50/p99 per call, busy ms per frame
+row["nodes"] = {}
+for x in s.get("nodes", []):
+    if x.get("device", "").startswith("cuda") or x["id"] in ("det", "cls", "rec", "det_dec", "read"):
+        lat_ = x.get("latency", {})
+        row["nodes"][x["id"]] = {"calls": x.get("calls"), "batch": x.get("mean_batch"),
+                                 "p50": lat_.get("p50_ms"), "p99": lat_.get("p99_ms"),
+                                 "mean": lat_.get("mean_ms"), "wait_p50": x.get("queue_wait", {}).get("p50_ms")}
 row["ok"] = s["state"] in ("succeeded", "stopped") and s["frame_copies_to_host"] == 0
 json.dump(row, open(os.path.join(d, "row.json"), "w"))
 print("SHAPES %-22s n=%d %-9s %4d fr %7.1f fps | rec p50 %6.2f p99 %7.2f ms b%.1f | frame p50 %7.2f p99 %8.2f ms | "
@@ -73,6 +107,10 @@ if "graphs" in name:
     for x, (on, why) in row["graphs"].items():
         print("SHAPES   %s: cuda_graph %s: %s" % (x, on, why))
 print("SHAPES   rec: %s, nodes per provider %s" % (row["rec_buckets"], row["rec_nodes"]))
+print("SHAPES   GPU busy %.0f%% (%d samples); per call mean/p99 ms (mean batch): %s" % (
+    row["gpu_util"], row["gpu_util_samples"], ", ".join(
+        "%s %.2f/%.2f (b%.1f)" % (k, v["mean"] or 0, v["p99"] or 0, v["batch"] or 0)
+        for k, v in row["nodes"].items() if v.get("mean") is not None)))
 PY
 }
 
@@ -128,3 +166,35 @@ sys.exit(1 if bad else 0)
 PY
 }
 step shapes-buckets shapes_gpu
+
+# Scaling (issue 12 targets: 1 stream >= 200 fps, 8 streams >= 800 fps): CUDA worker threads
+# (settings.cuda_streams) x cross-stream batching (max_batch on det/cls/rec) x frames in flight,
+# each with its GPU utilisation. SHAPES_SCALE=1 (or ONLY=shapes-scale) runs it; not by default.
+shapes_scale() {
+  [ -s "$DATA/varied.h264" ] || { echo "SKIP: $DATA/varied.h264 missing"; return 77; }
+  local b8="--set nodes.det.max_batch=8 --set nodes.cls.max_batch=8 --set nodes.rec.max_batch=8"
+  local cs q
+  # shellcheck disable=SC2086
+  {
+    for cs in 1 2 4; do shapes_one "x1_cs${cs}" 1 --set settings.cuda_streams=$cs; done
+    for cs in 2 4 8; do shapes_one "x8_cs${cs}" 8 --set settings.cuda_streams=$cs; done
+    for cs in 4 8; do shapes_one "x8_cs${cs}_b8" 8 --set settings.cuda_streams=$cs $b8; done
+    for q in 16; do shapes_one "x8_cs8_b8_q${q}" 8 --set settings.cuda_streams=8 $b8 \
+      --set settings.queue_size=$q; done
+  }
+  python3 - "$OUT/shapes" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+rows = [json.load(open(os.path.join(d, n, "row.json"))) for n in sorted(os.listdir(d))
+        if n.startswith("x") and os.path.exists(os.path.join(d, n, "row.json"))]
+bad = [r["name"] for r in rows if not r.get("ok")]
+best1 = max([r["fps"] for r in rows if r.get("streams") == 1] or [0])
+best8 = max([r["fps"] for r in rows if r.get("streams") == 8] or [0])
+print("KEY: best 1 stream %.0f fps, best 8 streams %.0f fps%s" % (best1, best8,
+      "; FAIL: " + ", ".join(bad) if bad else ""))
+sys.exit(1 if bad else 0)
+PY
+}
+if [ "${SHAPES_SCALE:-0}" = 1 ] || [[ "shapes-scale" =~ ^(${ONLY})$ ]]; then
+  step shapes-scale shapes_scale
+fi
