@@ -45,6 +45,89 @@ static void test_bad_files(void **st) {
   expect_open_fails(fake, VG_ERR_NOT_FOUND, "no .jpg", NULL);
 }
 
+/* CRC-32 as PNG chunks carry it (ISO 3309, reflected 0xEDB88320). */
+static uint32_t png_crc(const uint8_t *p, size_t n) {
+  uint32_t c = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; i++) {
+    c ^= p[i];
+    for (int k = 0; k < 8; k++)
+      c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+  }
+  return c ^ 0xFFFFFFFFu;
+}
+
+/* Writes n bytes of data to fixtures/name; returns the path in buf. */
+static const char *put_file(const char *name, const void *data, size_t n, char *buf, size_t cap) {
+  snprintf(buf, cap, "%s/%s", fixtures(), name);
+  FILE *f = fopen(buf, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(data, 1, n, f), n);
+  fclose(f);
+  return buf;
+}
+
+/* Pictures whose header asks for far more work than the file holds: a truncated JPEG (libjpeg
+ * would make up the missing rows), a JPEG header declaring 9224x2279 pixels in 600 bytes (a
+ * fuzz_image slow unit: a 21 Mpixel decode of nothing), and JPEG/PNG headers declaring
+ * 60000x60000 (10.8 GB as RGB). Each is refused with a message naming the file and the cause. */
+static void test_bad_image_sizes(void **st) {
+  vg_frame f;
+  assert_int_equal(vg_frame_alloc(VG_PIX_RGB24, 320, 240, vg_cpu(), NULL, 0, &f), VG_OK);
+  for (int y = 0; y < 240; y++)
+    for (int x = 0; x < 320 * 3; x++)
+      vg_frame_plane(&f, 0)[(size_t)y * f.pitch[0] + x] = (uint8_t)((x * 7 + y * 13) & 0xff);
+  uint8_t *jpg = NULL;
+  size_t n = 0;
+  assert_int_equal(vg_jpeg_encode(&f, 90, &jpg, &n), VG_OK);
+  vg_frame_release(&f);
+  char path[700];
+  /* the whole file reads */
+  vg_frame img;
+  assert_int_equal(vg_image_read(put_file("whole.jpg", jpg, n, path, sizeof path), &img), VG_OK);
+  assert_int_equal(img.width, 320);
+  vg_frame_release(&img);
+  /* cut in the middle of the picture data */
+  expect_open_fails(put_file("truncated.jpg", jpg, n / 2, path, sizeof path), VG_ERR_PARSE,
+                    "truncated", NULL);
+  /* the frame header (SOF0: FF C0, length, precision, height, width) patched */
+  size_t sof = 0;
+  for (size_t i = 2; i + 9 < n; i++)
+    if (jpg[i] == 0xFF && jpg[i + 1] == 0xC0) {
+      sof = i;
+      break;
+    }
+  assert_true(sof > 0);
+  uint8_t *big = malloc(n);
+  assert_non_null(big);
+  memcpy(big, jpg, n);
+  big[sof + 5] = 2279 >> 8, big[sof + 6] = 2279 & 0xff, big[sof + 7] = 9224 >> 8,
+  big[sof + 8] = 9224 & 0xff;
+  expect_open_fails(put_file("declared_21mpx.jpg", big, n, path, sizeof path), VG_ERR_PARSE,
+                    "truncated", NULL);
+  big[sof + 5] = big[sof + 7] = 60000 >> 8;
+  big[sof + 6] = big[sof + 8] = 60000 & 0xff;
+  expect_open_fails(put_file("declared_3600mpx.jpg", big, n, path, sizeof path),
+                    VG_ERR_UNSUPPORTED, "Mpixel", NULL);
+  free(big);
+  free(jpg);
+  /* a PNG signature, an IHDR chunk (with its CRC) declaring 60000x60000 RGB, an empty IDAT */
+  uint8_t png[45] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+  uint32_t wh = 60000;
+  for (int k = 0; k < 2; k++)
+    for (int b = 0; b < 4; b++)
+      png[16 + 4 * k + b] = (uint8_t)(wh >> (24 - 8 * b));
+  png[24] = 8, png[25] = 2; /* 8 bits, RGB; compression, filter, interlace 0 */
+  uint32_t crc = png_crc(png + 12, 17);
+  for (int b = 0; b < 4; b++)
+    png[29 + b] = (uint8_t)(crc >> (24 - 8 * b));
+  memcpy(png + 37, "IDAT", 4);
+  crc = png_crc(png + 37, 4);
+  for (int b = 0; b < 4; b++)
+    png[41 + b] = (uint8_t)(crc >> (24 - 8 * b));
+  expect_open_fails(put_file("declared_3600mpx.png", png, sizeof png, path, sizeof path),
+                    VG_ERR_UNSUPPORTED, "Mpixel", NULL);
+}
+
 static void test_bad_arguments(void **st) {
   vg_source *s;
   assert_int_equal(vg_source_open("", NULL, &s), VG_ERR_INVALID_ARG);
@@ -187,6 +270,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_files),
       cmocka_unit_test(test_bad_arguments),
+      cmocka_unit_test(test_bad_image_sizes),
       cmocka_unit_test(test_unreachable_and_silent_network),
       cmocka_unit_test(test_close_while_reading),
   };
