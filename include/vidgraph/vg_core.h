@@ -209,7 +209,12 @@ typedef struct vg_event_s *vg_event;
 
 vg_status vg_stream_create(vg_device dev, vg_stream *out);
 void vg_stream_destroy(vg_stream s);
+/* Waits for s; s NULL waits for the whole device (every stream: a stall for every other thread's
+ * GPU work, so never on a per-frame path). */
 vg_status vg_stream_sync(vg_stream s);
+/* Waits for the work queued on the legacy default stream (stream NULL of vg_memcpy_async and
+ * friends) only, not for the other (non-blocking) streams: what a per-frame read-back needs. */
+vg_status vg_default_stream_sync(void);
 /* The cudaStream_t behind s (NULL for the default stream), for kernels and libraries. */
 void *vg_stream_native(vg_stream s);
 vg_device vg_stream_device(vg_stream s);

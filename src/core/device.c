@@ -226,6 +226,16 @@ void vg_stream_destroy(vg_stream s) {
   free(s);
 }
 
+vg_status vg_default_stream_sync(void) {
+#ifdef VG_HAVE_CUDA
+  int n = 0;
+  vg_cuda_device_count(&n);
+  if (n == 0) return VG_OK;
+  CUDA_CHECK(cudaStreamSynchronize(0), "cudaStreamSynchronize (default stream)");
+#endif
+  return VG_OK;
+}
+
 vg_status vg_stream_sync(vg_stream s) {
 #ifdef VG_HAVE_CUDA
   if (!s) {

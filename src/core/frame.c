@@ -124,8 +124,10 @@ vg_status vg_frame_to_device(const vg_frame *f, vg_device dev, vg_pool *pool, vg
 vg_status vg_frame_host_view(const vg_frame *f, vg_frame *tmp, const vg_frame **out) {
   *out = f;
   if (vg_frame_device(f).kind == VG_DEVICE_CPU) return VG_OK;
+  /* The picture is complete (its producer's stream was waited for before it was handed on); the
+   * copy goes to the default stream and only that is waited for, not the whole device. */
   VG_TRY(vg_frame_to_device(f, vg_cpu(), NULL, NULL, tmp));
-  vg_status st = vg_stream_sync(NULL);
+  vg_status st = vg_default_stream_sync();
   if (st != VG_OK) {
     vg_frame_release(tmp);
     return st;

@@ -756,7 +756,7 @@ vg_status vg_shm_export_frame(vg_shm_registry *reg, const vg_frame *f, int64_t f
                           (size_t)f->pitch[p], vg_frame_device(f), wb, rows, NULL);
     off += wb * rows;
   }
-  if (s == VG_OK) s = vg_stream_sync(NULL);
+  if (s == VG_OK) s = vg_default_stream_sync(); /* that copy only, not the whole device */
   vg_shm_release(rg);
   if (s != VG_OK) {
     vg_shm_unregister(reg, r.shm_name);
