@@ -59,8 +59,11 @@ static void jpeg_quiet(j_common_ptr c, int level) {
   if (c->err->msg_code != JWRN_JPEG_EOF && c->err->msg_code != JWRN_HIT_MARKER) return;
   jerr *e = (jerr *)c->err;
   const struct jpeg_decompress_struct *d = (const struct jpeg_decompress_struct *)c;
-  snprintf(e->msg, sizeof e->msg, "the data ends at row %u of %u (truncated or corrupt file)",
-           d->output_scanline, d->output_height);
+  if (d->output_height == 0)
+    snprintf(e->msg, sizeof e->msg, "the data ends inside its header (truncated or corrupt file)");
+  else
+    snprintf(e->msg, sizeof e->msg, "the data ends at row %u of %u (truncated or corrupt file)",
+             d->output_scanline, d->output_height);
   longjmp(e->jb, 1);
 }
 
