@@ -244,7 +244,8 @@ static vg_status pad_input(vg_model *m, const vg_tensor *x, int64_t row0, int64_
     /* from the model's pool on its GPU: the shape changes with most calls (buckets), and a
      * cudaFree waits for the whole device */
     vg_pool *pool = NULL;
-    if (dev.kind == VG_DEVICE_CUDA && vg_device_eq(dev, m->dev)) VG_TRY(vg_model_pool(m, &pool));
+    if (dev.kind == VG_DEVICE_CUDA && vg_device_eq(dev, m->dev) && !vg_infer_old_device_sync())
+      VG_TRY(vg_model_pool(m, &pool));
     vg_tensor_release(p);
     VG_TRY(vg_tensor_alloc(x->dtype, nd, shape, dev, pool, p));
   }
@@ -337,7 +338,8 @@ vg_status vg_buckets_run(vg_model *m, const vg_tensor *x, vg_tensor *outputs, in
         memcpy(shape, o->shape, sizeof shape[0] * (size_t)o->ndim);
         shape[0] = n;
         vg_pool *pool = NULL;
-        if (vg_tensor_device(o).kind == VG_DEVICE_CUDA && vg_device_eq(vg_tensor_device(o), m->dev))
+        if (vg_tensor_device(o).kind == VG_DEVICE_CUDA &&
+            vg_device_eq(vg_tensor_device(o), m->dev) && !vg_infer_old_device_sync())
           st = vg_model_pool(m, &pool);
         if (st == VG_OK)
           st = vg_tensor_alloc(o->dtype, o->ndim, shape, vg_tensor_device(o), pool, &joined[k]);

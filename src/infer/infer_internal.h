@@ -171,6 +171,9 @@ vg_stream vg_model_copy_stream(vg_model *m);
 /* Waits for the copies queued on cs (vg_model_copy_stream): that stream only, never the whole
  * device unless cs is NULL on a CUDA model. */
 vg_status vg_model_copy_sync(vg_model *m, vg_stream cs);
+/* VG_INFER_DEVICE_SYNC=1: the copies wait for the whole device and padded inputs are
+ * cudaMalloc'd/cudaFree'd as before 2026-12-02 (the ledger's switch in docs/PERF.md). */
+bool vg_infer_old_device_sync(void);
 /* The model's device memory pool (created at the first use). */
 vg_status vg_model_pool(vg_model *m, vg_pool **out);
 

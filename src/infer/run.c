@@ -291,9 +291,20 @@ static vg_status make_value(vg_model *m, const OrtMemoryInfo *mem, void *ptr, co
 /* Before these, the copies went to the legacy default stream and were waited for with
  * cudaDeviceSynchronize: every CUDA-graph run of every model waited twice for all the GPU work
  * of the process (the other workers' models, crops, decoders), which serialised the graph. */
+/* VG_INFER_DEVICE_SYNC=1 brings the old behaviour back (legacy stream, device-wide waits,
+ * cudaMalloc/cudaFree of padded inputs): the ledger's switch in docs/PERF.md, not for use. */
+bool vg_infer_old_device_sync(void) {
+  static int v = -1;
+  if (v < 0) {
+    const char *e = getenv("VG_INFER_DEVICE_SYNC");
+    v = e && e[0] == '1';
+  }
+  return v;
+}
+
 vg_stream vg_model_copy_stream(vg_model *m) {
   if (m->spec.stream) return m->spec.stream;
-  if (m->dev.kind != VG_DEVICE_CUDA) return NULL;
+  if (m->dev.kind != VG_DEVICE_CUDA || vg_infer_old_device_sync()) return NULL;
   if (!m->io && vg_stream_create(m->dev, &m->io) != VG_OK) {
     vg_log(VG_LOG_WARN, "infer", NULL,
            "model '%s': cannot create its copy stream (%s); its copies wait for the whole device",

@@ -181,6 +181,9 @@ shapes_scale() {
     for cs in 4 8; do shapes_one "x8_cs${cs}_b8" 8 --set settings.cuda_streams=$cs $b8; done
     for q in 16; do shapes_one "x8_cs8_b8_q${q}" 8 --set settings.cuda_streams=8 $b8 \
       --set settings.queue_size=$q; done
+    # the ledger row: the model copies' device-wide waits back (VG_INFER_DEVICE_SYNC, run.c)
+    VG_INFER_DEVICE_SYNC=1 shapes_one "x1_cs2_devsync" 1 --set settings.cuda_streams=2
+    VG_INFER_DEVICE_SYNC=1 shapes_one "x8_cs4_devsync" 8 --set settings.cuda_streams=4
   }
   python3 - "$OUT/shapes" <<'PY'
 import json, os, sys
