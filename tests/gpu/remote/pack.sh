@@ -21,9 +21,12 @@ command -v zstd >/dev/null || { echo "pack: zstd missing (apt-get install zstd)"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/root/build-gpu" "$tmp/root/ort" "$tmp/root/.carry/lib"
 # the binaries run_gpu.sh and its steps call (not the object files)
-find build-gpu -maxdepth 1 -type f -executable \( -name vidgraph -o -name 'test_*' -o -name 'bench_*' \
-  -o -name 'vg_*' \) -exec cp {} "$tmp/root/build-gpu/" \;
-cp -a models samples "$tmp/root/"
+find build-gpu -maxdepth 1 -type f -executable \( -name vidgraph -o -name 'test_gpu_*' \
+  -o -name 'test_core_*' -o -name 'bench_*' -o -name 'vg_*' \) -exec cp {} "$tmp/root/build-gpu/" \;
+cp -a models "$tmp/root/"
+# the FFmpeg-less build reads raw .h264 (and pictures), not .mp4
+mkdir -p "$tmp/root/samples"
+(cd samples && tar -cf - --exclude='*.mp4' .) | tar -C "$tmp/root/samples" -xf -
 cp "$ORT"/libonnxruntime.so "$ORT"/libonnxruntime_providers_shared.so \
   "$ORT"/libonnxruntime_providers_tensorrt.so "$ORT"/onnxruntime-origin.txt "$tmp/root/ort/"
 cmocka=$(ldconfig -p | sed -n 's/.*libcmocka.so.0 .*=> \(.*\)/\1/p' | head -n 1)
