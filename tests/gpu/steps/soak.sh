@@ -10,22 +10,67 @@
 #   PASS when the run succeeded on CUDA with NVDEC, frames kept coming after the warm-up, RSS and
 #   device memory grew less than SOAK_MAX_PCT (default 1) percent after it, and no file or thread
 #   was gained. KEY: fps, RSS and device memory at warm-up -> end with growth.
+#
+# One device call may run 10 minutes, so the 20-minute run goes in two steps, if the machine keeps
+# a process started in the background between calls (check once with `setsid sleep 60 &`):
+#   SOAK_DETACH=1 SOAK_SECONDS=1200 ONLY=soak tests/gpu/run_gpu.sh   starts it in SOAK_DIR
+#       (default /var/tmp/vg/soak, kept while the machine is warm) and returns at once (SKIP);
+#   SOAK_COLLECT=1 ONLY=soak tests/gpu/run_gpu.sh   in later calls (each within the machine's
+#       idle time of the last) waits up to SOAK_WAIT seconds for it to end, then checks it as
+#       above and copies its files to $OUT/soak; still running -> SKIP with the progress.
 SOAK_SECONDS=${SOAK_SECONDS:-60}
 SOAK_WARMUP=${SOAK_WARMUP:-$((SOAK_SECONDS / 2))}
 SOAK_PASS_FRAMES=${SOAK_PASS_FRAMES:-300}
 SOAK_MAX_PCT=${SOAK_MAX_PCT:-1}
-soak_gpu() {
-  local data=${DATA:-samples} out="$OUT/soak"
-  [ -f "$data/plates.h264" ] || { echo "soak: $data/plates.h264 missing"; return 77; }
-  mkdir -p "$out"
-  "$VG_BIN" run examples/plates.yaml --input "$data/plates.h264" --device cuda \
+SOAK_DIR=${SOAK_DIR:-/var/tmp/vg/soak}
+SOAK_WAIT=${SOAK_WAIT:-540}
+soak_cmd() { # DATA OUT: the soak run itself
+  "$VG_BIN" run examples/plates.yaml --input "$1/plates.h264" --device cuda \
     --set nodes.video.params.loop=true --set nodes.video.params.decoder=nvdec \
     --set nodes.annotated.params.required=false \
-    --duration "$SOAK_SECONDS" --warmup "$SOAK_WARMUP" --output "$out" --quiet \
-    > "$out/stdout.txt" 2> "$out/stderr.txt"
-  local rc=$?
+    --duration "$SOAK_SECONDS" --warmup "$SOAK_WARMUP" --output "$2" --quiet \
+    > "$2/stdout.txt" 2> "$2/stderr.txt"
+}
+soak_gpu() {
+  local data=${DATA:-samples} out="$OUT/soak" rc
+  [ -f "$data/plates.h264" ] || { echo "soak: $data/plates.h264 missing"; return 77; }
+  mkdir -p "$out"
+  if [ "${SOAK_DETACH:-0}" = 1 ]; then
+    rm -rf "$SOAK_DIR"; mkdir -p "$SOAK_DIR"
+    # a tree of its own: this call's copy of the repository may be gone before the models load
+    mkdir -p "$SOAK_DIR/tree"
+    cp -rL "$data/plates.h264" "$SOAK_DIR/"
+    cp -r examples "$SOAK_DIR/tree/"
+    ln -s "$(readlink -f models)" "$SOAK_DIR/tree/models"
+    VG_BIN=$(readlink -f "$VG_BIN") SOAK_SECONDS=$SOAK_SECONDS SOAK_WARMUP=$SOAK_WARMUP \
+      setsid nohup bash -c "$(declare -f soak_cmd); cd '$SOAK_DIR/tree' && \
+      soak_cmd '$SOAK_DIR' '$SOAK_DIR'; echo \$? > '$SOAK_DIR/rc'" > /dev/null 2>&1 < /dev/null &
+    echo "$!" > "$SOAK_DIR/pid"
+    echo "KEY: soak started in the background for ${SOAK_SECONDS}s in $SOAK_DIR (pid $!): collect with SOAK_COLLECT=1"
+    return 77
+  fi
+  if [ "${SOAK_COLLECT:-0}" = 1 ]; then
+    [ -f "$SOAK_DIR/pid" ] || { echo "KEY: soak: nothing started in $SOAK_DIR (machine restarted?)"; return 1; }
+    local t0=$SECONDS
+    while [ ! -f "$SOAK_DIR/rc" ] && [ $((SECONDS - t0)) -lt "$SOAK_WAIT" ]; do
+      kill -0 "$(cat "$SOAK_DIR/pid")" 2>/dev/null || break
+      sleep 5
+    done
+    if [ ! -f "$SOAK_DIR/rc" ]; then
+      if kill -0 "$(cat "$SOAK_DIR/pid")" 2>/dev/null; then
+        echo "KEY: soak still running ($(tail -c 300 "$SOAK_DIR/stderr.txt" | tr '\n' ' '))"; return 77
+      fi
+      echo "KEY: soak: the background run is gone without an exit status (killed with the call?)"
+      return 1
+    fi
+    cp "$SOAK_DIR"/*.json "$SOAK_DIR"/*.jsonl "$SOAK_DIR"/*.txt "$SOAK_DIR"/rc "$out/" 2>/dev/null
+    rc=$(cat "$SOAK_DIR/rc")
+  else
+    soak_cmd "$data" "$out"
+    rc=$?
+  fi
   tail -n 5 "$out/stderr.txt"
-  [ $rc -eq 0 ] || { echo "soak: vidgraph run exited $rc"; tail -n 30 "$out/stderr.txt"; return 1; }
+  [ "$rc" -eq 0 ] || { echo "soak: vidgraph run exited $rc"; tail -n 30 "$out/stderr.txt"; return 1; }
   python3 - "$out/summary.json" "$SOAK_SECONDS" "$SOAK_MAX_PCT" "$SOAK_PASS_FRAMES" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
