@@ -66,6 +66,68 @@ static void test_assign_vs_exhaustive(void **st) {
   }
 }
 
+/* Sparse matrices (most pairs above the gate, so the problem falls apart into components that
+ * are solved one by one) against exhaustive search. */
+static void test_assign_sparse_vs_exhaustive(void **st) {
+  for (int trial = 0; trial < 400; trial++) {
+    int r = 1 + (int)(rnd01() * 7), k = 1 + (int)(rnd01() * 7);
+    double c[49], gate = 0.3 + 0.5 * rnd01(), dens = 0.1 + 0.4 * rnd01();
+    for (int i = 0; i < r * k; i++)
+      c[i] = rnd01() < dens ? rnd01() * gate : gate + 0.01 + rnd01(); /* some exactly feasible */
+    int m[7], mm[7];
+    char used[7] = {0};
+    VG_ASSERT_OK(vg_assign(c, r, k, gate, m));
+    for (int i = 0; i < r; i++) {
+      if (m[i] < 0) continue;
+      assert_true(m[i] >= 0 && m[i] < k && c[i * k + m[i]] <= gate);
+      for (int j = 0; j < i; j++)
+        assert_true(m[j] != m[i]);
+    }
+    double best = 1e18;
+    best_rec(c, r, k, gate, 0, mm, used, &best);
+    double got = objective(c, r, k, gate, m);
+    if (got > best + 1e-9)
+      fail_msg("sparse trial %d (%dx%d): objective %f, optimum %f", trial, r, k, got, best);
+  }
+}
+
+/* A crowded frame: 100 independent clusters of 3 tracks x 3 detections (as in a 4K frame of
+ * several hundred boxes), shuffled into a 300 x 300 matrix. The optimum is the sum of the
+ * clusters' optima (exhaustive each); vg_assign must reach it. */
+static void test_assign_many_clusters(void **st) {
+  enum { NB = 100, B = 3, N = NB * B };
+  double *c = malloc(sizeof(double) * N * N);
+  int prow[N], pcol[N], m[N];
+  assert_non_null(c);
+  for (int i = 0; i < N; i++)
+    prow[i] = pcol[i] = i;
+  for (int i = N - 1; i > 0; i--) { /* shuffled placement of the clusters' rows and columns */
+    int a = (int)(rnd01() * (i + 1)), b = (int)(rnd01() * (i + 1)), t;
+    t = prow[i], prow[i] = prow[a], prow[a] = t;
+    t = pcol[i], pcol[i] = pcol[b], pcol[b] = t;
+  }
+  double gate = 0.7, want = 0;
+  for (int i = 0; i < N * N; i++)
+    c[i] = 1.5; /* above the gate: different clusters never overlap */
+  for (int blk = 0; blk < NB; blk++) {
+    double bc[B * B];
+    for (int i = 0; i < B * B; i++)
+      bc[i] = rnd01() < 0.7 ? rnd01() * 0.9 : 1.5;
+    for (int i = 0; i < B; i++)
+      for (int j = 0; j < B; j++)
+        c[(size_t)prow[blk * B + i] * N + pcol[blk * B + j]] = bc[i * B + j];
+    int mm[B];
+    char used[B] = {0};
+    double best = 1e18;
+    best_rec(bc, B, B, gate, 0, mm, used, &best);
+    want += best;
+  }
+  VG_ASSERT_OK(vg_assign(c, N, N, gate, m));
+  double got = objective(c, N, N, gate, m);
+  if (got > want + 1e-6) fail_msg("300 x 300 in clusters: objective %f, optimum %f", got, want);
+  free(c);
+}
+
 static void test_assign_edges(void **st) {
   int m[3];
   VG_ASSERT_OK(vg_assign(NULL, 0, 5, 0.5, m));
@@ -80,6 +142,8 @@ static void test_assign_edges(void **st) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_assign_vs_exhaustive),
+      cmocka_unit_test(test_assign_sparse_vs_exhaustive),
+      cmocka_unit_test(test_assign_many_clusters),
       cmocka_unit_test(test_assign_edges),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
