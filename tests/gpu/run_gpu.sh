@@ -9,6 +9,8 @@
 #   OUT     where logs go (default ./gpu-out)
 #   ONLY    optional regex: run only steps whose name matches
 # Prints one table at the end: step, result, seconds, and the key number each step reports.
+# Driven from a machine without a GPU through a tool that carries at most 64 MiB per call:
+# tests/gpu/remote/pack.sh (pieces), unpack.sh and go.sh (on the GPU machine) say how.
 set -uo pipefail
 BUILD=${BUILD:-build-gpu}
 ORTDIR=${ORTDIR:-/var/tmp/ortcuda}
