@@ -153,6 +153,11 @@ typedef struct vg_model_spec {
   int own_thread; /* run on a thread of the model's own (warm-up included): -1 = auto (with a GPU
                      provider, whose per-thread state would otherwise be set up again on every
                      calling thread), 0 = on the caller's thread, 1 = always */
+  bool fit_batch; /* a single-input model whose batch axis is fixed at B (a detector exported
+                     with a static batch of 1, as exporters do by default) takes any batch: the
+                     batch buckets become [B] on every provider, so a stack of n rows runs in
+                     chunks of B, the last one padded. The infer node sets it; false keeps the
+                     library's contract (a batch the model does not allow is an error). */
 } vg_model_spec;
 
 /* The FP16 variant of a model file: "dir/name.onnx" -> "dir/name.fp16.onnx" (a name without

@@ -63,7 +63,32 @@ static void list_str(const int64_t *v, int n, char *buf, size_t cap) {
     len += (size_t)snprintf(buf + len, cap - len, "%s%lld", i ? "," : "", (long long)v[i]);
 }
 
+/* spec.fit_batch: a fixed batch B becomes the only batch bucket, on every provider. */
+static void fit_fixed_batch(vg_model *m) {
+  vg_shape_buckets *b = &m->spec.buckets;
+  const vg_model_io *io = m->nin == 1 ? &m->inputs[0] : NULL;
+  if (!m->spec.fit_batch || !io || io->ndim < 1 || io->shape[0] <= 0) return;
+  int64_t fixed = io->shape[0];
+  if (b->nbatch == 1 && b->batch[0] == fixed && b->enabled == 1) return;
+  char was[96] = "";
+  list_str(b->batch, b->nbatch, was, sizeof was);
+  b->nbatch = 1;
+  b->batch[0] = fixed;
+  b->enabled = 1;
+  if (was[0])
+    vg_log(VG_LOG_INFO, "infer", NULL,
+           "model '%s': input '%s' has a fixed batch of %lld: batch buckets %s replaced by %lld; "
+           "a larger batch runs in chunks of %lld (a model exported with a dynamic batch runs it "
+           "at once)",
+           m->spec.name, io->name, (long long)fixed, was, (long long)fixed, (long long)fixed);
+  else
+    vg_log(VG_LOG_DEBUG, "infer", NULL,
+           "model '%s': input '%s' has a fixed batch of %lld: other batches run in chunks of it",
+           m->spec.name, io->name, (long long)fixed);
+}
+
 vg_status vg_buckets_check(vg_model *m) {
+  fit_fixed_batch(m);
   const vg_shape_buckets *b = &m->spec.buckets;
   vg_model_report *r = &m->report;
   r->buckets_on = vg_buckets_active(m);

@@ -96,6 +96,7 @@ vg_status vg_model_cache_key(const vg_model_spec *spec, char *buf, size_t cap) {
   opt = vg_hash64(&spec->buckets, sizeof spec->buckets, opt);
   opt = vg_hash64(&spec->warmup, sizeof spec->warmup, opt);
   opt = vg_hash64(&spec->own_thread, sizeof spec->own_thread, opt);
+  opt = vg_hash64(&spec->fit_batch, sizeof spec->fit_batch, opt);
   snprintf(buf, cap,
            "%016llx|%s|cuda:%d|%s|bind=%d,graph=%d,algo=%d,mem=%zu,ws=%zu,lvl=%d,thr=%d,batch=%d,"
            "stream=%p,req=%d,opt=%08llx",

@@ -35,6 +35,8 @@ static vg_status check_dims(const vg_model *m, const vg_model_io *io, const vg_t
       return vg_set_error(VG_ERR_INVALID_ARG, "model '%s': input '%s': dimension %d is %lld (%s)",
                           m->spec.name, io->name, d, (long long)t->shape[d], got);
     if (io->shape[d] < 0 || t->shape[d] == io->shape[d]) continue;
+    /* batch buckets pad and chunk axis 0 to the model's own batch (fit_batch) */
+    if (d == 0 && vg_buckets_active(m) && m->spec.buckets.nbatch > 0) continue;
     if (d == 0 && t->shape[0] > io->shape[0])
       return vg_set_error(
           VG_ERR_INVALID_ARG,

@@ -115,6 +115,9 @@ static vg_status read_spec(vg_node *self, const vg_cnode *params, const vg_param
   }
   vg_clear_error();
   if (!spec->name[0]) snprintf(spec->name, sizeof spec->name, "%s", vg_node_id(self));
+  /* a detector exported with a static batch (of 1, usually) still takes the tiles of a frame or
+   * a batch of frames: in chunks of its batch (vg_model_spec.fit_batch) */
+  spec->fit_batch = true;
   return VG_OK;
 }
 

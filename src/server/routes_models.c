@@ -219,6 +219,7 @@ static bool spec_from_body(srv_req *rq, json_t *b, named_model *nm, enum MHD_Res
     return false;
   }
   vg_model_spec_init(&nm->spec);
+  nm->spec.fit_batch = true; /* as an infer node sets it, so that both share one session */
   snprintf(nm->name, sizeof nm->name, "%s", json_string_value(name));
   snprintf(nm->spec.name, sizeof nm->spec.name, "%s", nm->name);
   if (srv_confine_path((const char(*)[SRV_PATH_MAX])s->model_roots, s->nmodel_roots,

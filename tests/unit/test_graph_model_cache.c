@@ -38,6 +38,7 @@ static void test_two_runs_share_one_model(void **state) {
   snprintf(spec.name, sizeof spec.name, "det");
   spec.providers[0] = VG_PROVIDER_CPU;
   spec.nproviders = 1;
+  spec.fit_batch = true; /* as the infer node sets it */
   vg_model *m = NULL;
   VG_ASSERT_OK(vg_model_cache_get(cache, &spec, &m));
   assert_int_equal(vg_model_cache_count(cache), 1);

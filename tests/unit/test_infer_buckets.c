@@ -286,6 +286,47 @@ static void test_load_errors(void **st) {
   vg_model_free(m);
 }
 
+/* fit_batch (what the infer node asks): a model exported with a fixed batch (tiny_fixed: 2) takes
+ * batches of 1, 3 and 5, padded and run in chunks of 2, with the reference's outputs; the
+ * configured batch buckets (1, 4: they do not fit a fixed batch of 2) are replaced by [2]. */
+static void test_fit_fixed_batch(void **st) {
+  vg_model_spec s = infer_cpu_spec(TEST_MODELS "/tiny_fixed.onnx");
+  s.fit_batch = true;
+  s.buckets = (vg_shape_buckets){.enabled = -1, .nbatch = 2, .batch = {1, 4}};
+  vg_model *m = NULL;
+  VG_ASSERT_OK(vg_model_load(&s, &m));
+  vg_model_report rep;
+  vg_model_get_report(m, &rep);
+  assert_true(rep.buckets_on); /* on the CPU provider too: the model cannot run otherwise */
+  assert_non_null(strstr(rep.buckets, "batch 2"));
+  int64_t sizes[] = {1, 3, 5, 2};
+  uint64_t runs_before = 0;
+  for (int k = 0; k < 4; k++) {
+    int64_t shape[2] = {sizes[k], 8};
+    vg_tensor x = infer_host_input(2, shape, (uint32_t)(40 + k));
+    vg_tensor out[2] = {{0}};
+    VG_ASSERT_OK(vg_model_run(m, NULL, &x, 1, out, 2, NULL));
+    assert_int_equal(out[0].shape[0], sizes[k]);
+    assert_int_equal(out[1].shape[0], sizes[k]);
+    float y[5 * 4], z[5];
+    infer_tiny_mlp_ref((const float *)vg_tensor_data(&x), sizes[k], y, z);
+    assert_true(infer_rel_err((const float *)vg_tensor_data(&out[0]), y, (size_t)sizes[k] * 4) < 1e-5);
+    assert_true(infer_rel_err((const float *)vg_tensor_data(&out[1]), z, (size_t)sizes[k]) < 1e-5);
+    vg_model_get_report(m, &rep);
+    /* ceil(n / 2) runs of the fixed batch */
+    assert_int_equal(rep.runs - runs_before, (uint64_t)((sizes[k] + 1) / 2));
+    runs_before = rep.runs;
+    vg_tensor_release(&out[0]);
+    vg_tensor_release(&out[1]);
+    vg_tensor_release(&x);
+  }
+  vg_model_free(m);
+  /* without fit_batch the library keeps its contract: buckets that do not fit are an error */
+  s.fit_batch = false;
+  assert_int_equal(vg_model_load(&s, &m), VG_ERR_INVALID_ARG);
+  VG_ASSERT_MSG_HAS("fixed batch of 2");
+}
+
 static void test_warm_shape(void **st) {
   /* the pad model's w is dynamic and not bucketed here: warmed at load only with warm_shape */
   vg_model_spec s = pad_spec();
@@ -479,6 +520,7 @@ int main(void) {
       cmocka_unit_test(test_load_errors),  cmocka_unit_test(test_warm_shape),
       cmocka_unit_test(test_warm_per_thread), cmocka_unit_test(test_own_thread),
       cmocka_unit_test(test_pin_sessions),
+      cmocka_unit_test(test_fit_fixed_batch),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
