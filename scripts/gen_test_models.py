@@ -10,6 +10,8 @@ Models (opset 17, float32 unless said):
                    residual blocks, top-down neck with nearest upsampling, decoupled heads).
   yolo_like_fp16.onnx  the same detector with float16 weights, input and output (for FP16
                    benchmarks next to PyTorch's FP16; ORT's CPU provider may not run it).
+  yolo_static1.onnx  the same detector exported with a fixed batch of 1 ([1,3,640,640] ->
+                   [1,84,8400]), as Ultralytics exports by default (a user's model).
   conv10.onnx      ten 3x3 convolutions with ReLU at 640x640: input "x" [1,3,640,640],
                    output "y" [1,8,640,640].
   tiny_mlp.onnx    y = relu(x @ W + b), z = sum(y, axis 1): input "x" [batch,8], outputs
@@ -129,6 +131,15 @@ def to_fp16(model):
     return m
 
 
+def fixed_batch(model, n):
+    """The model with its inputs' and outputs' first axis fixed at n."""
+    for t in list(model.graph.input) + list(model.graph.output):
+        d = t.type.tensor_type.shape.dim[0]
+        d.ClearField("dim_param")
+        d.dim_value = n
+    return model
+
+
 def conv10():
     g = Net(10)
     x, cin = "x", 3
@@ -197,6 +208,7 @@ def tiny_f16():
 MODELS = {
     "yolo_like.onnx": yolo_like,
     "yolo_like_fp16.onnx": lambda: to_fp16(yolo_like()),
+    "yolo_static1.onnx": lambda: fixed_batch(yolo_like(), 1),
     "conv10.onnx": conv10,
     "tiny_mlp.onnx": lambda: tiny_mlp("batch"),
     "tiny_fixed.onnx": lambda: tiny_mlp(2),

@@ -105,6 +105,30 @@ if command -v ffprobe >/dev/null; then
   [ "$info" = "1920,1080,$FRAMES" ] || fail "annotated.mp4 is '$info', want 1920,1080,$FRAMES"
 fi
 
+# --- a detector exported with a fixed batch of 1 (Ultralytics' default): the 9 images of each
+# frame run in chunks of 1, and the detections are those of the same weights with a free batch
+for m in yolo_static1; do # the example's own run above is the free-batch reference
+  "$bin" run examples/people_count.yaml --input samples/people.mp4 --output "$out/$m" \
+    --device cpu --set nodes.video.params.max_frames=$FRAMES --set nodes.video.params.loop=false \
+    --set nodes.det.params.model=models/test/$m.onnx --set nodes.det.max_wait_ms=5000 >"$out/$m.log" 2>&1 || { cat "$out/$m.log"; fail "$m: exit $?"; }
+done
+"$py" - "$out" "$FRAMES" <<'EOF' || fail "fixed-batch model checks"
+import json, sys
+d, frames = sys.argv[1], int(sys.argv[2])
+def node(run, nid):
+    s = json.load(open("%s/%s/summary.json" % (d, run)))
+    assert s["state"] == "succeeded", (run, s["state"], s.get("error"))
+    return {n["id"]: n for n in s["nodes"]}[nid]
+st = node("yolo_static1", "det")
+runs = st["detail"]["stats"]["runs"]
+assert runs == 9 * frames, "fixed batch of 1: %d model runs for %d frames of 9 images" % (runs, frames)
+assert "batch 1" in st["detail"]["buckets"], st["detail"]["buckets"]
+a = node("yolo_static1", "decode")["detail"]["detections"]
+b = node("run", "decode")["detail"]["detections"]
+assert a == b, "detections: fixed batch %d, free batch %d" % (a, b)
+print("people_count with a fixed-batch detector: %d runs of batch 1, %d detections (= %d)" % (runs, a, b))
+EOF
+
 # --- a model that does not exist: one clear line, non-zero exit, the summary says failed ----
 if "$bin" run examples/people_count.yaml --input samples/people.mp4 --output "$out/bad" \
   --device cpu --set nodes.det.params.model=models/test/no_such_model.onnx \
