@@ -536,6 +536,23 @@ class Bench:
                 self.ledger.append({"optimisation": "cross-stream batching of the detector "
                                     "(max_batch 8 vs 1), 8 x 1080p", "off": off, "on": on,
                                     "effect": "%.2fx fps" % (on["fps"] / off["fps"])})
+            # CUDA worker threads at 16 streams (settings.cuda_streams; the graph's default 1):
+            # since the model's copies stopped waiting for the whole device (docs/PERF.md),
+            # workers can overlap preprocess, decode and the next batch
+            one = next((r for r in self.results if r["name"] == "detection/vidgraph-gpu/n16"),
+                       None)
+            for cs in (2, 4):
+                more = self.vg_run("detection", "detection/vidgraph-gpu/n16-cs%d" % cs,
+                                   "vidgraph-gpu", "bench/graphs/detection.yaml", [clip] * 16,
+                                   ["nodes.det.params.model=" + self.model,
+                                    "nodes.video.params.max_frames=%d" % per,
+                                    "nodes.det.max_batch=%d" % batch,
+                                    "settings.cuda_streams=%d" % cs], 90,
+                                   notes="ledger: %d CUDA worker threads (default 1)" % cs)
+                if one and more and one.get("fps") and more.get("fps"):
+                    self.ledger.append({"optimisation": "%d CUDA worker threads instead of 1, "
+                                        "16 x 1080p" % cs, "off": one, "on": more,
+                                        "effect": "%.2fx fps" % (more["fps"] / one["fps"])})
         objs = None
         for n in ((1,) if self.smoke else (8, 1) if self.quick else (1, 4, 8, 16)):
             # the same clip, model, thresholds and frames per stream as the vidgraph runs
