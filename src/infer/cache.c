@@ -1,7 +1,10 @@
 /* cache.c - the model cache: an explicit, thread-safe table of loaded models keyed by (content
  * hash of every candidate file, providers, device, precision, options), so that many graph runs
  * share one session. Entries are reference counted; unload removes an entry and frees its model
- * once the last holder releases it. */
+ * once the last holder releases it. A full cache makes room by unloading the least recently
+ * used model that no one holds (a server that runs graphs of many models for months would
+ * otherwise refuse every new model once it had seen max_models); only when every cached model
+ * is held does a load fail. */
 #include "infer_internal.h"
 
 #include <stdio.h>
@@ -15,6 +18,7 @@ typedef struct cache_entry {
   char key[KEY_MAX];
   vg_model *model;
   int refs;
+  uint64_t used; /* the cache's tick at its last get: least recently used goes first */
   bool unloaded; /* removed from the table, freed at the last release */
   struct cache_entry *next;
 } cache_entry;
@@ -23,6 +27,7 @@ struct vg_model_cache {
   pthread_mutex_t mu;
   pthread_cond_t loaded; /* a load of some key finished */
   size_t max_models, count;
+  uint64_t tick;
   cache_entry *head;        /* entries in the table */
   cache_entry *detached;    /* unloaded entries still held */
   char loading[8][KEY_MAX]; /* keys being loaded right now (others wait for them) */
@@ -157,6 +162,7 @@ static vg_status load_entry(vg_model_cache *c, const vg_model_spec *spec, const 
   snprintf(e->key, sizeof e->key, "%s", key);
   e->model = m;
   e->refs = 1;
+  e->used = ++c->tick;
   e->next = c->head;
   c->head = e;
   c->count++;
@@ -164,24 +170,64 @@ static vg_status load_entry(vg_model_cache *c, const vg_model_spec *spec, const 
   return VG_OK;
 }
 
+/* Loads in progress (their entries are counted once they are in the table). */
+static size_t nloading(const vg_model_cache *c) {
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof c->loading / sizeof c->loading[0]; i++)
+    n += c->loading[i][0] != '\0';
+  return n;
+}
+
+/* The least recently used entry no one holds, unlinked from the table (lock held); NULL when
+ * every entry is held. */
+static cache_entry *take_lru_unheld(vg_model_cache *c) {
+  cache_entry **best = NULL;
+  for (cache_entry **p = &c->head; *p; p = &(*p)->next)
+    if ((*p)->refs == 0 && (!best || (*p)->used < (*best)->used)) best = p;
+  if (!best) return NULL;
+  cache_entry *e = *best;
+  *best = e->next;
+  c->count--;
+  return e;
+}
+
 vg_status vg_model_cache_get(vg_model_cache *c, const vg_model_spec *spec, vg_model **out) {
   if (!c || !spec || !out) return vg_set_error(VG_ERR_INVALID_ARG, "vg_model_cache_get: NULL");
   char key[KEY_MAX];
   VG_TRY(vg_model_cache_key(spec, key, sizeof key));
   pthread_mutex_lock(&c->mu);
-  while (is_loading(c, key))
-    pthread_cond_wait(&c->loaded, &c->mu);
-  cache_entry *e = find(c->head, key);
   vg_status s = VG_OK;
-  if (e) {
-    e->refs++;
-    *out = e->model;
-  } else if (c->count >= c->max_models) {
-    s = vg_set_error(VG_ERR_NO_MEMORY,
-                     "model cache full (%zu models); unload one before loading model '%s'",
-                     c->max_models, spec->name[0] ? spec->name : spec->path);
-  } else {
-    s = load_entry(c, spec, key, out);
+  for (;;) {
+    while (is_loading(c, key))
+      pthread_cond_wait(&c->loaded, &c->mu);
+    cache_entry *e = find(c->head, key);
+    if (e) {
+      e->refs++;
+      e->used = ++c->tick;
+      *out = e->model;
+      break;
+    }
+    if (c->count + nloading(c) < c->max_models) {
+      s = load_entry(c, spec, key, out);
+      break;
+    }
+    cache_entry *old = take_lru_unheld(c);
+    if (!old) {
+      s = vg_set_error(VG_ERR_NO_MEMORY,
+                       "model cache full (%zu models, every one in use); unload one before "
+                       "loading model '%s'",
+                       c->max_models, spec->name[0] ? spec->name : spec->path);
+      break;
+    }
+    /* freed without the lock (a session takes a while to release); then look again, since
+     * another thread may have loaded this key meanwhile */
+    pthread_mutex_unlock(&c->mu);
+    vg_log(VG_LOG_INFO, "infer", NULL,
+           "model cache full (%zu models): unloaded '%s', which no run held, to load '%s'",
+           c->max_models, old->model->spec.name, spec->name[0] ? spec->name : spec->path);
+    vg_model_free(old->model);
+    free(old);
+    pthread_mutex_lock(&c->mu);
   }
   pthread_mutex_unlock(&c->mu);
   return s;

@@ -59,12 +59,36 @@ static void test_cache_full(void **st) {
   vg_model *m;
   VG_ASSERT_OK(vg_model_cache_get(c, &a, &m));
   vg_model_cache_release(c, m);
+  /* a is cached but held by no one: it makes room for b (least recently used first) */
   vg_model *m2;
-  assert_int_equal(vg_model_cache_get(c, &b, &m2), VG_ERR_NO_MEMORY);
-  VG_ASSERT_MSG_HAS("cache full");
-  VG_ASSERT_OK(vg_model_cache_unload(c, &a));
   VG_ASSERT_OK(vg_model_cache_get(c, &b, &m2));
+  assert_int_equal(vg_model_cache_count(c), 1);
+  /* b is held: nothing can make room for a */
+  assert_int_equal(vg_model_cache_get(c, &a, &m), VG_ERR_NO_MEMORY);
+  VG_ASSERT_MSG_HAS("cache full");
+  VG_ASSERT_MSG_HAS("every one in use");
   vg_model_cache_release(c, m2);
+  VG_ASSERT_OK(vg_model_cache_unload(c, &b));
+  assert_int_equal(vg_model_cache_count(c), 0);
+  vg_model_cache_destroy(c);
+  /* three models in a cache of two: the one used least recently goes, the others stay */
+  VG_ASSERT_OK(vg_model_cache_create(2, &c));
+  vg_model_spec d = infer_cpu_spec(TEST_MODELS "/tiny_f16.onnx");
+  vg_model *ma, *mb, *mc;
+  VG_ASSERT_OK(vg_model_cache_get(c, &a, &ma));
+  VG_ASSERT_OK(vg_model_cache_get(c, &b, &mb));
+  vg_model_cache_release(c, ma);
+  vg_model_cache_release(c, mb);
+  VG_ASSERT_OK(vg_model_cache_get(c, &a, &ma)); /* a used again: b is now the oldest */
+  vg_model_cache_release(c, ma);
+  VG_ASSERT_OK(vg_model_cache_get(c, &d, &mc));
+  assert_int_equal(vg_model_cache_count(c), 2);
+  vg_model *again;
+  VG_ASSERT_OK(vg_model_cache_get(c, &a, &again));
+  assert_ptr_equal(again, ma); /* still the same loaded model: a was kept */
+  vg_model_cache_release(c, again);
+  vg_model_cache_release(c, mc);
+  assert_int_equal(vg_model_cache_unload(c, &b), VG_ERR_NOT_FOUND); /* b was the one unloaded */
   vg_model_cache_destroy(c);
 }
 
