@@ -68,7 +68,11 @@ typedef void (*vg_video_event_fn)(void *user, const vg_video_event *ev);
 #define VG_SOURCE_DEFAULT_OUTPUT_FRAMES 6
 #define VG_SOURCE_DEFAULT_OPEN_TIMEOUT_MS 10000
 #define VG_SOURCE_DEFAULT_READ_TIMEOUT_MS 5000
-#define VG_SOURCE_DEFAULT_RECONNECT_ATTEMPTS 5
+/* -1 = forever: a camera that reboots is away 30-90 s, and 5 attempts (the earlier default)
+ * gave up after ~8 s of backoff; a run on a live source ends with Ctrl-C / SIGTERM or an explicit
+ * reconnect_attempts. Only drops after a connection count; a source that cannot be opened at
+ * all still fails at once. */
+#define VG_SOURCE_DEFAULT_RECONNECT_ATTEMPTS (-1)
 #define VG_SOURCE_DEFAULT_IMAGE_FPS 1.0
 
 typedef struct vg_source_opts {
@@ -84,7 +88,7 @@ typedef struct vg_source_opts {
   int threads;              /* CPU decoder threads (0 = automatic) */
   int open_timeout_ms;      /* connecting/opening/probing (default 10000) */
   int read_timeout_ms;      /* one network read (default 5000) */
-  int reconnect_attempts;   /* live sources: attempts after a disconnect (default 5, -1 forever) */
+  int reconnect_attempts;   /* live sources: attempts after a disconnect (default -1, forever) */
   int reconnect_initial_ms; /* first backoff (default 250), doubled per attempt ... */
   int reconnect_max_ms;     /* ... up to this (default 5000) */
   bool rtsp_tcp;            /* RTSP over TCP (default true) */

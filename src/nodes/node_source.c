@@ -84,7 +84,8 @@ static const vg_param k_params[] = {
              600000, "read limit"),
     VG_P_INT(src_state, reconnect_attempts, "reconnect_attempts",
              VG_SOURCE_DEFAULT_RECONNECT_ATTEMPTS, -1, 1000000,
-             "live sources: reconnections; -1 = forever"),
+             "live sources: reconnections after a drop; -1 = forever (a camera reboot takes "
+             "30-90 s)"),
     VG_P_DOUBLE(src_state, image_fps, "image_fps", VG_SOURCE_DEFAULT_IMAGE_FPS, 0.001, 1000,
                 "frame rate of images"),
     {0}};

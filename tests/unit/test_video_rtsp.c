@@ -56,7 +56,7 @@ static void stop_publisher(pid_t pid) {
   waitpid(pid, NULL, 0);
 }
 
-/* $VG_PYTHON, else Debian's python3 (a pyenv shim on PATH costs ~1 s per start here), else PATH's */
+/* $VG_PYTHON, else Debian's python3 (a pyenv shim on PATH costs ~1 s a start here), else PATH's */
 static const char *python(void) {
   if (getenv("VG_PYTHON")) return getenv("VG_PYTHON");
   return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
@@ -193,7 +193,7 @@ static void read_through_restart(const char *url, bool listen, int width,
   assert_int_equal(info.width, width);
 
   int64_t deadline = vg_now_ns() + 90LL * 1000000000;
-  int n = 0, after = 0; /* frames; frames of the new stream (their packets read after RECONNECTED) */
+  int n = 0, after = 0; /* frames; of the new stream (their packets read after RECONNECTED) */
   double last_t = -1;
   bool restarted = false;
   int64_t t_kill = 0, t_back = 0; /* the camera killed; its first frame delivered after that */
