@@ -41,28 +41,32 @@ static void best_rec(const double *c, int r, int k, double gate, int i, int *m, 
   }
 }
 
+/* vg_assign on c (r x k, at most 7 x 7): a valid matching (distinct columns, gate respected)
+ * whose objective is the exhaustive optimum. */
+static void check_optimal(const double *c, int r, int k, double gate, const char *what, int trial) {
+  int m[7], mm[7];
+  char used[7] = {0};
+  VG_ASSERT_OK(vg_assign(c, r, k, gate, m));
+  for (int i = 0; i < r; i++) {
+    if (m[i] < 0) continue;
+    assert_true(m[i] >= 0 && m[i] < k && c[i * k + m[i]] <= gate);
+    for (int j = 0; j < i; j++)
+      assert_true(m[j] != m[i]);
+  }
+  double best = 1e18;
+  best_rec(c, r, k, gate, 0, mm, used, &best);
+  double got = objective(c, r, k, gate, m);
+  if (got > best + 1e-9)
+    fail_msg("%s trial %d (%dx%d): objective %f, optimum %f", what, trial, r, k, got, best);
+}
+
 static void test_assign_vs_exhaustive(void **st) {
   for (int trial = 0; trial < 500; trial++) {
     int r = 1 + (int)(rnd01() * 6), k = 1 + (int)(rnd01() * 6);
     double c[36], gate = 0.2 + 0.7 * rnd01();
     for (int i = 0; i < r * k; i++)
       c[i] = rnd01();
-    int m[6], mm[6];
-    char used[6] = {0};
-    VG_ASSERT_OK(vg_assign(c, r, k, gate, m));
-    /* a valid matching: distinct columns, gate respected */
-    for (int i = 0; i < r; i++) {
-      if (m[i] < 0) continue;
-      assert_true(m[i] < k);
-      assert_true(c[i * k + m[i]] <= gate);
-      for (int j = 0; j < i; j++)
-        assert_true(m[j] != m[i]);
-    }
-    double best = 1e18;
-    best_rec(c, r, k, gate, 0, mm, used, &best);
-    double got = objective(c, r, k, gate, m);
-    if (got > best + 1e-9)
-      fail_msg("trial %d (%dx%d): objective %f, optimum %f", trial, r, k, got, best);
+    check_optimal(c, r, k, gate, "dense", trial);
   }
 }
 
@@ -74,20 +78,7 @@ static void test_assign_sparse_vs_exhaustive(void **st) {
     double c[49], gate = 0.3 + 0.5 * rnd01(), dens = 0.1 + 0.4 * rnd01();
     for (int i = 0; i < r * k; i++)
       c[i] = rnd01() < dens ? rnd01() * gate : gate + 0.01 + rnd01(); /* some exactly feasible */
-    int m[7], mm[7];
-    char used[7] = {0};
-    VG_ASSERT_OK(vg_assign(c, r, k, gate, m));
-    for (int i = 0; i < r; i++) {
-      if (m[i] < 0) continue;
-      assert_true(m[i] >= 0 && m[i] < k && c[i * k + m[i]] <= gate);
-      for (int j = 0; j < i; j++)
-        assert_true(m[j] != m[i]);
-    }
-    double best = 1e18;
-    best_rec(c, r, k, gate, 0, mm, used, &best);
-    double got = objective(c, r, k, gate, m);
-    if (got > best + 1e-9)
-      fail_msg("sparse trial %d (%dx%d): objective %f, optimum %f", trial, r, k, got, best);
+    check_optimal(c, r, k, gate, "sparse", trial);
   }
 }
 
