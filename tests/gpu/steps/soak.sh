@@ -24,12 +24,35 @@ SOAK_PASS_FRAMES=${SOAK_PASS_FRAMES:-300}
 SOAK_MAX_PCT=${SOAK_MAX_PCT:-1}
 SOAK_DIR=${SOAK_DIR:-/var/tmp/vg/soak}
 SOAK_WAIT=${SOAK_WAIT:-540}
+SOAK_REALTIME=${SOAK_REALTIME:-0}
 soak_cmd() { # DATA OUT: the soak run itself
+  local rt=()
+  [ "$SOAK_REALTIME" = 1 ] && rt=(--set nodes.video.params.realtime=true)
   "$VG_BIN" run examples/plates.yaml --input "$1/plates.h264" --device cuda \
     --set nodes.video.params.loop=true --set nodes.video.params.decoder=nvdec \
-    --set nodes.annotated.params.required=false \
+    --set nodes.annotated.params.required=false "${rt[@]}" \
     --duration "$SOAK_SECONDS" --warmup "$SOAK_WARMUP" --output "$2" --quiet \
     > "$2/stdout.txt" 2> "$2/stderr.txt"
+}
+# soak_sampler DIR: every second until DIR/rc exists (or the run's time + 10 min), the device's
+# used memory (smi_dev.csv: unix time, MiB) and the per-process one (smi_apps.csv: unix time,
+# pid, MiB; empty where the container hides the processes). The summary's device figure is
+# cudaMemGetInfo, i.e. the whole device: when other runs share the GPU (a soak in the background
+# of benchmarks), the check uses these instead (see soak_check).
+soak_sampler() {
+  local dir=$1 t0=$SECONDS
+  command -v nvidia-smi >/dev/null 2>&1 || return 0
+  : > "$dir/smi_dev.csv"; : > "$dir/smi_apps.csv"
+  while [ ! -f "$dir/rc" ] && [ $((SECONDS - t0)) -lt $((SOAK_SECONDS + 600)) ]; do
+    local now; now=$(date +%s)
+    nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits 2>/dev/null |
+      head -n 1 | sed "s/^/$now,/" >> "$dir/smi_dev.csv"
+    nvidia-smi --query-compute-apps=pid,used_memory --format=csv,noheader,nounits 2>/dev/null |
+      tr -d ' ' | sed "s/^/$now,/" >> "$dir/smi_apps.csv"
+    [ -f "$dir/vgpid" ] || pgrep -n -f "run examples/plates.yaml --input $dir/plates.h264" \
+      > "$dir/vgpid" 2>/dev/null || rm -f "$dir/vgpid"
+    sleep 1
+  done
 }
 soak_gpu() {
   local data=${DATA:-samples} out="$OUT/soak" rc
@@ -43,9 +66,13 @@ soak_gpu() {
     cp -r examples "$SOAK_DIR/tree/"
     ln -s "$(readlink -f models)" "$SOAK_DIR/tree/models"
     VG_BIN=$(readlink -f "$VG_BIN") SOAK_SECONDS=$SOAK_SECONDS SOAK_WARMUP=$SOAK_WARMUP \
+      SOAK_REALTIME=$SOAK_REALTIME \
       setsid nohup bash -c "$(declare -f soak_cmd); cd '$SOAK_DIR/tree' && \
       soak_cmd '$SOAK_DIR' '$SOAK_DIR'; echo \$? > '$SOAK_DIR/rc'" > /dev/null 2>&1 < /dev/null &
     echo "$!" > "$SOAK_DIR/pid"
+    SOAK_SECONDS=$SOAK_SECONDS setsid nohup bash -c "$(declare -f soak_sampler); \
+      soak_sampler '$SOAK_DIR'" > /dev/null 2>&1 < /dev/null &
+    echo "$!" > "$SOAK_DIR/sampler_pid"
     echo "KEY: soak started in the background for ${SOAK_SECONDS}s in $SOAK_DIR (pid $!): collect with SOAK_COLLECT=1"
     return 77
   fi
@@ -63,11 +90,15 @@ soak_gpu() {
       echo "KEY: soak: the background run is gone without an exit status (killed with the call?)"
       return 1
     fi
-    cp "$SOAK_DIR"/*.json "$SOAK_DIR"/*.jsonl "$SOAK_DIR"/*.txt "$SOAK_DIR"/rc "$out/" 2>/dev/null
+    cp "$SOAK_DIR"/*.json "$SOAK_DIR"/*.jsonl "$SOAK_DIR"/*.txt "$SOAK_DIR"/*.csv \
+      "$SOAK_DIR"/vgpid "$SOAK_DIR"/rc "$out/" 2>/dev/null
     rc=$(cat "$SOAK_DIR/rc")
   else
-    soak_cmd "$data" "$out"
+    cp -L "$data/plates.h264" "$out/"
+    soak_sampler "$out" & local smp=$!
+    soak_cmd "$out" "$out"
     rc=$?
+    echo "$rc" > "$out/rc"; wait "$smp"; rm -f "$out/plates.h264"
   fi
   tail -n 5 "$out/stderr.txt"
   [ "$rc" -eq 0 ] || { echo "soak: vidgraph run exited $rc"; tail -n 30 "$out/stderr.txt"; return 1; }
@@ -92,10 +123,51 @@ if len(warm) < 2:
 a, b = warm[0], warm[-1]
 rss_pct = (b["rss_bytes"] - a["rss_bytes"]) * 100.0 / a["rss_bytes"]
 dev_pct = None
+dev_how = "cudaMemGetInfo (whole device)"
 if a["device_used_bytes"] > 0 and b["device_used_bytes"] >= 0:
     dev_pct = (b["device_used_bytes"] - a["device_used_bytes"]) * 100.0 / a["device_used_bytes"]
 else:
     bad.append("no device memory samples (device_used_bytes %d): not a CUDA run?" % a["device_used_bytes"])
+# nvidia-smi, every second (soak_sampler): the process's own device memory where the container
+# shows processes, else the whole device's. Other runs on the GPU only ever add to the device's
+# figure, so its minimum over a window is the soak's own use at the quietest moment of it: the
+# growth is judged on the minimum of an early window (after the warm-up) against that of the
+# last minute. Used instead of the summary's figure when it has samples in both windows.
+import os
+d = os.path.dirname(sys.argv[1])
+def rows(name):
+    try:
+        return [l.strip().split(",") for l in open(os.path.join(d, name)) if l.strip()]
+    except OSError:
+        return []
+try:
+    t_end = os.path.getmtime(sys.argv[1])
+except OSError:
+    t_end = None
+if t_end:
+    t0 = t_end - k["duration_sec"]
+    w0 = t0 + max(k["warmup_sec"], a["t_sec"])
+    early = (w0, w0 + max(120.0, (k["duration_sec"] - (w0 - t0)) / 3))
+    late = (t_end - 60, t_end)
+    try:
+        pid = open(os.path.join(d, "vgpid")).read().strip()
+    except OSError:
+        pid = ""
+    apps = [(float(r[0]), float(r[2])) for r in rows("smi_apps.csv")
+            if len(r) == 3 and r[1] == pid and r[2].replace(".", "").isdigit()]
+    dev = [(float(r[0]), float(r[1])) for r in rows("smi_dev.csv")
+           if len(r) == 2 and r[1].replace(".", "").isdigit()]
+    for series, how in ((apps, "nvidia-smi, this process"),
+                        (dev, "nvidia-smi, whole device, minimum per window")):
+        e = [v for t, v in series if early[0] <= t <= early[1]]
+        l = [v for t, v in series if late[0] <= t <= late[1]]
+        if e and l:
+            print("soak: device memory (%s): early window %d samples min %.0f MiB max %.0f; "
+                  "last minute %d samples min %.0f MiB max %.0f" % (how, len(e), min(e), max(e),
+                                                                   len(l), min(l), max(l)))
+            dev_pct = (min(l) - min(e)) * 100.0 / min(e)
+            dev_how = how
+            break
 prov = [n["detail"]["provider"] for n in s["nodes"] if n.get("detail", {}).get("provider")]
 dec = [st["decoder"] for n in s["nodes"] if n["type"] == "source"
        for st in n.get("detail", {}).get("streams", [])]
@@ -106,6 +178,7 @@ for x in smp[:: max(1, len(smp) // 12)] + [smp[-1]]:
         x["t_sec"], x["frames_done"], mb(x["rss_bytes"]), mb(max(x["device_used_bytes"], 0)),
         x["open_fds"], x["threads"], mb(x["host_pool_in_use"] + x["host_pool_cached"]),
         mb(x["device_pool_in_use"] + x["device_pool_cached"])))
+print("soak: device memory growth judged from %s" % dev_how)
 print("soak: %.0fs (warm-up %.0fs), %d samples, providers %s, decoder %s, frame copies to host %d" % (
     k["duration_sec"], k["warmup_sec"], len(smp), ",".join(prov), ",".join(dec),
     s.get("frame_copies_to_host", -1)))
