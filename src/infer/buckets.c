@@ -252,6 +252,17 @@ vg_status vg_buckets_warm_at_load(vg_model *m) {
 
 /* ----------------------------------------------------------------- bucketed runs */
 
+/* A tensor made per call (padded input, joined output): from the model's pool when it is on the
+ * model's GPU, because the shapes change with most calls (buckets) and a cudaFree waits for the
+ * whole device; VG_INFER_DEVICE_SYNC=1 (the ledger's old behaviour) allocates it plainly. */
+static vg_status model_tensor_alloc(vg_model *m, vg_dtype dt, int ndim, const int64_t *shape,
+                                    vg_device dev, vg_tensor *out) {
+  vg_pool *pool = NULL;
+  if (dev.kind == VG_DEVICE_CUDA && vg_device_eq(dev, m->dev) && !vg_infer_old_device_sync())
+    VG_TRY(vg_model_pool(m, &pool));
+  return vg_tensor_alloc(dt, ndim, shape, dev, pool, out);
+}
+
 /* Rows [row0, row0 + rows) of x padded to `padded` rows and width W (zeros), in m->pad. */
 static vg_status pad_input(vg_model *m, const vg_tensor *x, int64_t row0, int64_t rows,
                            int64_t padded, int64_t W, vg_stream s) {
@@ -266,13 +277,8 @@ static vg_status pad_input(vg_model *m, const vg_tensor *x, int64_t row0, int64_
               memcmp(p->shape, shape, sizeof shape[0] * (size_t)nd) == 0 &&
               vg_device_eq(vg_tensor_device(p), dev) && vg_buffer_refcount(p->buffer) == 1;
   if (!same) {
-    /* from the model's pool on its GPU: the shape changes with most calls (buckets), and a
-     * cudaFree waits for the whole device */
-    vg_pool *pool = NULL;
-    if (dev.kind == VG_DEVICE_CUDA && vg_device_eq(dev, m->dev) && !vg_infer_old_device_sync())
-      VG_TRY(vg_model_pool(m, &pool));
     vg_tensor_release(p);
-    VG_TRY(vg_tensor_alloc(x->dtype, nd, shape, dev, pool, p));
+    VG_TRY(model_tensor_alloc(m, x->dtype, nd, shape, dev, p));
   }
   size_t es = vg_dtype_size(x->dtype);
   int64_t w = x->shape[nd - 1], inner = 1; /* rows of the last axis per batch item */
@@ -362,12 +368,7 @@ vg_status vg_buckets_run(vg_model *m, const vg_tensor *x, vg_tensor *outputs, in
         int64_t shape[VG_MAX_DIMS];
         memcpy(shape, o->shape, sizeof shape[0] * (size_t)o->ndim);
         shape[0] = n;
-        vg_pool *pool = NULL;
-        if (vg_tensor_device(o).kind == VG_DEVICE_CUDA &&
-            vg_device_eq(vg_tensor_device(o), m->dev) && !vg_infer_old_device_sync())
-          st = vg_model_pool(m, &pool);
-        if (st == VG_OK)
-          st = vg_tensor_alloc(o->dtype, o->ndim, shape, vg_tensor_device(o), pool, &joined[k]);
+        st = model_tensor_alloc(m, o->dtype, o->ndim, shape, vg_tensor_device(o), &joined[k]);
         if (st != VG_OK) break;
       }
       size_t row_bytes = vg_tensor_nbytes(o) / (size_t)o->shape[0];
