@@ -2,9 +2,9 @@
 # pack.sh - packs what a GPU run needs beyond the git tree into pieces small enough for the
 # device tool's carry (64 MiB per call, the ~18 MB tree included): .carry/up/c1 .. cN, each one
 # file piece of one zstd tarball (build-gpu binaries, models, samples, libcmocka, the ONNX Runtime
-# core and its small providers) followed by the pieces of the 230 MB CUDA provider library.
+# core and its providers, the 230 MB CUDA one included).
 #
-#   make gpu-build && bash tests/gpu/remote/pack.sh [MB_PER_PIECE=40]
+#   make gpu-build && bash tests/gpu/remote/pack.sh [MB_PER_PIECE=40]   (46 fits beside an 18 MB tree)
 #
 # Then, one device call per piece, in quick succession (the machine keeps /var/tmp while warm):
 #   mkdir -p /var/tmp/vg && cp .carry/up/cK/* /var/tmp/vg/          (carry [".carry/up/cK"])
@@ -31,15 +31,15 @@ cp "$ORT"/libonnxruntime.so "$ORT"/libonnxruntime_providers_shared.so \
   "$ORT"/libonnxruntime_providers_tensorrt.so "$ORT"/onnxruntime-origin.txt "$tmp/root/ort/"
 cmocka=$(ldconfig -p | sed -n 's/.*libcmocka.so.0 .*=> \(.*\)/\1/p' | head -n 1)
 [ -n "$cmocka" ] && cp -L "$cmocka" "$tmp/root/.carry/lib/libcmocka.so.0"
-tar -C "$tmp/root" -cf - . | zstd -T0 -10 -q -o "$tmp/base.tar.zst"
-zstd -T0 -10 -q -o "$tmp/cuda.so.zst" "$ORT/libonnxruntime_providers_cuda.so"
+# one tarball with the CUDA provider in it, cut in equal pieces: one device call fewer than two
+cp "$ORT/libonnxruntime_providers_cuda.so" "$tmp/root/ort/"
+tar -C "$tmp/root" -cf - . | zstd -T0 -10 -q -o "$tmp/all.tar.zst"
 rm -rf .carry/up; mkdir -p .carry/up
-split -b "$((mb * 1000 * 1000))" -d -a 2 "$tmp/base.tar.zst" "$tmp/base.part"
-split -b "$((mb * 1000 * 1000))" -d -a 2 "$tmp/cuda.so.zst" "$tmp/cuda.part"
+split -b "$((mb * 1000 * 1000))" -d -a 2 "$tmp/all.tar.zst" "$tmp/all.part"
 i=0
-for p in "$tmp"/base.part* "$tmp"/cuda.part*; do
+for p in "$tmp"/all.part*; do
   i=$((i + 1)); mkdir -p ".carry/up/c$i"; mv "$p" ".carry/up/c$i/"
 done
-cp "$(command -v zstd)" .carry/up/c1/zstd
+cp "$(command -v zstd)" ".carry/up/c$i/zstd"   # the smallest piece
 du -sh .carry/up/c*
 echo "pack: $i pieces in .carry/up (c1..c$i)"

@@ -6,11 +6,11 @@
 set -euo pipefail
 V=/var/tmp/vg
 if [ ! -f $V/root/.done ]; then
-  ls $V/base.part* $V/cuda.part* >/dev/null || { echo "unpack: pieces missing in $V" >&2; exit 1; }
+  ls $V/all.part* >/dev/null || { echo "unpack: pieces missing in $V" >&2; exit 1; }
   rm -rf $V/root; mkdir -p $V/root /var/tmp/ortcuda
-  cat $V/base.part* | $V/zstd -d -q | tar -C $V/root -xf -
-  cat $V/cuda.part* | $V/zstd -d -q -o /var/tmp/ortcuda/libonnxruntime_providers_cuda.so -f
-  cp $V/root/ort/* /var/tmp/ortcuda/
+  cat $V/all.part* | $V/zstd -d -q | tar -C $V/root -xf - ||
+    { echo "unpack: the pieces in $V do not make a whole tarball (one missing?)" >&2; exit 1; }
+  mv $V/root/ort/* /var/tmp/ortcuda/
   ln -sf libonnxruntime.so /var/tmp/ortcuda/libonnxruntime.so.1
   touch $V/root/.done
 fi
