@@ -121,6 +121,7 @@ typedef struct stream_slot {
   bool used;
   bool ended; /* its end-of-stream packet was admitted */
   int64_t next_seq;
+  int source; /* node index of the source whose packet opened it */
   trip *head, *tail;
   stream_states *ss;
 } stream_slot;
@@ -152,7 +153,8 @@ struct vg_node {
   int ready_peak; /* most instances waiting in `ready` at once */
   int running;
   bool src_busy, src_eof;
-  int inflight; /* trips of this source in flight */
+  int inflight;    /* trips of this source in flight */
+  int src_streams; /* streams of this source open now: its window is queue_size per stream */
   /* metrics (run lock or atomics) */
   vg_latency *lat, *wait;
   atomic_ullong stats[VG_STAT_NODE0 + VG_NODE_MAX_STATS]; /* vg_node_stat_add */
@@ -185,6 +187,7 @@ struct vg_run {
   bool stop, finishing, ended;
   worker *workers;
   int nworkers, ncpu_workers, cuda_streams;
+  bool shared_window; /* VG_SOURCE_WINDOW=shared (ledger): one queue_size per source node */
   int first_cuda; /* lowest CUDA ordinal a node uses, -1 when none */
   int running_tasks;
   stream_slot *streams;
@@ -210,7 +213,9 @@ void vg__run_teardown_frames(vg_run *r);
 /* sched_streams.c: per-stream slots and the nodes' per-stream state */
 /* The slot of stream_id, opened on the stream's first packet; -1 with the error set (too many
  * streams, out of memory). Lock held. */
-int vg__stream_open_locked(vg_run *r, int stream_id);
+int vg__stream_open_locked(vg_run *r, int stream_id, int source);
+/* Grows node i's ready ring to the windows of the sources that reach it. Lock held (or init). */
+vg_status vg__ring_fit(vg_run *r, int i);
 /* After trip t of slot s left the graph: a stream whose end-of-stream packet has gone through
  * closes (its state blocks are queued for vg__streams_reap). Lock held. */
 void vg__stream_trip_gone_locked(vg_run *r, int s, bool eos);

@@ -179,12 +179,7 @@ static vg_status init_node(vg_run *r, int i) {
   n->run = r;
   n->index = i;
   n->g = g;
-  int window = 0;
-  for (int p = 0; p < r->g->nsources; p++)
-    if (r->g->plans[p].reached[i]) window += r->g->settings.queue_size;
-  n->ready.cap = window + 1;
-  n->ready.items = calloc((size_t)n->ready.cap, sizeof *n->ready.items);
-  if (!n->ready.items) return vg_set_error(VG_ERR_NO_MEMORY, "out of memory creating a run");
+  VG_TRY(vg__ring_fit(r, i));
   VG_TRY(vg_latency_create(&n->lat));
   VG_TRY(vg_latency_create(&n->wait));
   VG_TRY(vg__node_pool_for(r, g->device, &n->pool));
@@ -231,6 +226,8 @@ vg_status vg_run_create(const vg_graph *g, const vg_run_options *opt, vg_run **o
   if (r->ncpu_workers > 256) r->ncpu_workers = 256;
   r->cuda_streams = r->opt.cuda_streams > 0 ? r->opt.cuda_streams : g->settings.cuda_streams;
   if (r->cuda_streams > 16) r->cuda_streams = 16;
+  const char *win = getenv("VG_SOURCE_WINDOW");
+  r->shared_window = win && strcmp(win, "shared") == 0;
   r->nodes = calloc((size_t)g->nnodes, sizeof *r->nodes);
   vg_status s = r->nodes ? vg_latency_create(&r->frame_lat)
                          : vg_set_error(VG_ERR_NO_MEMORY, "out of memory creating a run");

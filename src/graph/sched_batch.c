@@ -35,7 +35,7 @@ static bool more_can_arrive(const vg_run *r, int i) {
     const trip_ring *q = &r->nodes[i].ready;
     for (int k = 0; k < q->count; k++)
       ready_here += vg__ring_at(q, k)->plan == p;
-    if (src->inflight < g->settings.queue_size || src->inflight > ready_here) return true;
+    if (src->inflight < vg__src_window(r, src) || src->inflight > ready_here) return true;
   }
   return false;
 }

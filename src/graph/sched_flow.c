@@ -357,7 +357,7 @@ void vg__trip_admit(wctx *c, int src, vg_packet **outs) {
   for (int p = 0; p < n->nout && !first; p++)
     first = outs[p];
   char msg[400];
-  int slot = first ? vg__stream_open_locked(r, vg_packet_stream(first)) : -1;
+  int slot = first ? vg__stream_open_locked(r, vg_packet_stream(first), src) : -1;
   vg_status st = slot < 0 ? vg_last_status() : VG_ERR_NO_MEMORY;
   trip *t = first && slot >= 0 ? trip_alloc(g) : NULL;
   if (!t) {

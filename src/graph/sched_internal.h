@@ -57,6 +57,17 @@ static inline bool vg__terminal(uint8_t st) {
   return st == I_DONE || st == I_DEAD;
 }
 
+/* ----------------------------------------------------------------------------- windows */
+
+/* How many trips source node src may have in flight: queue_size for each of its streams open
+ * now (a source with several inputs gets a window per input, so that cross-stream batches can
+ * fill), queue_size before its first frame. VG_SOURCE_WINDOW=shared brings back the one window
+ * per source node of before, for the ledger (docs/PERF.md). */
+static inline int vg__src_window(const vg_run *r, const vg_node *src) {
+  if (r->shared_window) return r->g->settings.queue_size;
+  return r->g->settings.queue_size * (src->src_streams > 1 ? src->src_streams : 1);
+}
+
 /* ----------------------------------------------------------------------------- ready rings */
 
 static inline void vg__ring_push(trip_ring *q, trip *t) {

@@ -21,7 +21,31 @@ static bool any_stream_state(const vg_run *r) {
   return false;
 }
 
-int vg__stream_open_locked(vg_run *r, int stream_id) {
+static void close_slot_locked(vg_run *r, int s);
+
+/* Grows node i's ready ring to hold every trip that can wait there: the windows of the sources
+ * that reach it (they grow as their streams open), + 1. Items keep their order. */
+vg_status vg__ring_fit(vg_run *r, int i) {
+  const vg_graph *g = r->g;
+  int need = 1;
+  for (int p = 0; p < g->nsources; p++)
+    if (g->plans[p].reached[i]) need += vg__src_window(r, &r->nodes[g->plans[p].source]);
+  trip_ring *q = &r->nodes[i].ready;
+  if (q->cap >= need) return VG_OK;
+  trip **items = malloc((size_t)need * sizeof *items);
+  if (!items)
+    return vg_set_error(VG_ERR_NO_MEMORY, "out of memory for the queue of node '%s' (%d frames)",
+                        g->nodes[i].id, need);
+  for (int k = 0; k < q->count; k++)
+    items[k] = vg__ring_at(q, k);
+  free(q->items);
+  q->items = items;
+  q->cap = need;
+  q->head = 0;
+  return VG_OK;
+}
+
+int vg__stream_open_locked(vg_run *r, int stream_id, int source) {
   int free_slot = -1;
   for (int s = 0; s < r->nstreams; s++) {
     if (r->streams[s].used && r->streams[s].stream_id == stream_id) return s;
@@ -56,8 +80,18 @@ int vg__stream_open_locked(vg_run *r, int stream_id) {
     s->ss->stream_id = stream_id;
   }
   s->stream_id = stream_id;
+  s->source = source;
   s->used = true;
   r->nopen++;
+  /* the source's window grows by one queue_size: so must the queues of the nodes it reaches */
+  r->nodes[source].src_streams++;
+  for (int i = 0; i < r->nnodes; i++) {
+    if (!r->g->plans[r->g->plan_of[source]].reached[i]) continue;
+    if (vg__ring_fit(r, i) != VG_OK) {
+      close_slot_locked(r, free_slot);
+      return -1;
+    }
+  }
   return free_slot;
 }
 
@@ -69,6 +103,7 @@ static void close_slot_locked(vg_run *r, int s) {
     r->retired = sl->ss;
     atomic_fetch_add(&r->nretired, 1);
   }
+  r->nodes[sl->source].src_streams--;
   memset(sl, 0, sizeof *sl);
   r->nopen--;
 }

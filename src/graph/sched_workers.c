@@ -159,7 +159,7 @@ static int max_batch_of(const vg_graph *g) {
 static bool source_can_run(const vg_run *r, int i) {
   const vg_node *nd = &r->nodes[i];
   return !atomic_load(&r->cancel) && !r->ended && !r->finishing && !r->stop && !nd->src_eof &&
-         !nd->src_busy && nd->inflight < r->g->settings.queue_size;
+         !nd->src_busy && nd->inflight < vg__src_window(r, nd);
 }
 
 /* Loop of a source thread: emit while the window has room. Called with the lock held. */

@@ -12,7 +12,7 @@
 
 #define MOD 1000003
 #define MAX_SINKS 32
-#define MAX_STREAMS 4
+#define MAX_STREAMS 8
 #define MAX_FRAMES 64
 
 /* ----------------------------------------------------------------------------- collection */
@@ -554,6 +554,51 @@ static void test_batching_across_streams(void **state) {
   vg_registry_free(reg);
 }
 
+/* One source node with several inputs (as `vidgraph run` makes of several --input): the window
+ * of frames in flight is queue_size per stream, so a batching node sees batches of up to
+ * max_batch frames of different streams. With one window for the whole source (before), a
+ * queue_size of 2 capped every batch at 2, whatever the number of streams. */
+static void test_window_per_stream(void **state) {
+  (void)state;
+  vg_registry *reg = probe_registry();
+  vg_graph *g =
+      load("settings: {queue_size: 2}\n"
+           "nodes:\n"
+           "  - {id: cams, type: test_source, params: {count: 12, streams: 8}}\n"
+           "  - {id: det, type: probe_batch, max_batch: 8, max_wait_ms: 3000, params: {slot: 0}}\n"
+           "  - {id: out, type: callback_sink}\n"
+           "edges: [cams -> det, det -> out]\n",
+           reg);
+  collect c;
+  collect_init(&c);
+  vg_run *r;
+  VG_ASSERT_OK(run_collect(g, 2, &c, &r));
+  probe *p = &g_probes[0];
+  int items = 0, eights = 0;
+  for (int b = 0; b < p->nbatches; b++) {
+    assert_true(p->batches[b] >= 1 && p->batches[b] <= 8);
+    items += p->batches[b];
+    eights += p->batches[b] == 8;
+  }
+  assert_int_equal(items, 96);
+  if (eights < 6) fail_msg("%d of %d batches were full (8 frames); want most", eights, p->nbatches);
+  int s = sink_index(&c, "out");
+  for (int st = 0; st < 8; st++) /* every frame of every stream once, with its own value */
+    for (int f = 0; f < 12; f++) {
+      assert_int_equal(c.hits[s][st][f], 1);
+      assert_int_equal(c.value[s][st][f], src_value(st, f) + 1);
+    }
+  vg_run_summary sum;
+  VG_ASSERT_OK(vg_run_get_summary(r, &sum));
+  /* bounded by 2 per stream, and more than one window's worth was used */
+  if (sum.peak_frames_in_flight > 16 || sum.peak_frames_in_flight <= 2)
+    fail_msg("peak frames in flight %llu, want 3..16", (unsigned long long)sum.peak_frames_in_flight);
+  vg_run_summary_free(&sum);
+  vg_run_destroy(r);
+  vg_graph_free(g);
+  vg_registry_free(reg);
+}
+
 static void test_batch_max_wait(void **state) {
   (void)state;
   vg_registry *reg = probe_registry();
@@ -617,6 +662,7 @@ int main(void) {
       cmocka_unit_test(test_real_parallelism),
       cmocka_unit_test(test_backpressure),
       cmocka_unit_test(test_batching_across_streams),
+      cmocka_unit_test(test_window_per_stream),
       cmocka_unit_test(test_batch_max_wait),
       cmocka_unit_test(test_interval),
   };
