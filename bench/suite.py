@@ -171,19 +171,22 @@ class Bench:
         except (OSError, subprocess.SubprocessError):
             return False
 
-    def run(self, cmd, timeout, tag, cpus=None, mem=False):
-        """Runs cmd (list), stdout captured, stderr into OUT/logs/TAG.log. Returns
-        (rc, stdout, seconds, gpu_mem_mb); rc 124 when it ran past timeout."""
+    def run(self, cmd, timeout, tag, cpus=None, mem=False, env=None):
+        """Runs cmd (list), stdout captured, stderr into OUT/logs/TAG.log, with env (a dict)
+        added to the environment. Returns (rc, stdout, seconds, gpu_mem_mb); rc 124 when it ran
+        past timeout."""
         self.seq += 1
         full = ([self.taskset, "-c", cpus] if cpus and self.taskset else []) + cmd
         logp = os.path.join(self.out, "logs", "%02d-%s.log" % (self.seq, re.sub(r"[^\w.-]", "_", tag)))
         t = time.monotonic()
         with open(logp, "w") as lf:
-            lf.write("$ %s\n" % cmdline(full))
+            lf.write("$ %s%s\n" % ("".join("%s=%s " % kv for kv in (env or {}).items()),
+                                    cmdline(full)))
             lf.flush()
             try:
                 p = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=lf, text=True, cwd=ROOT,
-                                     start_new_session=True)
+                                     start_new_session=True,
+                                     env=dict(os.environ, **env) if env else None)
             except OSError as e:
                 lf.write("cannot start: %s\n" % e)
                 return 127, "", 0.0, None
@@ -341,7 +344,7 @@ class Bench:
                       command=cmd, notes="; ".join(x for x in [notes] + extra if x))
 
     def vg_run(self, suite, name, impl, graph, inputs, sets, timeout, device=None, cpus=None,
-               notes=""):
+               notes="", env=None):
         outdir = os.path.join(self.out, "runs", name.replace("/", "-"))
         shutil.rmtree(outdir, ignore_errors=True)
         cmd = [self.vg, "run", graph] + [a for i in inputs for a in ("--input", i)] + \
@@ -350,12 +353,14 @@ class Bench:
             cmd += ["--set", s]
         if device:
             cmd += ["--device", device]
-        shown = cmdline((["taskset", "-c", cpus] if cpus else []) + ["vidgraph"] + cmd[1:])
+        shown = "".join("%s=%s " % kv for kv in (env or {}).items()) + \
+            cmdline((["taskset", "-c", cpus] if cpus else []) + ["vidgraph"] + cmd[1:])
         shown = shown.replace(outdir, "OUT")
         if self.left() < 5:
             return self.skip(suite, name, impl, "time box of the whole run used up",
                              streams=len(inputs), command=shown)
-        rc, _, sec, mem = self.run(cmd, min(timeout, self.left()), name, cpus=cpus, mem=True)
+        rc, _, sec, mem = self.run(cmd, min(timeout, self.left()), name, cpus=cpus, mem=True,
+                                   env=env)
         sp = os.path.join(outdir, "summary.json")
         try:
             summary = json.load(open(sp))
@@ -553,6 +558,21 @@ class Bench:
                     self.ledger.append({"optimisation": "%d CUDA worker threads instead of 1, "
                                         "16 x 1080p" % cs, "off": one, "on": more,
                                         "effect": "%.2fx fps" % (more["fps"] / one["fps"])})
+            # one window of queue_size frames in flight per stream (docs/ARCHITECTURE.md,
+            # backpressure) against the one shared window per source node of before
+            shared = self.vg_run("detection", "detection/vidgraph-gpu/n16-shared-window",
+                                 "vidgraph-gpu", "bench/graphs/detection.yaml", [clip] * 16,
+                                 ["nodes.det.params.model=" + self.model,
+                                  "nodes.video.params.max_frames=%d" % per,
+                                  "nodes.det.max_batch=%d" % batch], 90,
+                                 notes="ledger: one window of queue_size frames for all 16 "
+                                 "streams (VG_SOURCE_WINDOW=shared)",
+                                 env={"VG_SOURCE_WINDOW": "shared"})
+            if one and shared and one.get("fps") and shared.get("fps"):
+                self.ledger.append({"optimisation": "a window of frames in flight per stream "
+                                    "instead of one per source node, 16 x 1080p",
+                                    "off": shared, "on": one,
+                                    "effect": "%.2fx fps" % (one["fps"] / shared["fps"])})
         objs = None
         for n in ((1,) if self.smoke else (8, 1) if self.quick else (1, 4, 8, 16)):
             # the same clip, model, thresholds and frames per stream as the vidgraph runs
