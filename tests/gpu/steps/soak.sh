@@ -6,6 +6,9 @@
 # open files, threads, pools. Growth is measured from the first sample after both the warm-up
 # (SOAK_WARMUP, default half the run) and one whole pass of the sample (SOAK_PASS_FRAMES, 300
 # frames in plates.h264: every input shape seen), else the step is skipped (77) saying so.
+# SOAK_REALTIME=1 paces the source at the clip's rate (a camera's load, not the GPU's
+# maximum); soak_sampler adds the per-process device memory from nvidia-smi every second, which
+# the check prefers when other runs share the GPU (the check's comment below).
 # Sourced by run_gpu.sh; ONLY=soak runs it alone.
 #   PASS when the run succeeded on CUDA with NVDEC, frames kept coming after the warm-up, RSS and
 #   device memory grew less than SOAK_MAX_PCT (default 1) percent after it, and no file or thread
@@ -38,7 +41,7 @@ soak_cmd() { # DATA OUT: the soak run itself
 # used memory (smi_dev.csv: unix time, MiB) and the per-process one (smi_apps.csv: unix time,
 # pid, MiB; empty where the container hides the processes). The summary's device figure is
 # cudaMemGetInfo, i.e. the whole device: when other runs share the GPU (a soak in the background
-# of benchmarks), the check uses these instead (see soak_check).
+# of benchmarks), the check uses these instead (see the check's comment below).
 soak_sampler() {
   local dir=$1 t0=$SECONDS
   command -v nvidia-smi >/dev/null 2>&1 || return 0
