@@ -334,6 +334,13 @@ def render(docs, sources):
     if doc["mode"] == "smoke":
         out.append('<p class="missed">This is a smoke run on a CPU: it proves the suite runs, '
                    'its numbers are not performance results.</p>')
+    # what was added to a document after its run (conditions, invalid rows): shown with the
+    # numbers it qualifies, for the documents the charts come from
+    shown = set(doc.get("combined_from") or [doc["started"]])
+    for d in sorted(docs, key=lambda d: d["started"]):
+        if d["started"] in shown and d.get("amended"):
+            out.append('<p class="missed">Amended after the run of %s: %s</p>'
+                       % (esc(d["started"]), esc(d["amended"])))
     out.append("<h2>Targets</h2>")
     out.append("<table><tr><th>target</th><th>value</th><th>required</th><th>status</th>"
                "<th>why / where the time goes</th></tr>")
