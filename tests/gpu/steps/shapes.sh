@@ -172,6 +172,8 @@ step shapes-buckets shapes_gpu
 # each with its GPU utilisation. SHAPES_SCALE=1 (or ONLY=shapes-scale) runs it; not by default.
 shapes_scale() {
   [ -s "$DATA/varied.h264" ] || { echo "SKIP: $DATA/varied.h264 missing"; return 77; }
+  # 8 streams at ~135 fps need ~18 s plus ~10 s of model load and warm-up: 30 s cut two runs
+  local SHAPES_TIMEOUT=${SHAPES_SCALE_TIMEOUT:-45}
   local b8="--set nodes.det.max_batch=8 --set nodes.cls.max_batch=8 --set nodes.rec.max_batch=8"
   local cs q
   # shellcheck disable=SC2086
@@ -181,6 +183,9 @@ shapes_scale() {
     for cs in 4 8; do shapes_one "x8_cs${cs}_b8" 8 --set settings.cuda_streams=$cs $b8; done
     for q in 16; do shapes_one "x8_cs8_b8_q${q}" 8 --set settings.cuda_streams=8 $b8 \
       --set settings.queue_size=$q; done
+    # the ledger row of the window of frames in flight: one queue_size for all 8 streams, as
+    # before the window became per stream (VG_SOURCE_WINDOW, docs/ARCHITECTURE.md backpressure)
+    VG_SOURCE_WINDOW=shared shapes_one "x8_cs4_b8_shared" 8 --set settings.cuda_streams=4 $b8
     # the ledger row: the model copies' device-wide waits back (VG_INFER_DEVICE_SYNC, run.c)
     VG_INFER_DEVICE_SYNC=1 shapes_one "x1_cs2_devsync" 1 --set settings.cuda_streams=2
     VG_INFER_DEVICE_SYNC=1 shapes_one "x8_cs4_devsync" 8 --set settings.cuda_streams=4
