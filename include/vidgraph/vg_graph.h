@@ -109,6 +109,11 @@ const char *vg_port_types_str(unsigned types, char *buf, size_t cap);
 #define VG_MAX_PORTS 8
 /* The largest max_batch a spec may give a batching node (frames per call). */
 #define VG_MAX_BATCH 1024
+/* CUDA worker threads per device when a spec's settings do not say (settings.cuda_streams): two
+ * let one batch's copies and decoders overlap the next batch's model run. Measured on an H200
+ * (docs/PERF.md): detection at 16 x 1080p 1007 -> 1836 fps, the plate graph at 1 stream 87 -> 114
+ * fps against one worker. Graphs with long model chains ask for more (examples/plates.yaml: 4). */
+#define VG_DEFAULT_CUDA_STREAMS 2
 /* The most streams one run has open at once (a stream opens with its first packet and closes
  * after its end-of-stream packet has gone through the graph; its slot is then reused). The
  * scheduler keeps the per-stream slots (ordering and the nodes' per-stream state); a packet of
@@ -386,7 +391,7 @@ const vg_node_type *vg_registry_at(const vg_registry *r, size_t i);
  * Immutable once loaded; several runs may use one graph at the same time.
  *
  * Spec (YAML or JSON):
- *   settings:  {device: auto|cpu|cuda[:N], workers: 0, cuda_streams: 1, queue_size: 8,
+ *   settings:  {device: auto|cpu|cuda[:N], workers: 0, cuda_streams: 2, queue_size: 8,
  *               max_batch: 1, max_wait_ms: 5}                      (all optional)
  *   nodes:     - {id: det, type: infer, device: auto, params: {...}, on_error: fail|drop,
  *                 interval: 1, max_batch: 8, max_wait_ms: 5, max_in_flight: 0, ordered: false}
@@ -463,7 +468,7 @@ typedef void (*vg_packet_fn)(void *user, const char *node_id, vg_packet *p);
 
 typedef struct vg_run_options {
   int workers;      /* CPU worker threads; 0 = settings.workers, else cores-1 (at least 1) */
-  int cuda_streams; /* streams per CUDA device in use; 0 = settings.cuda_streams, else 1 */
+  int cuda_streams; /* streams per CUDA device in use; 0 = settings.cuda_streams (2) */
   vg_node_event_fn on_event;
   void *event_user;
   /* Loaded models shared across runs (vg_infer.h): infer nodes take their model from it, so

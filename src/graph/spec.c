@@ -94,7 +94,7 @@ static vg_status parse_settings(vg_graph *g, const vg_cnode *root) {
   }
   VG_TRY(vg_cfg_int_range(s, "workers", false, 0, 0, 256, &v));
   st->workers = (int)v;
-  VG_TRY(vg_cfg_int_range(s, "cuda_streams", false, 1, 1, 16, &v));
+  VG_TRY(vg_cfg_int_range(s, "cuda_streams", false, VG_DEFAULT_CUDA_STREAMS, 1, 16, &v));
   st->cuda_streams = (int)v;
   VG_TRY(vg_cfg_int_range(s, "queue_size", false, 8, 1, 1024, &v));
   st->queue_size = (int)v;
